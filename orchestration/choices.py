@@ -1,0 +1,76 @@
+"""Enumerations for jobs and the audit log."""
+
+from django.db import models
+
+
+class JobKind(models.TextChoices):
+    """What a job does; each kind has one service that runs it."""
+
+    DESKTOP_CREATE = "DESKTOP_CREATE", "Create desktops"
+    DESKTOP_POWER = "DESKTOP_POWER", "Start / stop / reboot desktops"
+    DESKTOP_REBUILD = "DESKTOP_REBUILD", "Rebuild desktops"
+    DESKTOP_MODIFY = "DESKTOP_MODIFY", "Modify desktops"
+    DESKTOP_TERMINATE = "DESKTOP_TERMINATE", "Terminate desktops"
+    IMAGE_IMPORT = "IMAGE_IMPORT", "Import image"
+    IMAGE_CREATE = "IMAGE_CREATE", "Create image from desktop"
+    IMAGE_COPY = "IMAGE_COPY", "Copy image"
+    ACCOUNT_VERIFY = "ACCOUNT_VERIFY", "Verify account connection"
+    ACCOUNT_BYOL_SETUP = "ACCOUNT_BYOL_SETUP", "BYOL account setup"
+    RECONCILE = "RECONCILE", "Reconcile with AWS"
+    IDLE_SWEEP = "IDLE_SWEEP", "Idle-timeout sweep"
+    GOLDEN_IMAGE_REBUILD = "GOLDEN_IMAGE_REBUILD", "Golden-image rebuild"
+
+
+class JobStatus(models.TextChoices):
+    """A job's lifecycle; SUCCEEDED/FAILED/PARTIAL/CANCELLED are terminal."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    PARTIAL = "PARTIAL", "Partially succeeded"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+JOB_TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.PARTIAL, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobItemStatus(models.TextChoices):
+    """One unit of a job: PENDING → RUNNING (leased) → WAITING (polling AWS) → SUCCEEDED or FAILED."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    WAITING = "WAITING", "Waiting on AWS"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+JOB_ITEM_TERMINAL_STATUSES = (JobItemStatus.SUCCEEDED, JobItemStatus.FAILED)
+
+
+class ActorKind(models.TextChoices):
+    """Who asked for a job or caused an audited action."""
+
+    STAFF = "STAFF", "Partner staff"
+    CUSTOMER_USER = "CUSTOMER_USER", "Customer user"
+    API_TOKEN = "API_TOKEN", "API token"
+    SCHEDULE = "SCHEDULE", "Schedule"
+    SYSTEM = "SYSTEM", "System"
+
+
+class Queue(models.TextChoices):
+    """Celery queues, one per class of work, so bulk work never delays a person's click."""
+
+    INTERACTIVE = "interactive"
+    BULK = "bulk"
+    POLL = "poll"
+    PERIODIC = "periodic"
+
+
+class AuditOutcome(models.TextChoices):
+    """How an audited action ended."""
+
+    SUCCEEDED = "SUCCEEDED"
+    PARTIAL = "PARTIAL"
+    FAILED = "FAILED"
+    REFUSED = "REFUSED", "Refused locally (never sent to AWS)"

@@ -1,0 +1,142 @@
+"""Durable jobs (the database, not the broker, is the truth) and the append-only audit log."""
+
+from django.conf import settings
+from django.db import models
+
+from orchestration.choices import (
+    ActorKind,
+    AuditOutcome,
+    JobItemStatus,
+    JobKind,
+    JobStatus,
+    Queue,
+)
+from tenants.models import Customer, Desktop
+
+
+class Job(models.Model):
+    """One piece of requested work (create 300 desktops, import an image) made of items.
+
+    Progress is counted from the items' rows, never from broker callbacks.
+    """
+
+    kind = models.CharField(max_length=30, choices=JobKind.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="jobs")
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    queue = models.CharField(max_length=12, choices=Queue.choices, default=Queue.BULK)
+    params = models.JSONField(default=dict, blank=True)
+    requested_by_kind = models.CharField(max_length=15, choices=ActorKind.choices)
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_label = models.CharField(max_length=200, help_text="Who asked, as it read when they asked.")
+    total_items = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="job_status_created")]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} {self.kind} ({self.status})"
+
+
+class JobItem(models.Model):
+    """One unit of a job, claimed by one task at a time through a lease.
+
+    `attempts` counts deliveries that claimed it: past the job's limit the item fails as poison.
+    `aws_resource_id` is written the moment AWS returns it, before anything else.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
+    sequence = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=JobItemStatus.choices, default=JobItemStatus.PENDING)
+    desktop = models.ForeignKey(
+        Desktop, null=True, blank=True, on_delete=models.SET_NULL, related_name="job_items"
+    )
+    params = models.JSONField(default=dict, blank=True)
+    aws_resource_id = models.CharField(max_length=100, blank=True)
+    aws_request_id = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "sequence"], name="job_item_sequence_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "lease_expires_at"], name="job_item_lease"),
+            models.Index(fields=["status", "next_poll_at"], name="job_item_poll"),
+            models.Index(fields=["job", "status"], name="job_item_job_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Item {self.sequence} of job {self.job_id} ({self.status})"
+
+
+class AuditEvent(models.Model):
+    """One action, AWS mutation or local refusal, as it happened. Append-only.
+
+    It names the actor, the customer, the action, the target, the AWS request id and the outcome. The
+    links to customer, user and job are not database constraints and are never cascaded: an event
+    outlives what it describes, and the `*_label` fields keep what the names read at the time.
+    """
+
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_kind = models.CharField(max_length=15, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=200)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    customer_label = models.CharField(max_length=200, blank=True)
+    aws_account_id = models.CharField(max_length=12, blank=True)
+    region = models.CharField(max_length=30, blank=True)
+    action = models.CharField(
+        max_length=80, help_text="The AWS operation or local action, e.g. CreateWorkspaces."
+    )
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=200, blank=True)
+    aws_request_id = models.CharField(max_length=100, blank=True)
+    outcome = models.CharField(max_length=10, choices=AuditOutcome.choices)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "occurred_at"], name="audit_customer_time"),
+            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.target_id} {self.outcome}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("Audit events are append-only; this one exists already.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only; they cannot be deleted.")

@@ -1,0 +1,1 @@
+"""Settings are split by run mode: base, development, test and production."""

@@ -1,0 +1,16 @@
+"""Development: one machine, SQLite under var/ unless DATABASE_URL says otherwise, the simulator as AWS."""
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# A fixed key is acceptable only here: development data is disposable.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="development-only-not-secret-key-0123456789abcdef")  # noqa: S105
+# A fixed Fernet key for development data only; production has no default.
+FIELD_ENCRYPTION_KEYS = env.list(
+    "FIELD_ENCRYPTION_KEYS", default=["ZGV2ZWxvcG1lbnQtb25seS1maWVsZC1rZXktMDAwMDA="]
+)
+VAR_DIR.mkdir(exist_ok=True)
+# Serve static files straight from the apps; production serves the collected copy.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,36 @@
+"""Production: every secret comes from the environment and has no default; start-up fails without it."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import env
+
+
+def required(name: str) -> str:
+    """Read a variable that production cannot run without, failing with its name."""
+    value = env.str(name, default="")
+    if not value:
+        raise ImproperlyConfigured(f"Production needs the environment variable {name}; it is not set.")
+    return value
+
+
+DEBUG = False
+SECRET_KEY = required("DJANGO_SECRET_KEY")
+DATABASES = {"default": env.db_url_config(required("DATABASE_URL"))}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+ALLOWED_HOSTS = [host.strip() for host in required("ALLOWED_HOSTS").split(",") if host.strip()]
+FIELD_ENCRYPTION_KEYS = [key.strip() for key in required("FIELD_ENCRYPTION_KEYS").split(",") if key.strip()]
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS])
+
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"

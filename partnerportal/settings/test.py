@@ -1,0 +1,21 @@
+"""Tests: real PostgreSQL and Redis, as in production; fast password hashing."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = "test-only-not-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+FIELD_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTA="]
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/partnerportal"),
+}
+# Each test process may run against a separate Redis database (integration tests pick their own).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Serve static files from the apps, as in development; production serves the collected copy.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,15 @@
+"""Top-level URLs: the partner staff admin and a health check."""
+
+from django.contrib import admin
+from django.urls import path
+
+from . import views
+
+admin.site.site_header = "WorkSpaces Core partner control plane"
+admin.site.site_title = "Partner control plane"
+admin.site.index_title = "Operations"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+]

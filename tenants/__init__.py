@@ -1,0 +1,1 @@
+"""The domain: customers, their AWS accounts and the WorkSpaces resources we manage in them."""

@@ -1,0 +1,43 @@
+"""Forms used by the admin: the account form takes secrets write-only."""
+
+from django import forms
+
+from tenants.choices import AuthMode
+from tenants.models import AwsAccount
+
+
+class AwsAccountAdminForm(forms.ModelForm):
+    """Account connection form; the secret access key can be set or replaced, never shown back."""
+
+    new_secret_access_key = forms.CharField(
+        label="Secret access key",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Access-key accounts only. Leave empty to keep the stored secret; it is never displayed.",
+    )
+
+    class Meta:
+        model = AwsAccount
+        fields = [
+            "customer",
+            "name",
+            "account_id",
+            "auth_mode",
+            "role_arn",
+            "access_key_id",
+            "default_region",
+            "regions",
+            "byop_enabled",
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        new_secret = cleaned.get("new_secret_access_key")
+        has_stored_secret = bool(self.instance.pk and self.instance.has_secret_access_key)
+        if cleaned.get("auth_mode") == AuthMode.ACCESS_KEYS and not new_secret and not has_stored_secret:
+            self.add_error("new_secret_access_key", "Access-key accounts need the secret access key.")
+        if new_secret:
+            # Encrypt before model validation so the model's own checks see a complete account.
+            self.instance.set_secret_access_key(new_secret)
+        return cleaned

@@ -1,0 +1,95 @@
+"""What the control plane does on its own: power policies and golden-image pipelines."""
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+
+from .accounts import AwsAccount, region_validator
+from .customers import Customer
+from .resources import Bundle, Desktop
+
+image_name_prefix_validator = RegexValidator(
+    r"^[a-zA-Z0-9_./()\\-]{1,40}$",
+    "Image names may use letters, digits and _ . / ( ) \\ - (the WorkSpaces image name alphabet).",
+)
+
+
+class PowerPolicy(models.Model):
+    """When to stop MANUAL desktops: after a disconnect, after no session since start, outside a schedule.
+
+    One policy per customer is the default; a desktop may point at another to override it. `schedule`
+    holds business hours as {"timezone": "Europe/Berlin", "windows": [{"days": [0, 1, 2, 3, 4],
+    "start": "08:00", "end": "18:00"}]}; outside them a desktop with no live session is stopped.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="power_policies")
+    name = models.CharField(max_length=100)
+    is_default = models.BooleanField(default=False)
+    stop_after_disconnect_minutes = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    stop_after_no_session_minutes = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    schedule = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "power policies"
+        ordering = ["customer__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "name"], name="power_policy_name_per_customer"),
+            models.UniqueConstraint(
+                fields=["customer"], condition=models.Q(is_default=True), name="one_default_power_policy"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(stop_after_disconnect_minutes__isnull=True)
+                    | models.Q(stop_after_disconnect_minutes__gt=0)
+                )
+                & (
+                    models.Q(stop_after_no_session_minutes__isnull=True)
+                    | models.Q(stop_after_no_session_minutes__gt=0)
+                ),
+                name="power_policy_minutes_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.name}"
+
+
+class GoldenImagePipeline(models.Model):
+    """A scheduled golden-image rebuild: image the golden desktop, point bundles at it, copy, prune."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="golden_image_pipelines")
+    aws_account = models.ForeignKey(
+        AwsAccount, on_delete=models.PROTECT, related_name="golden_image_pipelines"
+    )
+    region = models.CharField(max_length=30, validators=[region_validator])
+    name = models.CharField(max_length=100)
+    golden_desktop = models.ForeignKey(
+        Desktop, on_delete=models.PROTECT, related_name="golden_image_pipelines"
+    )
+    target_bundles = models.ManyToManyField(Bundle, blank=True, related_name="golden_image_pipelines")
+    schedule_cron = models.CharField(
+        max_length=100, default="0 2 * * *", help_text="Cron expression in UTC; nightly at 02:00 by default."
+    )
+    copy_to_regions = models.JSONField(default=list, blank=True)
+    retention_count = models.PositiveIntegerField(default=3, validators=[MinValueValidator(1)])
+    image_name_prefix = models.CharField(max_length=40, validators=[image_name_prefix_validator])
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["customer__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "name"], name="pipeline_name_per_customer"),
+            models.CheckConstraint(
+                condition=models.Q(retention_count__gte=1), name="pipeline_keeps_an_image"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.name}"

@@ -1,0 +1,173 @@
+"""Local records of the AWS resources we manage: directories, images, bundles and desktops (WorkSpaces)."""
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+
+from tenants.choices import (
+    UNDEFINED_USER,
+    ComputeType,
+    DesktopState,
+    DirectoryState,
+    ImageState,
+    IngestionProcess,
+    RunningMode,
+    Tenancy,
+)
+
+from .accounts import AwsAccount, region_validator
+
+directory_id_validator = RegexValidator(r"^d-[0-9a-f]{8,63}$", "A directory id looks like d-1234567890.")
+image_id_validator = RegexValidator(
+    r"^wsi-[0-9a-z]{9,63}$", "A WorkSpaces image id looks like wsi-123456789."
+)
+bundle_id_validator = RegexValidator(r"^wsb-[0-9a-z]{8,63}$", "A bundle id looks like wsb-12345678.")
+workspace_id_validator = RegexValidator(r"^ws-[0-9a-z]{8,63}$", "A WorkSpace id looks like ws-12345678.")
+ami_id_validator = RegexValidator(r"^ami-[0-9a-f]{8,17}$", "An AMI id looks like ami-0123456789abcdef0.")
+
+
+class AwsResource(models.Model):
+    """Fields every mirrored AWS resource has: where it lives, its tags, when we last read it from AWS."""
+
+    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="+")
+    region = models.CharField(max_length=30, validators=[region_validator])
+    tags = models.JSONField(default=dict, blank=True, help_text="Tags as AWS reports them (key: value).")
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Directory(AwsResource):
+    """A directory registered (or to be registered) with WorkSpaces: the AD the desktops join."""
+
+    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="directories")
+    directory_id = models.CharField(max_length=65, unique=True, validators=[directory_id_validator])
+    name = models.CharField(max_length=255, blank=True)
+    alias = models.CharField(max_length=255, blank=True)
+    directory_type = models.CharField(max_length=30, blank=True)
+    state = models.CharField(max_length=15, choices=DirectoryState.choices, blank=True)
+    tenancy = models.CharField(max_length=10, choices=Tenancy.choices, default=Tenancy.SHARED)
+    subnet_ids = models.JSONField(default=list, blank=True)
+    registration_code = models.CharField(max_length=20, blank=True)
+    custom_security_group_id = models.CharField(max_length=30, blank=True)
+    workspace_security_group_id = models.CharField(max_length=30, blank=True)
+    maintenance_mode_enabled = models.BooleanField(
+        default=True, help_text="Whether the monthly maintenance window applies (seed rule R10)."
+    )
+
+    class Meta:
+        verbose_name_plural = "directories"
+        ordering = ["aws_account_id", "directory_id"]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.alias or self.directory_id} ({self.directory_id})"
+
+
+class Image(AwsResource):
+    """A WorkSpaces image: imported from a customer AMI, made from a desktop, or copied from a region."""
+
+    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="images")
+    image_id = models.CharField(max_length=65, unique=True, validators=[image_id_validator])
+    name = models.CharField(max_length=64)
+    description = models.CharField(max_length=256, blank=True)
+    state = models.CharField(max_length=10, choices=ImageState.choices, default=ImageState.PENDING)
+    ingestion_process = models.CharField(max_length=30, choices=IngestionProcess.choices, blank=True)
+    source_ami_id = models.CharField(max_length=21, blank=True, validators=[ami_id_validator])
+    source_image = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
+    )
+    operating_system_type = models.CharField(max_length=20, blank=True)
+    owner_account_id = models.CharField(max_length=12, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.image_id})"
+
+
+class Bundle(AwsResource):
+    """A WorkSpaces bundle: an image plus compute and storage, the template desktops are created from."""
+
+    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="bundles")
+    bundle_id = models.CharField(max_length=65, unique=True, validators=[bundle_id_validator])
+    name = models.CharField(max_length=64)
+    description = models.CharField(max_length=255, blank=True)
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.PROTECT, related_name="bundles")
+    compute_type = models.CharField(max_length=30, choices=ComputeType.choices)
+    root_volume_gib = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    user_volume_gib = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    state = models.CharField(max_length=10, choices=ImageState.choices, default=ImageState.AVAILABLE)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(root_volume_gib__gt=0, user_volume_gib__gt=0),
+                name="bundle_volumes_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.bundle_id})"
+
+
+class Desktop(AwsResource):
+    """A WorkSpaces Core desktop (a WorkSpace).
+
+    It exists locally as REQUESTED before AWS knows it; once CreateWorkspaces answers, `workspace_id`
+    is recorded and `state` follows what AWS reports. A user has at most one live desktop per directory;
+    user-decoupled desktops (`[UNDEFINED]`) are exempt.
+    """
+
+    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="desktops")
+    directory = models.ForeignKey(Directory, on_delete=models.PROTECT, related_name="desktops")
+    bundle = models.ForeignKey(
+        Bundle, null=True, blank=True, on_delete=models.PROTECT, related_name="desktops"
+    )
+    workspace_id = models.CharField(
+        max_length=65, unique=True, null=True, blank=True, validators=[workspace_id_validator]
+    )
+    user_name = models.CharField(max_length=63)
+    workspace_name = models.CharField(max_length=64, blank=True)
+    computer_name = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    state = models.CharField(max_length=20, choices=DesktopState.choices, default=DesktopState.REQUESTED)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    running_mode = models.CharField(max_length=10, choices=RunningMode.choices, default=RunningMode.MANUAL)
+    compute_type = models.CharField(max_length=30, choices=ComputeType.choices, blank=True)
+    root_volume_gib = models.PositiveIntegerField(null=True, blank=True)
+    user_volume_gib = models.PositiveIntegerField(null=True, blank=True)
+    power_policy = models.ForeignKey(
+        "tenants.PowerPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="desktops",
+        help_text="Overrides the customer's default power policy for this desktop.",
+    )
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["aws_account", "region", "state"], name="desktop_account_region_state"),
+            models.Index(fields=["state"], name="desktop_state"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["directory", "user_name"],
+                condition=~models.Q(user_name=UNDEFINED_USER)
+                & ~models.Q(state=DesktopState.TERMINATED)
+                & ~models.Q(state=DesktopState.ERROR, workspace_id__isnull=True),
+                name="one_live_desktop_per_user_and_directory",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id or 'requested'} ({self.user_name})"
