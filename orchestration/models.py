@@ -63,6 +63,11 @@ class JobItem(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a create call for this item was sent: a retry looks before it makes.",
+    )
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

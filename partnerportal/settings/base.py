@@ -155,3 +155,31 @@ LOGGING = {
         "boto3": {"level": "WARNING"},
     },
 }
+
+# --- AWS boundary ---------------------------------------------------------------------------------------
+# Attempts per call in botocore's standard retry mode (idempotent calls only; creates get one).
+AWS_MAX_ATTEMPTS = env.int("AWS_MAX_ATTEMPTS", default=4)
+AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=5.0)
+AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=30.0)
+# Our own retries of throttled/transient answers on top of botocore's, with capped, jittered backoff.
+AWS_CALL_RETRIES = env.int("AWS_CALL_RETRIES", default=6)
+AWS_BACKOFF_BASE = env.float("AWS_BACKOFF_BASE", default=0.5)
+AWS_BACKOFF_MAX = env.float("AWS_BACKOFF_MAX", default=20.0)
+AWS_ASSUME_ROLE_DURATION_SECONDS = env.int("AWS_ASSUME_ROLE_DURATION_SECONDS", default=3600)
+# Calls per second per (customer account, region), shared by all workers; 0 turns the limiter off.
+AWS_RATE_LIMIT_PER_SECOND = env.float("AWS_RATE_LIMIT_PER_SECOND", default=5.0)
+AWS_RATE_LIMIT_BURST = env.int("AWS_RATE_LIMIT_BURST", default=10)
+AWS_RATE_LIMIT_MAX_WAIT = env.float("AWS_RATE_LIMIT_MAX_WAIT", default=30.0)
+AWS_RATE_LIMIT_REDIS_URL = env("AWS_RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL)
+# The name we give each WorkSpace: our handle to find it again after a lost CreateWorkspaces response.
+WORKSPACE_NAME_PREFIX = env("WORKSPACE_NAME_PREFIX", default="wsc-")
+
+# --- Jobs ------------------------------------------------------------------------------------------------
+# How long a claimed item is leased to one task before the sweeper may hand it to another.
+JOB_ITEM_LEASE_SECONDS = env.int("JOB_ITEM_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+# Deliveries that claimed an item before it is failed as poison.
+JOB_ITEM_MAX_ATTEMPTS = env.int("JOB_ITEM_MAX_ATTEMPTS", default=5)
+# Seconds between polls of AWS for desktops still provisioning.
+JOB_POLL_INTERVAL_SECONDS = env.float("JOB_POLL_INTERVAL_SECONDS", default=15.0)
+# A PENDING item older than this with no task on it is assumed lost and re-enqueued by the sweeper.
+JOB_LOST_MESSAGE_SECONDS = env.int("JOB_LOST_MESSAGE_SECONDS", default=120)

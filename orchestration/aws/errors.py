@@ -1,0 +1,92 @@
+"""AWS errors sorted by what the caller should do about them (aws-facts.md, "Errors")."""
+
+from dataclasses import dataclass, field
+
+THROTTLED_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"}
+)
+TRANSIENT_CODES = frozenset(
+    {
+        "OperationInProgressException",
+        "ResourceUnavailableException",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
+ACCESS_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+
+@dataclass
+class AwsError(Exception):
+    """An AWS call failed; `code` and `message` are AWS's own words, shown to users as they are."""
+
+    code: str
+    message: str
+    operation: str = ""
+    request_id: str = ""
+    http_status: int = 0
+    details: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        where = f" ({self.operation})" if self.operation else ""
+        return f"{self.code}: {self.message}{where}"
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
+class AwsThrottled(AwsError):
+    """The account or region is rate limited: back off and keep the item; never a failure."""
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class AwsTransient(AwsError):
+    """Worth retrying with capped backoff: 5xx, connection errors, resources briefly busy."""
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class AwsExpiredCredentials(AwsError):
+    """The assumed-role credentials expired: refresh the session and retry once."""
+
+
+class AwsAccessDenied(AwsError):
+    """The role or its tag policy does not allow this: fail the item, flag the account connection."""
+
+
+class AwsPermanent(AwsError):
+    """AWS refused the request as it stands: fail the item with AWS's code and message."""
+
+
+class TagGuardRefused(AwsError):
+    """Refused locally: the resource lacks PartnerManaged=true, so it is not ours to change (seed rule R2)."""
+
+
+def error_class_for(code: str, http_status: int = 0) -> type[AwsError]:
+    """The class for an AWS error code (and HTTP status, for codes AWS leaves generic)."""
+    if code in THROTTLED_CODES:
+        return AwsThrottled
+    if code in EXPIRED_CREDENTIAL_CODES:
+        return AwsExpiredCredentials
+    if code in ACCESS_CODES:
+        return AwsAccessDenied
+    if code in TRANSIENT_CODES or http_status >= 500:
+        return AwsTransient
+    return AwsPermanent
+
+
+def is_transient_item_code(code: str) -> bool:
+    """Whether a per-item FailedRequests code is worth retrying for that item alone."""
+    return code in THROTTLED_CODES or code in TRANSIENT_CODES

@@ -1,0 +1,142 @@
+"""Sessions and clients: the partner's own identity, and per customer account an assumed role.
+
+Assumed-role credentials refresh themselves before they expire (botocore's RefreshableCredentials) and
+are cached per (account, region, role session) in each worker process.
+"""
+
+import threading
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from django.conf import settings
+
+from .types import AccountAccess, TemporaryCredentials
+
+ROLE_SESSION_NAME_MAX = 64
+_cache_lock = threading.Lock()
+_sessions: dict[tuple, boto3.Session] = {}
+_clients: dict[tuple, object] = {}
+
+
+def client_config(*, retries: bool) -> Config:
+    """Standard retry mode with explicit timeouts; non-idempotent calls get one attempt (we decide)."""
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": settings.AWS_MAX_ATTEMPTS if retries else 1},
+        connect_timeout=settings.AWS_CONNECT_TIMEOUT,
+        read_timeout=settings.AWS_READ_TIMEOUT,
+        max_pool_connections=20,
+    )
+
+
+def partner_session(region: str) -> boto3.Session:
+    """The partner's own credentials, from the environment (or an instance role in production)."""
+    return boto3.Session(region_name=region)
+
+
+def role_session_name(*parts: str) -> str:
+    """A RoleSessionName from readable parts, within STS's alphabet and 64-character limit."""
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@-_")
+    name = "-".join(part for part in parts if part)
+    return "".join(ch if ch in allowed else "_" for ch in name)[:ROLE_SESSION_NAME_MAX] or "partner"
+
+
+def assume_role(access: AccountAccess) -> TemporaryCredentials:
+    """Assume the customer's role with our External ID (STS refuses a wrong one: confused deputy)."""
+    sts = partner_session(access.region).client("sts", config=client_config(retries=True))
+    response = sts.assume_role(
+        RoleArn=access.role_arn,
+        RoleSessionName=access.session_name,
+        ExternalId=access.external_id,
+        DurationSeconds=settings.AWS_ASSUME_ROLE_DURATION_SECONDS,
+    )
+    credentials = response["Credentials"]
+    return TemporaryCredentials(
+        access_key_id=credentials["AccessKeyId"],
+        secret_access_key=credentials["SecretAccessKey"],
+        session_token=credentials["SessionToken"],
+        expires_at=credentials["Expiration"],
+    )
+
+
+def _refreshable_role_credentials(access: AccountAccess) -> RefreshableCredentials:
+    def fetch() -> dict[str, str]:
+        credentials = assume_role(access)
+        return {
+            "access_key": credentials.access_key_id,
+            "secret_key": credentials.secret_access_key,
+            "token": credentials.session_token,
+            "expiry_time": credentials.expires_at.isoformat(),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+    )
+    # botocore's 15/10-minute refresh margins assume 1-hour credentials; scale them to ours.
+    lifetime = settings.AWS_ASSUME_ROLE_DURATION_SECONDS
+    credentials._advisory_refresh_timeout = min(15 * 60, lifetime // 4)
+    credentials._mandatory_refresh_timeout = min(10 * 60, lifetime // 6)
+    return credentials
+
+
+def _session_key(access: AccountAccess) -> tuple:
+    return (
+        access.account_id,
+        access.region,
+        access.auth_mode,
+        access.role_arn,
+        access.external_id,
+        access.access_key_id,
+        access.session_name,
+    )
+
+
+def account_session(access: AccountAccess) -> boto3.Session:
+    """A session inside the customer's account, cached per account, region and role session."""
+    key = _session_key(access)
+    with _cache_lock:
+        session = _sessions.get(key)
+        if session is not None:
+            return session
+    if access.auth_mode == "ACCESS_KEYS":
+        session = boto3.Session(
+            aws_access_key_id=access.access_key_id,
+            aws_secret_access_key=access.secret_access_key,
+            region_name=access.region,
+        )
+    else:
+        core = botocore.session.get_session()
+        core._credentials = _refreshable_role_credentials(access)
+        core.set_config_variable("region", access.region)
+        session = boto3.Session(botocore_session=core, region_name=access.region)
+    with _cache_lock:
+        return _sessions.setdefault(key, session)
+
+
+def account_client(access: AccountAccess, service: str, *, retries: bool = True):
+    """A client for one service in the customer's account; cached like its session."""
+    key = (*_session_key(access), service, retries)
+    with _cache_lock:
+        client = _clients.get(key)
+    if client is None:
+        client = account_session(access).client(service, config=client_config(retries=retries))
+        with _cache_lock:
+            client = _clients.setdefault(key, client)
+    return client
+
+
+def forget_account_session(access: AccountAccess) -> None:
+    """Drop a cached session (its credentials were refused as expired), so the next call assumes anew."""
+    key = _session_key(access)
+    with _cache_lock:
+        _sessions.pop(key, None)
+        for client_key in [k for k in _clients if k[: len(key)] == key]:
+            _clients.pop(client_key, None)
+
+
+def forget_all_sessions() -> None:
+    """Empty the caches (tests, and after a fork)."""
+    with _cache_lock:
+        _sessions.clear()
+        _clients.clear()

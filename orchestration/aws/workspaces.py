@@ -1,0 +1,229 @@
+"""WorkSpaces operations on desktops, chunked to the service model's limits, returning dataclasses."""
+
+from collections.abc import Iterator, Sequence
+
+from .calls import aws_call, chunked, request_id_of
+from .tagguard import tags_for_create
+from .types import (
+    AccountAccess,
+    BatchActionResult,
+    CreateWorkspacesResult,
+    FailedItem,
+    Workspace,
+    WorkspaceSpec,
+)
+
+CREATE_WORKSPACES_LIMIT = 25
+DESCRIBE_WORKSPACES_IDS_LIMIT = 25
+START_STOP_REBOOT_TERMINATE_LIMIT = 25
+REBUILD_LIMIT = 1
+UNDEFINED_USER = "[UNDEFINED]"
+
+
+def _workspace_from_aws(data: dict) -> Workspace:
+    properties = data.get("WorkspaceProperties") or {}
+    return Workspace(
+        workspace_id=data.get("WorkspaceId", ""),
+        directory_id=data.get("DirectoryId", ""),
+        user_name=data.get("UserName", ""),
+        state=data.get("State", ""),
+        bundle_id=data.get("BundleId", ""),
+        workspace_name=data.get("WorkspaceName", ""),
+        computer_name=data.get("ComputerName", ""),
+        ip_address=data.get("IpAddress", ""),
+        running_mode=properties.get("RunningMode", ""),
+        compute_type=properties.get("ComputeTypeName", ""),
+        root_volume_gib=properties.get("RootVolumeSizeGib"),
+        user_volume_gib=properties.get("UserVolumeSizeGib"),
+        error_code=data.get("ErrorCode", ""),
+        error_message=data.get("ErrorMessage", ""),
+    )
+
+
+def _create_request(spec: WorkspaceSpec) -> dict:
+    properties: dict = {"RunningMode": spec.running_mode}
+    if spec.compute_type:
+        properties["ComputeTypeName"] = spec.compute_type
+    if spec.root_volume_gib:
+        properties["RootVolumeSizeGib"] = spec.root_volume_gib
+    if spec.user_volume_gib:
+        properties["UserVolumeSizeGib"] = spec.user_volume_gib
+    return {
+        "DirectoryId": spec.directory_id,
+        "UserName": spec.user_name,
+        "BundleId": spec.bundle_id,
+        "WorkspaceName": spec.workspace_name,
+        "WorkspaceProperties": properties,
+        "Tags": tags_for_create(spec.tags),
+    }
+
+
+def _match_created(specs: Sequence[WorkspaceSpec], made: list[Workspace]) -> dict[str, Workspace]:
+    """Pair each made WorkSpace with its spec: by name where AWS echoes it, else by user, else in order."""
+    by_name = {spec.workspace_name: spec for spec in specs}
+    matched: dict[str, Workspace] = {}
+    leftovers: list[Workspace] = []
+    for workspace in made:
+        if workspace.workspace_name in by_name:
+            matched[workspace.workspace_name] = workspace
+        else:
+            leftovers.append(workspace)
+    unmatched_specs = [spec for spec in specs if spec.workspace_name not in matched]
+    for workspace in leftovers:
+        spec = next(
+            (
+                s
+                for s in unmatched_specs
+                if s.user_name == workspace.user_name and s.user_name != UNDEFINED_USER
+            ),
+            None,
+        ) or next((s for s in unmatched_specs if s.user_name == workspace.user_name), None)
+        if spec is not None:
+            unmatched_specs.remove(spec)
+            matched[spec.workspace_name] = workspace
+    return matched
+
+
+def workspaces_create_batch(access: AccountAccess, specs: Sequence[WorkspaceSpec]) -> CreateWorkspacesResult:
+    """One CreateWorkspaces call for at most 25 desktops, every one tagged PartnerManaged=true."""
+    if not 1 <= len(specs) <= CREATE_WORKSPACES_LIMIT:
+        raise ValueError(f"CreateWorkspaces takes 1 to {CREATE_WORKSPACES_LIMIT} desktops, not {len(specs)}")
+    response = aws_call(
+        access, "workspaces", "create_workspaces", Workspaces=[_create_request(spec) for spec in specs]
+    )
+    made = [_workspace_from_aws(item) for item in response.get("PendingRequests", [])]
+    failed: dict[str, FailedItem] = {}
+    for entry in response.get("FailedRequests", []):
+        request = entry.get("WorkspaceRequest", {})
+        key = request.get("WorkspaceName", "")
+        failed[key] = FailedItem(
+            key=key, code=entry.get("ErrorCode", ""), message=entry.get("ErrorMessage", "")
+        )
+    return CreateWorkspacesResult(
+        request_id=request_id_of(response), created=_match_created(specs, made), failed=failed
+    )
+
+
+def workspaces_describe(access: AccountAccess, workspace_ids: Sequence[str]) -> list[Workspace]:
+    """Describe WorkSpaces by id, 25 ids a call."""
+    found: list[Workspace] = []
+    for chunk in chunked(list(workspace_ids), DESCRIBE_WORKSPACES_IDS_LIMIT):
+        response = aws_call(access, "workspaces", "describe_workspaces", WorkspaceIds=chunk)
+        found.extend(_workspace_from_aws(item) for item in response.get("Workspaces", []))
+    return found
+
+
+def workspaces_list(
+    access: AccountAccess, *, directory_id: str = "", user_name: str = "", workspace_name: str = ""
+) -> Iterator[Workspace]:
+    """Every WorkSpace matching the filters, page by page (25 a page)."""
+    params: dict = {"Limit": DESCRIBE_WORKSPACES_IDS_LIMIT}
+    if directory_id:
+        params["DirectoryId"] = directory_id
+    if user_name:
+        params["UserName"] = user_name
+    if workspace_name:
+        params["WorkspaceName"] = workspace_name
+    while True:
+        response = aws_call(access, "workspaces", "describe_workspaces", **params)
+        yield from (_workspace_from_aws(item) for item in response.get("Workspaces", []))
+        token = response.get("NextToken")
+        if not token:
+            return
+        params["NextToken"] = token
+
+
+def workspace_find(access: AccountAccess, *, directory_id: str, workspace_name: str) -> Workspace | None:
+    """The live WorkSpace we named `workspace_name` in this directory, if AWS has it."""
+    for workspace in workspaces_list(access, directory_id=directory_id, workspace_name=workspace_name):
+        if workspace.workspace_name == workspace_name and workspace.state not in (
+            "TERMINATING",
+            "TERMINATED",
+        ):
+            return workspace
+    return None
+
+
+def _batch_action(
+    access: AccountAccess, operation: str, list_key: str, limit: int, workspace_ids: Sequence[str], build
+) -> list[BatchActionResult]:
+    results = []
+    for chunk in chunked(list(workspace_ids), limit):
+        response = aws_call(access, "workspaces", operation, **{list_key: [build(wid) for wid in chunk]})
+        failed = {
+            entry["WorkspaceId"]: FailedItem(
+                key=entry["WorkspaceId"],
+                code=entry.get("ErrorCode", ""),
+                message=entry.get("ErrorMessage", ""),
+            )
+            for entry in response.get("FailedRequests", [])
+        }
+        results.append(
+            BatchActionResult(
+                request_id=request_id_of(response),
+                succeeded=[wid for wid in chunk if wid not in failed],
+                failed=failed,
+            )
+        )
+    return results
+
+
+def workspaces_start(access: AccountAccess, workspace_ids: Sequence[str]) -> list[BatchActionResult]:
+    return _batch_action(
+        access,
+        "start_workspaces",
+        "StartWorkspaceRequests",
+        START_STOP_REBOOT_TERMINATE_LIMIT,
+        workspace_ids,
+        lambda wid: {"WorkspaceId": wid},
+    )
+
+
+def workspaces_stop(access: AccountAccess, workspace_ids: Sequence[str]) -> list[BatchActionResult]:
+    return _batch_action(
+        access,
+        "stop_workspaces",
+        "StopWorkspaceRequests",
+        START_STOP_REBOOT_TERMINATE_LIMIT,
+        workspace_ids,
+        lambda wid: {"WorkspaceId": wid},
+    )
+
+
+def workspaces_reboot(access: AccountAccess, workspace_ids: Sequence[str]) -> list[BatchActionResult]:
+    return _batch_action(
+        access,
+        "reboot_workspaces",
+        "RebootWorkspaceRequests",
+        START_STOP_REBOOT_TERMINATE_LIMIT,
+        workspace_ids,
+        lambda wid: {"WorkspaceId": wid},
+    )
+
+
+def workspaces_rebuild(access: AccountAccess, workspace_ids: Sequence[str]) -> list[BatchActionResult]:
+    return _batch_action(
+        access,
+        "rebuild_workspaces",
+        "RebuildWorkspaceRequests",
+        REBUILD_LIMIT,
+        workspace_ids,
+        lambda wid: {"WorkspaceId": wid},
+    )
+
+
+def workspaces_terminate(access: AccountAccess, workspace_ids: Sequence[str]) -> list[BatchActionResult]:
+    return _batch_action(
+        access,
+        "terminate_workspaces",
+        "TerminateWorkspaceRequests",
+        START_STOP_REBOOT_TERMINATE_LIMIT,
+        workspace_ids,
+        lambda wid: {"WorkspaceId": wid},
+    )
+
+
+def resource_tags(access: AccountAccess, resource_id: str) -> dict[str, str]:
+    """A WorkSpaces resource's tags (DescribeTags), for the tag guard."""
+    response = aws_call(access, "workspaces", "describe_tags", ResourceId=resource_id)
+    return {tag["Key"]: tag.get("Value", "") for tag in response.get("TagList", [])}

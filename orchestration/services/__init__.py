@@ -1,0 +1,1 @@
+"""Workflows: every entry point (admin, API, commands, tasks) calls these and nothing lower."""

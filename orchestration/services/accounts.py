@@ -1,0 +1,19 @@
+"""From an account row to what the AWS boundary needs to reach it."""
+
+from orchestration.aws.sessions import role_session_name
+from orchestration.aws.types import AccountAccess
+from tenants.models import AwsAccount
+
+
+def account_access(aws_account: AwsAccount, *, region: str = "", job_id: int | None = None) -> AccountAccess:
+    """The boundary's view of an account; the role session names the customer and the job (CloudTrail)."""
+    return AccountAccess(
+        account_id=aws_account.account_id,
+        region=region or aws_account.default_region,
+        auth_mode=aws_account.auth_mode,
+        role_arn=aws_account.role_arn,
+        external_id=aws_account.external_id,
+        access_key_id=aws_account.access_key_id,
+        secret_access_key=aws_account.get_secret_access_key(),
+        session_name=role_session_name(aws_account.customer.slug, f"job{job_id}" if job_id else "portal"),
+    )

@@ -1,0 +1,44 @@
+"""Writing the audit log: one row per AWS mutation or local refusal."""
+
+from orchestration.models import AuditEvent, Job
+
+
+def audit_event_for_job(
+    job: Job,
+    *,
+    action: str,
+    outcome: str,
+    aws_account_id: str = "",
+    region: str = "",
+    target_type: str = "",
+    target_id: str = "",
+    aws_request_id: str = "",
+    error_code: str = "",
+    error_message: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    """An unsaved event attributed to whoever asked for the job (save with audit_record_many)."""
+    return AuditEvent(
+        actor_kind=job.requested_by_kind,
+        actor_user_id=job.requested_by_user_id,
+        actor_label=job.requested_by_label,
+        customer_id=job.customer_id,
+        customer_label=job.customer.name,
+        aws_account_id=aws_account_id,
+        region=region,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        aws_request_id=aws_request_id,
+        outcome=outcome,
+        error_code=error_code,
+        error_message=error_message,
+        job_id=job.pk,
+        details=details or {},
+    )
+
+
+def audit_record_many(events: list[AuditEvent]) -> None:
+    """Append events in one statement."""
+    if events:
+        AuditEvent.objects.bulk_create(events)

@@ -1,0 +1,34 @@
+"""Thin Celery tasks: ids in, one service call, nothing else. Names are explicit and pinned by a test."""
+
+from celery import shared_task
+from django.conf import settings
+
+# Each batch task is killed before its items' lease runs out, so a second delivery never overlaps it.
+BATCH_TIME_LIMIT = max(10, settings.JOB_ITEM_LEASE_SECONDS - 5)
+BATCH_SOFT_TIME_LIMIT = max(5, settings.JOB_ITEM_LEASE_SECONDS - 15)
+
+
+@shared_task(
+    name="orchestration.desktop_create_batch",
+    time_limit=BATCH_TIME_LIMIT,
+    soft_time_limit=BATCH_SOFT_TIME_LIMIT,
+    ignore_result=True,
+)
+def desktop_create_batch(job_id: int, item_ids: list[int]) -> None:
+    from orchestration.services.desktops import desktop_create_batch_run
+
+    desktop_create_batch_run(job_id=job_id, item_ids=item_ids)
+
+
+@shared_task(name="orchestration.desktop_create_poll", ignore_result=True)
+def desktop_create_poll(job_id: int) -> None:
+    from orchestration.services.desktops import desktop_create_poll_run
+
+    desktop_create_poll_run(job_id=job_id)
+
+
+@shared_task(name="orchestration.jobs_sweep", ignore_result=True)
+def jobs_sweep() -> dict[str, int]:
+    from orchestration.services.jobs import jobs_sweep as sweep
+
+    return sweep()
