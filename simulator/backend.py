@@ -919,7 +919,9 @@ class SimWorkSpacesBackend(WorkSpacesBackend):
             )
         used = [ipaddress.ip_network(vpc.cidr_block) for vpc in self.ec2.vpcs.values()]
         used.extend(RESERVED_MANAGEMENT_RANGES)
-        used.extend(ipaddress.ip_network(m.cidr) for m in self.account_modifications if m.outcome == "COMPLETED")
+        used.extend(
+            ipaddress.ip_network(m.cidr) for m in self.account_modifications if m.outcome == "COMPLETED"
+        )
         return [str(n) for n in wanted.subnets(new_prefix=16) if not any(n.overlaps(u) for u in used)]
 
     def list_available_management_cidr_ranges_op(

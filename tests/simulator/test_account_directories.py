@@ -36,24 +36,72 @@ def test_byol_setup_is_once_only(simulator, globex, gws):
     [modification] = gws.describe_account_modifications()["AccountModifications"]
     assert modification["ModificationState"] == "PENDING"
     assert modification["DedicatedTenancyManagementCidrRange"] == chosen
-    assert error_code(gws.modify_account, DedicatedTenancySupport="ENABLED", DedicatedTenancyManagementCidrRange="172.20.0.0/16") == "InvalidResourceStateException"
+    assert (
+        error_code(
+            gws.modify_account,
+            DedicatedTenancySupport="ENABLED",
+            DedicatedTenancyManagementCidrRange="172.20.0.0/16",
+        )
+        == "InvalidResourceStateException"
+    )
     simulator.advance(600)
     account = gws.describe_account()
-    assert (account["DedicatedTenancySupport"], account["DedicatedTenancyManagementCidrRange"]) == ("ENABLED", chosen)
+    assert (account["DedicatedTenancySupport"], account["DedicatedTenancyManagementCidrRange"]) == (
+        "ENABLED",
+        chosen,
+    )
     assert gws.describe_account_modifications()["AccountModifications"][0]["ModificationState"] == "COMPLETED"
-    assert error_code(gws.modify_account, DedicatedTenancySupport="ENABLED", DedicatedTenancyManagementCidrRange="172.21.0.0/16") == "InvalidResourceStateException"
+    assert (
+        error_code(
+            gws.modify_account,
+            DedicatedTenancySupport="ENABLED",
+            DedicatedTenancyManagementCidrRange="172.21.0.0/16",
+        )
+        == "InvalidResourceStateException"
+    )
 
 
 def test_modify_account_refuses_bad_ranges(simulator, globex, gws):
-    assert error_code(gws.modify_account, DedicatedTenancySupport="ENABLED", DedicatedTenancyManagementCidrRange="10.20.0.0/16") == "InvalidParameterValuesException"  # globex's VPC
-    assert error_code(gws.modify_account, DedicatedTenancySupport="ENABLED", DedicatedTenancyManagementCidrRange="8.8.0.0/16") == "InvalidParameterValuesException"
-    assert error_code(gws.modify_account, DedicatedTenancySupport="ENABLED", DedicatedTenancyManagementCidrRange="10.0.0.0/8") == "ValidationException"
-    assert error_code(gws.list_available_management_cidr_ranges, ManagementCidrRangeConstraint="10.1.2.0/24") == "InvalidParameterValuesException"
+    assert (
+        error_code(
+            gws.modify_account,
+            DedicatedTenancySupport="ENABLED",
+            DedicatedTenancyManagementCidrRange="10.20.0.0/16",
+        )
+        == "InvalidParameterValuesException"
+    )  # globex's VPC
+    assert (
+        error_code(
+            gws.modify_account,
+            DedicatedTenancySupport="ENABLED",
+            DedicatedTenancyManagementCidrRange="8.8.0.0/16",
+        )
+        == "InvalidParameterValuesException"
+    )
+    assert (
+        error_code(
+            gws.modify_account,
+            DedicatedTenancySupport="ENABLED",
+            DedicatedTenancyManagementCidrRange="10.0.0.0/8",
+        )
+        == "ValidationException"
+    )
+    assert (
+        error_code(gws.list_available_management_cidr_ranges, ManagementCidrRangeConstraint="10.1.2.0/24")
+        == "InvalidParameterValuesException"
+    )
 
 
 def test_modify_account_needs_byol_eligibility_and_may_fail(simulator, globex, gws):
     simulator.update_account(globex["account_id"], byol_eligible=False)
-    assert error_code(gws.modify_account, DedicatedTenancySupport="ENABLED", DedicatedTenancyManagementCidrRange="10.99.0.0/16") == "AccessDeniedException"
+    assert (
+        error_code(
+            gws.modify_account,
+            DedicatedTenancySupport="ENABLED",
+            DedicatedTenancyManagementCidrRange="10.99.0.0/16",
+        )
+        == "AccessDeniedException"
+    )
     simulator.update_account(globex["account_id"], byol_eligible=True, modify_account_outcome="FAILED")
     gws.modify_account(DedicatedTenancySupport="ENABLED", DedicatedTenancyManagementCidrRange="10.99.0.0/16")
     simulator.advance(600)
@@ -61,26 +109,49 @@ def test_modify_account_needs_byol_eligibility_and_may_fail(simulator, globex, g
     assert failed["ModificationState"] == "FAILED"
     assert failed["ErrorCode"]
     simulator.update_account(globex["account_id"], modify_account_outcome="COMPLETED")
-    gws.modify_account(DedicatedTenancySupport="ENABLED", DedicatedTenancyManagementCidrRange="10.99.0.0/16")  # a retry is allowed
+    gws.modify_account(
+        DedicatedTenancySupport="ENABLED", DedicatedTenancyManagementCidrRange="10.99.0.0/16"
+    )  # a retry is allowed
 
 
 def test_register_directory_dedicated_needs_byol(simulator, globex, gws):
-    assert error_code(gws.register_workspace_directory, DirectoryId=globex["directory_id"], Tenancy="DEDICATED") == "InvalidParameterValuesException"
-    result = gws.register_workspace_directory(DirectoryId=globex["directory_id"], Tenancy="SHARED", Tags=PARTNER_TAG)
+    assert (
+        error_code(gws.register_workspace_directory, DirectoryId=globex["directory_id"], Tenancy="DEDICATED")
+        == "InvalidParameterValuesException"
+    )
+    result = gws.register_workspace_directory(
+        DirectoryId=globex["directory_id"], Tenancy="SHARED", Tags=PARTNER_TAG
+    )
     assert result["State"] == "REGISTERED"
     [directory] = gws.describe_workspace_directories()["Directories"]
     assert directory["Tenancy"] == "SHARED"
     assert directory["SubnetIds"] == globex["subnet_ids"]
     assert directory["WorkspaceSecurityGroupId"].startswith("sg-")
     assert directory["DirectoryName"] == "corp.globex.example.com"
-    assert error_code(gws.register_workspace_directory, DirectoryId=globex["directory_id"]) == "ResourceAlreadyExistsException"
-    assert error_code(gws.register_workspace_directory, DirectoryId="d-0000000000") == "ResourceNotFoundException"
+    assert (
+        error_code(gws.register_workspace_directory, DirectoryId=globex["directory_id"])
+        == "ResourceAlreadyExistsException"
+    )
+    assert (
+        error_code(gws.register_workspace_directory, DirectoryId="d-0000000000")
+        == "ResourceNotFoundException"
+    )
 
 
 def test_register_directory_checks_subnets(simulator, globex, gws):
     one = globex["subnet_ids"][0]
-    assert error_code(gws.register_workspace_directory, DirectoryId=globex["directory_id"], SubnetIds=[one, one]) == "UnsupportedNetworkConfigurationException"
-    assert error_code(gws.register_workspace_directory, DirectoryId=globex["directory_id"], SubnetIds=[one, "subnet-12345678"]) == "InvalidParameterValuesException"
+    assert (
+        error_code(gws.register_workspace_directory, DirectoryId=globex["directory_id"], SubnetIds=[one, one])
+        == "UnsupportedNetworkConfigurationException"
+    )
+    assert (
+        error_code(
+            gws.register_workspace_directory,
+            DirectoryId=globex["directory_id"],
+            SubnetIds=[one, "subnet-12345678"],
+        )
+        == "InvalidParameterValuesException"
+    )
 
 
 def test_directory_registration_delay(simulator, globex, gws):
@@ -92,7 +163,9 @@ def test_directory_registration_delay(simulator, globex, gws):
 
 def test_creation_properties_and_security_group(simulator, acme, ws):
     ec2 = make_client("ec2", simulator.endpoint_url, admin_credentials(acme))
-    group = ec2.create_security_group(GroupName="rdp", Description="RDP from the gateway", VpcId=acme["vpc_id"])["GroupId"]
+    group = ec2.create_security_group(
+        GroupName="rdp", Description="RDP from the gateway", VpcId=acme["vpc_id"]
+    )["GroupId"]
     ws.modify_workspace_creation_properties(
         ResourceId=acme["directory_id"],
         WorkspaceCreationProperties={"CustomSecurityGroupId": group, "EnableMaintenanceMode": False},
@@ -100,17 +173,37 @@ def test_creation_properties_and_security_group(simulator, acme, ws):
     [directory] = ws.describe_workspace_directories(DirectoryIds=[acme["directory_id"]])["Directories"]
     assert directory["WorkspaceCreationProperties"]["CustomSecurityGroupId"] == group
     assert directory["WorkspaceCreationProperties"]["EnableMaintenanceMode"] is False
-    assert error_code(ws.modify_workspace_creation_properties, ResourceId=acme["directory_id"], WorkspaceCreationProperties={"CustomSecurityGroupId": "sg-12345678"}) == "InvalidParameterValuesException"
-    assert error_code(ws.modify_workspace_creation_properties, ResourceId="d-0000000000", WorkspaceCreationProperties={"EnableInternetAccess": True}) == "ResourceNotFoundException"
+    assert (
+        error_code(
+            ws.modify_workspace_creation_properties,
+            ResourceId=acme["directory_id"],
+            WorkspaceCreationProperties={"CustomSecurityGroupId": "sg-12345678"},
+        )
+        == "InvalidParameterValuesException"
+    )
+    assert (
+        error_code(
+            ws.modify_workspace_creation_properties,
+            ResourceId="d-0000000000",
+            WorkspaceCreationProperties={"EnableInternetAccess": True},
+        )
+        == "ResourceNotFoundException"
+    )
 
 
 def test_deregister_directory(simulator, acme, ws):
     [workspace_id] = create_desktops(ws, acme, 1)
-    assert error_code(ws.deregister_workspace_directory, DirectoryId=acme["directory_id"]) == "InvalidResourceStateException"
+    assert (
+        error_code(ws.deregister_workspace_directory, DirectoryId=acme["directory_id"])
+        == "InvalidResourceStateException"
+    )
     ws.terminate_workspaces(TerminateWorkspaceRequests=[{"WorkspaceId": workspace_id}])
     ws.deregister_workspace_directory(DirectoryId=acme["directory_id"])
     assert ws.describe_workspace_directories()["Directories"] == []
-    assert error_code(ws.deregister_workspace_directory, DirectoryId=acme["directory_id"]) == "ResourceNotFoundException"
+    assert (
+        error_code(ws.deregister_workspace_directory, DirectoryId=acme["directory_id"])
+        == "ResourceNotFoundException"
+    )
 
 
 def test_tags_on_every_resource_kind(simulator, acme, ws):
@@ -120,8 +213,13 @@ def test_tags_on_every_resource_kind(simulator, acme, ws):
         tags = {t["Key"]: t["Value"] for t in ws.describe_tags(ResourceId=resource_id)["TagList"]}
         assert tags == {"PartnerManaged": "true", "CostCenter": "42"}
         ws.delete_tags(ResourceId=resource_id, TagKeys=["CostCenter"])
-        assert ws.describe_tags(ResourceId=resource_id)["TagList"] == [{"Key": "PartnerManaged", "Value": "true"}]
+        assert ws.describe_tags(ResourceId=resource_id)["TagList"] == [
+            {"Key": "PartnerManaged", "Value": "true"}
+        ]
     assert error_code(ws.describe_tags, ResourceId="ws-unknown123") == "ResourceNotFoundException"
-    assert error_code(ws.create_tags, ResourceId=workspace_id, Tags=[{"Key": "aws:reserved", "Value": "x"}]) == "InvalidParameterValuesException"
+    assert (
+        error_code(ws.create_tags, ResourceId=workspace_id, Tags=[{"Key": "aws:reserved", "Value": "x"}])
+        == "InvalidParameterValuesException"
+    )
     many = [{"Key": f"k{i}", "Value": "v"} for i in range(50)]
     assert error_code(ws.create_tags, ResourceId=workspace_id, Tags=many) == "ResourceLimitExceededException"

@@ -71,7 +71,10 @@ def test_credentials_expire_on_the_simulated_clock(simulator, acme):
 def test_expiry_is_reported_in_simulated_time_and_can_be_forced(simulator, acme):
     sts = make_client("sts", simulator.endpoint_url)
     response = sts.assume_role(
-        RoleArn=acme["role_arn"], RoleSessionName="partner", ExternalId=acme["external_id"], DurationSeconds=3600
+        RoleArn=acme["role_arn"],
+        RoleSessionName="partner",
+        ExternalId=acme["external_id"],
+        DurationSeconds=3600,
     )
     expiration = response["Credentials"]["Expiration"].timestamp()
     assert expiration == pytest.approx(simulator.clock()["epoch"] + 3600, abs=1)
@@ -94,7 +97,10 @@ def test_duration_beyond_the_roles_maximum_is_refused(simulator, acme):
     sts = make_client("sts", simulator.endpoint_url)
     with pytest.raises(ClientError) as raised:
         sts.assume_role(
-            RoleArn=acme["role_arn"], RoleSessionName="partner", ExternalId=acme["external_id"], DurationSeconds=7200
+            RoleArn=acme["role_arn"],
+            RoleSessionName="partner",
+            ExternalId=acme["external_id"],
+            DurationSeconds=7200,
         )
     assert raised.value.response["Error"]["Code"] == "ValidationError"
     simulator.update_account(acme["account_id"], max_session_duration=43200)
@@ -108,7 +114,10 @@ def test_create_customer_account_with_role_and_external_id(simulator):
     iam = make_client(
         "iam",
         simulator.endpoint_url,
-        {"aws_access_key_id": account["admin_access_key_id"], "aws_secret_access_key": account["admin_secret_access_key"]},
+        {
+            "aws_access_key_id": account["admin_access_key_id"],
+            "aws_secret_access_key": account["admin_secret_access_key"],
+        },
     )
     role = iam.get_role(RoleName="WorkSpacesCorePartnerRole")["Role"]
     condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]

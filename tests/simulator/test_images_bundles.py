@@ -41,7 +41,11 @@ def test_import_goes_pending_then_available(simulator, acme, ws):
 
 @pytest.mark.parametrize(
     ("kind", "detail"),
-    [("too_small", "InsufficientDiskSpace"), ("too_large", "DiskSizeExceeded"), ("not_machine", "OSNotSupported")],
+    [
+        ("too_small", "InsufficientDiskSpace"),
+        ("too_large", "DiskSizeExceeded"),
+        ("not_machine", "OSNotSupported"),
+    ],
 )
 def test_unimportable_amis_end_in_error_with_a_message(simulator, acme, ws, kind, detail):
     image_id = import_image(ws, ami_of(acme, kind))
@@ -54,11 +58,47 @@ def test_unimportable_amis_end_in_error_with_a_message(simulator, acme, ws, kind
 
 
 def test_import_refusals(simulator, acme, ws):
-    assert error_code(ws.import_workspace_image, Ec2ImageId=ami_of(acme, "encrypted"), IngestionProcess="BYOL_REGULAR_BYOP", ImageName="e", ImageDescription="d") == "InvalidParameterValuesException"
-    assert error_code(ws.import_workspace_image, Ec2ImageId="ami-0123456789abcdef0", IngestionProcess="BYOL_REGULAR_BYOP", ImageName="n", ImageDescription="d") == "ResourceNotFoundException"
-    assert error_code(ws.import_workspace_image, Ec2ImageId=ami_of(acme, "pending"), IngestionProcess="BYOL_REGULAR_BYOP", ImageName="p", ImageDescription="d") == "InvalidParameterValuesException"
+    assert (
+        error_code(
+            ws.import_workspace_image,
+            Ec2ImageId=ami_of(acme, "encrypted"),
+            IngestionProcess="BYOL_REGULAR_BYOP",
+            ImageName="e",
+            ImageDescription="d",
+        )
+        == "InvalidParameterValuesException"
+    )
+    assert (
+        error_code(
+            ws.import_workspace_image,
+            Ec2ImageId="ami-0123456789abcdef0",
+            IngestionProcess="BYOL_REGULAR_BYOP",
+            ImageName="n",
+            ImageDescription="d",
+        )
+        == "ResourceNotFoundException"
+    )
+    assert (
+        error_code(
+            ws.import_workspace_image,
+            Ec2ImageId=ami_of(acme, "pending"),
+            IngestionProcess="BYOL_REGULAR_BYOP",
+            ImageName="p",
+            ImageDescription="d",
+        )
+        == "InvalidParameterValuesException"
+    )
     import_image(ws, ami_of(acme, "importable"), name="dup")
-    assert error_code(ws.import_workspace_image, Ec2ImageId=ami_of(acme, "importable"), IngestionProcess="BYOL_REGULAR_BYOP", ImageName="dup", ImageDescription="d") == "ResourceAlreadyExistsException"
+    assert (
+        error_code(
+            ws.import_workspace_image,
+            Ec2ImageId=ami_of(acme, "importable"),
+            IngestionProcess="BYOL_REGULAR_BYOP",
+            ImageName="dup",
+            ImageDescription="d",
+        )
+        == "ResourceAlreadyExistsException"
+    )
 
 
 def test_byop_ingestion_needs_a_byop_account(simulator, acme, ws):
@@ -76,8 +116,14 @@ def test_byop_ingestion_needs_a_byop_account(simulator, acme, ws):
 
 def test_import_before_byol_is_configured_fails_validation(simulator, demo_world):
     globex = demo_world["accounts"][1]
-    client = make_client("workspaces", simulator.endpoint_url, {
-        "aws_access_key_id": globex["admin_access_key_id"], "aws_secret_access_key": globex["admin_secret_access_key"]})
+    client = make_client(
+        "workspaces",
+        simulator.endpoint_url,
+        {
+            "aws_access_key_id": globex["admin_access_key_id"],
+            "aws_secret_access_key": globex["admin_secret_access_key"],
+        },
+    )
     image_id = import_image(client, ami_of(globex, "importable"))
     simulator.advance(2700)
     described = image(client, image_id)
@@ -87,46 +133,95 @@ def test_import_before_byol_is_configured_fails_validation(simulator, demo_world
 
 def test_create_workspace_image_and_update_bundle(simulator, acme, ws):
     [workspace_id] = create_desktops(ws, acme, 1)
-    assert error_code(ws.create_workspace_image, Name="golden", Description="g", WorkspaceId=workspace_id) == "InvalidResourceStateException"
+    assert (
+        error_code(ws.create_workspace_image, Name="golden", Description="g", WorkspaceId=workspace_id)
+        == "InvalidResourceStateException"
+    )
     simulator.advance(1200)
-    created = ws.create_workspace_image(Name="golden-2024-01", Description="nightly golden", WorkspaceId=workspace_id, Tags=PARTNER_TAG)
+    created = ws.create_workspace_image(
+        Name="golden-2024-01", Description="nightly golden", WorkspaceId=workspace_id, Tags=PARTNER_TAG
+    )
     assert created["State"] == "PENDING"
     assert created["RequiredTenancy"] == "DEDICATED"
-    assert error_code(ws.update_workspace_bundle, BundleId=acme["bundle_id"], ImageId=created["ImageId"]) == "ResourceUnavailableException"
+    assert (
+        error_code(ws.update_workspace_bundle, BundleId=acme["bundle_id"], ImageId=created["ImageId"])
+        == "ResourceUnavailableException"
+    )
     simulator.advance(1800)
     ws.update_workspace_bundle(BundleId=acme["bundle_id"], ImageId=created["ImageId"])
     [bundle] = ws.describe_workspace_bundles(BundleIds=[acme["bundle_id"]])["Bundles"]
     assert bundle["ImageId"] == created["ImageId"]
-    assert error_code(ws.create_workspace_image, Name="golden-2024-01", Description="again", WorkspaceId=workspace_id) == "ResourceAlreadyExistsException"
+    assert (
+        error_code(
+            ws.create_workspace_image, Name="golden-2024-01", Description="again", WorkspaceId=workspace_id
+        )
+        == "ResourceAlreadyExistsException"
+    )
 
 
 def test_copy_image_across_regions(simulator, acme, ws):
-    west = make_client("workspaces", simulator.endpoint_url, {
-        "aws_access_key_id": acme["admin_access_key_id"], "aws_secret_access_key": acme["admin_secret_access_key"]},
-        region_name="us-west-2")
-    copy_id = west.copy_workspace_image(Name="west-copy", SourceImageId=acme["image_id"], SourceRegion="us-east-1")["ImageId"]
+    west = make_client(
+        "workspaces",
+        simulator.endpoint_url,
+        {
+            "aws_access_key_id": acme["admin_access_key_id"],
+            "aws_secret_access_key": acme["admin_secret_access_key"],
+        },
+        region_name="us-west-2",
+    )
+    copy_id = west.copy_workspace_image(
+        Name="west-copy", SourceImageId=acme["image_id"], SourceRegion="us-east-1"
+    )["ImageId"]
     assert image(west, copy_id)["State"] == "PENDING"
     simulator.advance(1200)
     assert image(west, copy_id)["State"] == "AVAILABLE"
     assert ws.describe_workspace_images(ImageIds=[copy_id])["Images"] == []  # it lives in us-west-2
-    assert error_code(west.copy_workspace_image, Name="x", SourceImageId="wsi-nosuchimg", SourceRegion="us-east-1") == "ResourceNotFoundException"
+    assert (
+        error_code(
+            west.copy_workspace_image, Name="x", SourceImageId="wsi-nosuchimg", SourceRegion="us-east-1"
+        )
+        == "ResourceNotFoundException"
+    )
 
 
 def test_image_permissions_share_with_another_account(simulator, demo_world_ready, ws, acme):
     globex = demo_world_ready["accounts"][1]
-    ws.update_workspace_image_permission(ImageId=acme["image_id"], AllowCopyImage=True, SharedAccountId=globex["account_id"])
+    ws.update_workspace_image_permission(
+        ImageId=acme["image_id"], AllowCopyImage=True, SharedAccountId=globex["account_id"]
+    )
     permissions = ws.describe_workspace_image_permissions(ImageId=acme["image_id"])
     assert permissions["ImagePermissions"] == [{"SharedAccountId": globex["account_id"]}]
-    other = make_client("workspaces", simulator.endpoint_url, {
-        "aws_access_key_id": globex["admin_access_key_id"], "aws_secret_access_key": globex["admin_secret_access_key"]})
+    other = make_client(
+        "workspaces",
+        simulator.endpoint_url,
+        {
+            "aws_access_key_id": globex["admin_access_key_id"],
+            "aws_secret_access_key": globex["admin_secret_access_key"],
+        },
+    )
     shared = other.describe_workspace_images(ImageType="SHARED")["Images"]
     assert [i["ImageId"] for i in shared] == [acme["image_id"]]
-    copied = other.copy_workspace_image(Name="from-acme", SourceImageId=acme["image_id"], SourceRegion="us-east-1")
+    copied = other.copy_workspace_image(
+        Name="from-acme", SourceImageId=acme["image_id"], SourceRegion="us-east-1"
+    )
     assert copied["ImageId"].startswith("wsi-")
-    ws.update_workspace_image_permission(ImageId=acme["image_id"], AllowCopyImage=False, SharedAccountId=globex["account_id"])
+    ws.update_workspace_image_permission(
+        ImageId=acme["image_id"], AllowCopyImage=False, SharedAccountId=globex["account_id"]
+    )
     assert other.describe_workspace_images(ImageType="SHARED")["Images"] == []
-    assert error_code(ws.describe_workspace_image_permissions, ImageId="wsi-nosuchimg") == "ResourceNotFoundException"
-    assert error_code(ws.update_workspace_image_permission, ImageId=acme["image_id"], AllowCopyImage=True, SharedAccountId=acme["account_id"]) == "InvalidParameterValuesException"
+    assert (
+        error_code(ws.describe_workspace_image_permissions, ImageId="wsi-nosuchimg")
+        == "ResourceNotFoundException"
+    )
+    assert (
+        error_code(
+            ws.update_workspace_image_permission,
+            ImageId=acme["image_id"],
+            AllowCopyImage=True,
+            SharedAccountId=acme["account_id"],
+        )
+        == "InvalidParameterValuesException"
+    )
 
 
 def test_delete_image_rules(simulator, acme, ws):
@@ -151,17 +246,64 @@ def test_bundle_create_describe_delete(simulator, acme, ws):
     )["WorkspaceBundle"]
     assert created["Owner"] == acme["account_id"]
     assert created["State"] == "AVAILABLE"
-    assert error_code(ws.create_workspace_bundle, BundleName="power-bundle", BundleDescription="d", ImageId=acme["image_id"], ComputeType={"Name": "POWER"}, UserStorage={"Capacity": "100"}) == "ResourceAlreadyExistsException"
-    assert error_code(ws.create_workspace_bundle, BundleName="odd", BundleDescription="d", ImageId=acme["image_id"], ComputeType={"Name": "POWER"}, RootStorage={"Capacity": "90"}, UserStorage={"Capacity": "10"}) == "InvalidParameterValuesException"
-    assert error_code(ws.create_workspace_bundle, BundleName="none", BundleDescription="d", ImageId="wsi-nosuchimg", ComputeType={"Name": "POWER"}, UserStorage={"Capacity": "10"}) == "ResourceNotFoundException"
-    assert error_code(ws.create_workspace_bundle, BundleName="gpu", BundleDescription="d", ImageId=acme["image_id"], ComputeType={"Name": "GRAPHICS_G4DN"}, UserStorage={"Capacity": "10"}) == "InvalidParameterValuesException"
+    assert (
+        error_code(
+            ws.create_workspace_bundle,
+            BundleName="power-bundle",
+            BundleDescription="d",
+            ImageId=acme["image_id"],
+            ComputeType={"Name": "POWER"},
+            UserStorage={"Capacity": "100"},
+        )
+        == "ResourceAlreadyExistsException"
+    )
+    assert (
+        error_code(
+            ws.create_workspace_bundle,
+            BundleName="odd",
+            BundleDescription="d",
+            ImageId=acme["image_id"],
+            ComputeType={"Name": "POWER"},
+            RootStorage={"Capacity": "90"},
+            UserStorage={"Capacity": "10"},
+        )
+        == "InvalidParameterValuesException"
+    )
+    assert (
+        error_code(
+            ws.create_workspace_bundle,
+            BundleName="none",
+            BundleDescription="d",
+            ImageId="wsi-nosuchimg",
+            ComputeType={"Name": "POWER"},
+            UserStorage={"Capacity": "10"},
+        )
+        == "ResourceNotFoundException"
+    )
+    assert (
+        error_code(
+            ws.create_workspace_bundle,
+            BundleName="gpu",
+            BundleDescription="d",
+            ImageId=acme["image_id"],
+            ComputeType={"Name": "GRAPHICS_G4DN"},
+            UserStorage={"Capacity": "10"},
+        )
+        == "InvalidParameterValuesException"
+    )
     owned = {b["BundleId"] for b in ws.describe_workspace_bundles()["Bundles"]}
     assert owned == {acme["bundle_id"], created["BundleId"]}
     amazon = ws.describe_workspace_bundles(Owner="AMAZON")["Bundles"]
     assert {b["Owner"] for b in amazon} == {"AMAZON"}
-    assert error_code(ws.describe_workspace_bundles, Owner="AMAZON", BundleIds=[acme["bundle_id"]]) == "InvalidParameterValuesException"
+    assert (
+        error_code(ws.describe_workspace_bundles, Owner="AMAZON", BundleIds=[acme["bundle_id"]])
+        == "InvalidParameterValuesException"
+    )
     create_desktops(ws, acme, 1)
     assert error_code(ws.delete_workspace_bundle, BundleId=acme["bundle_id"]) == "ResourceAssociatedException"
     ws.delete_workspace_bundle(BundleId=created["BundleId"])
     assert error_code(ws.delete_workspace_bundle, BundleId=created["BundleId"]) == "ResourceNotFoundException"
-    assert error_code(ws.update_workspace_bundle, BundleId="wsb-nosuchbndl", ImageId=acme["image_id"]) == "ResourceNotFoundException"
+    assert (
+        error_code(ws.update_workspace_bundle, BundleId="wsb-nosuchbndl", ImageId=acme["image_id"])
+        == "ResourceNotFoundException"
+    )

@@ -67,7 +67,9 @@ def test_management_cidr_ranges_page_by_max_results(simulator, acme, ws):
 
 def test_images_and_bundles_and_directories_page(simulator, acme, ws):
     for index in range(27):
-        ws.copy_workspace_image(Name=f"copy-{index}", SourceImageId=acme["image_id"], SourceRegion="us-east-1")
+        ws.copy_workspace_image(
+            Name=f"copy-{index}", SourceImageId=acme["image_id"], SourceRegion="us-east-1"
+        )
     pages = list(ws.get_paginator("describe_workspace_images").paginate())
     assert [len(p["Images"]) for p in pages] == [25, 3]
     assert len(ws.describe_workspace_images(MaxResults=10)["Images"]) == 10

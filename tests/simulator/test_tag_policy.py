@@ -22,29 +22,62 @@ def enforced(simulator, acme):
 
 
 def test_creates_need_the_partner_tag(simulator, enforced, partner_ws):
-    request = {"DirectoryId": enforced["directory_id"], "UserName": "alice", "BundleId": enforced["bundle_id"]}
+    request = {
+        "DirectoryId": enforced["directory_id"],
+        "UserName": "alice",
+        "BundleId": enforced["bundle_id"],
+    }
     message = denied(partner_ws.create_workspaces, Workspaces=[request])
     assert "PartnerManaged" in message
-    denied(partner_ws.create_workspaces, Workspaces=[{**request, "Tags": [{"Key": "PartnerManaged", "Value": "false"}]}])
+    denied(
+        partner_ws.create_workspaces,
+        Workspaces=[{**request, "Tags": [{"Key": "PartnerManaged", "Value": "false"}]}],
+    )
     assert partner_ws.describe_workspaces()["Workspaces"] == []
     assert partner_ws.create_workspaces(Workspaces=[{**request, "Tags": PARTNER_TAG}])["FailedRequests"] == []
     ami = next(a["image_id"] for a in enforced["amis"] if a["kind"] == "importable")
-    denied(partner_ws.import_workspace_image, Ec2ImageId=ami, IngestionProcess="BYOL_REGULAR_BYOP", ImageName="i", ImageDescription="d")
-    denied(partner_ws.copy_workspace_image, Name="c", SourceImageId=enforced["image_id"], SourceRegion="us-east-1")
-    denied(partner_ws.create_workspace_bundle, BundleName="b", BundleDescription="d", ImageId=enforced["image_id"], ComputeType={"Name": "STANDARD"}, UserStorage={"Capacity": "50"})
+    denied(
+        partner_ws.import_workspace_image,
+        Ec2ImageId=ami,
+        IngestionProcess="BYOL_REGULAR_BYOP",
+        ImageName="i",
+        ImageDescription="d",
+    )
+    denied(
+        partner_ws.copy_workspace_image,
+        Name="c",
+        SourceImageId=enforced["image_id"],
+        SourceRegion="us-east-1",
+    )
+    denied(
+        partner_ws.create_workspace_bundle,
+        BundleName="b",
+        BundleDescription="d",
+        ImageId=enforced["image_id"],
+        ComputeType={"Name": "STANDARD"},
+        UserStorage={"Capacity": "50"},
+    )
     denied(partner_ws.register_workspace_directory, DirectoryId=enforced["directory_id"])
 
 
 def test_modifying_untagged_resources_is_denied(simulator, enforced, ws, partner_ws):
     # The customer's own desktop (made with the customer's admin key, without the tag).
     untagged = ws.create_workspaces(
-        Workspaces=[{"DirectoryId": enforced["directory_id"], "UserName": "ceo", "BundleId": enforced["bundle_id"]}]
+        Workspaces=[
+            {"DirectoryId": enforced["directory_id"], "UserName": "ceo", "BundleId": enforced["bundle_id"]}
+        ]
     )["PendingRequests"][0]["WorkspaceId"]
     [tagged] = create_desktops(partner_ws, enforced, 1)
     simulator.advance(1200)
     denied(partner_ws.terminate_workspaces, TerminateWorkspaceRequests=[{"WorkspaceId": untagged}])
-    denied(partner_ws.stop_workspaces, StopWorkspaceRequests=[{"WorkspaceId": tagged}, {"WorkspaceId": untagged}])
-    denied(partner_ws.modify_workspace_properties, WorkspaceId=untagged, WorkspaceProperties={"RunningMode": "MANUAL"})
+    denied(
+        partner_ws.stop_workspaces, StopWorkspaceRequests=[{"WorkspaceId": tagged}, {"WorkspaceId": untagged}]
+    )
+    denied(
+        partner_ws.modify_workspace_properties,
+        WorkspaceId=untagged,
+        WorkspaceProperties={"RunningMode": "MANUAL"},
+    )
     denied(partner_ws.reboot_workspaces, RebootWorkspaceRequests=[{"WorkspaceId": untagged}])
     denied(partner_ws.rebuild_workspaces, RebuildWorkspaceRequests=[{"WorkspaceId": untagged}])
     denied(partner_ws.restore_workspace, WorkspaceId=untagged)
@@ -57,7 +90,9 @@ def test_modifying_untagged_resources_is_denied(simulator, enforced, ws, partner
 def test_the_partner_tag_itself_cannot_be_changed(simulator, enforced, partner_ws):
     [workspace_id] = create_desktops(partner_ws, enforced, 1)
     denied(partner_ws.delete_tags, ResourceId=workspace_id, TagKeys=["PartnerManaged"])
-    denied(partner_ws.create_tags, ResourceId=workspace_id, Tags=[{"Key": "PartnerManaged", "Value": "false"}])
+    denied(
+        partner_ws.create_tags, ResourceId=workspace_id, Tags=[{"Key": "PartnerManaged", "Value": "false"}]
+    )
     partner_ws.create_tags(ResourceId=workspace_id, Tags=[{"Key": "Pool", "Value": "sales"}])
     tags = {t["Key"]: t["Value"] for t in partner_ws.describe_tags(ResourceId=workspace_id)["TagList"]}
     assert tags == {"PartnerManaged": "true", "Pool": "sales"}

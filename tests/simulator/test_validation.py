@@ -10,14 +10,43 @@ from simulator.backend import OPERATIONS
 from simulator.model import service_model
 from tests.simulator.conftest import make_client
 
-SEED_OPERATIONS = """CreateTags DescribeAccount DescribeAccountModifications ImportWorkspaceImage ModifyAccount
-ListAvailableManagementCidrRanges RegisterWorkspaceDirectory CopyWorkspaceImage CreateWorkspaceImage DescribeTags
-DescribeWorkspaceBundles DescribeWorkspaceDirectories DescribeWorkspaceImagePermissions DescribeWorkspaceImages
-DescribeWorkspaces DescribeWorkspaceSnapshots MigrateWorkspace ModifyWorkspaceCreationProperties
-ModifyWorkspaceProperties ModifyWorkspaceState RebootWorkspaces RebuildWorkspaces RestoreWorkspace StartWorkspaces
-StopWorkspaces UpdateWorkspaceBundle UpdateWorkspaceImagePermission DeleteTags DeleteWorkspaceBundle
-DeleteWorkspaceImage DeregisterWorkspaceDirectory TerminateWorkspaces CreateWorkspaceBundle CreateWorkspaces
-DescribeWorkspacesConnectionStatus""".split()
+SEED_OPERATIONS = [
+    "CreateTags",
+    "DescribeAccount",
+    "DescribeAccountModifications",
+    "ImportWorkspaceImage",
+    "ModifyAccount",
+    "ListAvailableManagementCidrRanges",
+    "RegisterWorkspaceDirectory",
+    "CopyWorkspaceImage",
+    "CreateWorkspaceImage",
+    "DescribeTags",
+    "DescribeWorkspaceBundles",
+    "DescribeWorkspaceDirectories",
+    "DescribeWorkspaceImagePermissions",
+    "DescribeWorkspaceImages",
+    "DescribeWorkspaces",
+    "DescribeWorkspaceSnapshots",
+    "MigrateWorkspace",
+    "ModifyWorkspaceCreationProperties",
+    "ModifyWorkspaceProperties",
+    "ModifyWorkspaceState",
+    "RebootWorkspaces",
+    "RebuildWorkspaces",
+    "RestoreWorkspace",
+    "StartWorkspaces",
+    "StopWorkspaces",
+    "UpdateWorkspaceBundle",
+    "UpdateWorkspaceImagePermission",
+    "DeleteTags",
+    "DeleteWorkspaceBundle",
+    "DeleteWorkspaceImage",
+    "DeregisterWorkspaceDirectory",
+    "TerminateWorkspaces",
+    "CreateWorkspaceBundle",
+    "CreateWorkspaces",
+    "DescribeWorkspacesConnectionStatus",
+]
 
 WS_ID = "ws-abcdefgh1"
 

@@ -51,12 +51,42 @@ def test_stop_start_reboot_rebuild_restore_terminate(simulator, acme, ws):
     [workspace_id] = create_desktops(ws, acme, 1)
     simulator.advance(1200)
     steps = [
-        (ws.stop_workspaces, {"StopWorkspaceRequests": [{"WorkspaceId": workspace_id}]}, "STOPPING", "STOPPED", 60),
-        (ws.start_workspaces, {"StartWorkspaceRequests": [{"WorkspaceId": workspace_id}]}, "STARTING", "AVAILABLE", 90),
-        (ws.reboot_workspaces, {"RebootWorkspaceRequests": [{"WorkspaceId": workspace_id}]}, "REBOOTING", "AVAILABLE", 120),
-        (ws.rebuild_workspaces, {"RebuildWorkspaceRequests": [{"WorkspaceId": workspace_id}]}, "REBUILDING", "AVAILABLE", 1800),
+        (
+            ws.stop_workspaces,
+            {"StopWorkspaceRequests": [{"WorkspaceId": workspace_id}]},
+            "STOPPING",
+            "STOPPED",
+            60,
+        ),
+        (
+            ws.start_workspaces,
+            {"StartWorkspaceRequests": [{"WorkspaceId": workspace_id}]},
+            "STARTING",
+            "AVAILABLE",
+            90,
+        ),
+        (
+            ws.reboot_workspaces,
+            {"RebootWorkspaceRequests": [{"WorkspaceId": workspace_id}]},
+            "REBOOTING",
+            "AVAILABLE",
+            120,
+        ),
+        (
+            ws.rebuild_workspaces,
+            {"RebuildWorkspaceRequests": [{"WorkspaceId": workspace_id}]},
+            "REBUILDING",
+            "AVAILABLE",
+            1800,
+        ),
         (ws.restore_workspace, {"WorkspaceId": workspace_id}, "RESTORING", "AVAILABLE", 900),
-        (ws.terminate_workspaces, {"TerminateWorkspaceRequests": [{"WorkspaceId": workspace_id}]}, "TERMINATING", "TERMINATED", 300),
+        (
+            ws.terminate_workspaces,
+            {"TerminateWorkspaceRequests": [{"WorkspaceId": workspace_id}]},
+            "TERMINATING",
+            "TERMINATED",
+            300,
+        ),
     ]
     for call, kwargs, during, after, duration in steps:
         result = call(**kwargs)
@@ -75,7 +105,9 @@ def test_power_operations_in_the_wrong_state_fail_per_item(simulator, acme, ws):
     result = ws.start_workspaces(StartWorkspaceRequests=[{"WorkspaceId": i} for i in ids])
     # ids[0] is STOPPING (in transition), ids[1] is AVAILABLE: neither can start.
     assert [f["ErrorCode"] for f in result["FailedRequests"]] == ["InvalidResourceStateException"] * 2
-    result = ws.stop_workspaces(StopWorkspaceRequests=[{"WorkspaceId": ids[1]}, {"WorkspaceId": "ws-unknown123"}])
+    result = ws.stop_workspaces(
+        StopWorkspaceRequests=[{"WorkspaceId": ids[1]}, {"WorkspaceId": "ws-unknown123"}]
+    )
     assert result["FailedRequests"] == [
         {
             "WorkspaceId": "ws-unknown123",
@@ -100,9 +132,10 @@ def test_terminate_twice_is_accepted(simulator, acme, ws):
 
 
 def test_manual_workspace_left_available_48_hours_is_stopped(simulator, acme, ws):
-    manual, always_on = create_desktops(ws, acme, 1)[0], create_desktops(
-        ws, acme, 1, prefix="on", WorkspaceProperties={"RunningMode": "ALWAYS_ON"}
-    )[0]
+    manual, always_on = (
+        create_desktops(ws, acme, 1)[0],
+        create_desktops(ws, acme, 1, prefix="on", WorkspaceProperties={"RunningMode": "ALWAYS_ON"})[0],
+    )
     simulator.advance(1200)
     simulator.advance(48 * 3600 - 1)
     assert states(ws, [manual, always_on]) == ["AVAILABLE", "AVAILABLE"]
@@ -129,7 +162,9 @@ def test_auto_stop_is_refused_on_create_and_modify(simulator, acme, ws):
     [workspace_id] = create_desktops(ws, acme, 1)
     simulator.advance(1200)
     with pytest.raises(ClientError) as raised:
-        ws.modify_workspace_properties(WorkspaceId=workspace_id, WorkspaceProperties={"RunningMode": "AUTO_STOP"})
+        ws.modify_workspace_properties(
+            WorkspaceId=workspace_id, WorkspaceProperties={"RunningMode": "AUTO_STOP"}
+        )
     assert raised.value.response["Error"]["Code"] == "UnsupportedWorkspaceConfigurationException"
 
 
@@ -168,7 +203,9 @@ def test_byol_bundle_needs_a_dedicated_directory(simulator, acme, ws):
 def test_modify_properties_and_state(simulator, acme, ws):
     [workspace_id] = create_desktops(ws, acme, 1)
     with pytest.raises(ClientError) as raised:
-        ws.modify_workspace_properties(WorkspaceId=workspace_id, WorkspaceProperties={"ComputeTypeName": "POWER"})
+        ws.modify_workspace_properties(
+            WorkspaceId=workspace_id, WorkspaceProperties={"ComputeTypeName": "POWER"}
+        )
     assert raised.value.response["Error"]["Code"] == "InvalidResourceStateException"  # still PENDING
     simulator.advance(1200)
     ws.modify_workspace_properties(
@@ -178,13 +215,17 @@ def test_modify_properties_and_state(simulator, acme, ws):
     assert described["WorkspaceProperties"]["ComputeTypeName"] == "POWER"
     assert {m["Resource"] for m in described["ModificationStates"]} == {"USER_VOLUME", "COMPUTE_TYPE"}
     with pytest.raises(ClientError) as raised:
-        ws.modify_workspace_properties(WorkspaceId=workspace_id, WorkspaceProperties={"RunningMode": "ALWAYS_ON"})
+        ws.modify_workspace_properties(
+            WorkspaceId=workspace_id, WorkspaceProperties={"RunningMode": "ALWAYS_ON"}
+        )
     assert raised.value.response["Error"]["Code"] == "OperationInProgressException"
     simulator.advance(600)
     [described] = ws.describe_workspaces(WorkspaceIds=[workspace_id])["Workspaces"]
     assert "ModificationStates" not in described
     with pytest.raises(ClientError) as raised:
-        ws.modify_workspace_properties(WorkspaceId=workspace_id, WorkspaceProperties={"UserVolumeSizeGib": 50})
+        ws.modify_workspace_properties(
+            WorkspaceId=workspace_id, WorkspaceProperties={"UserVolumeSizeGib": 50}
+        )
     assert raised.value.response["Error"]["Code"] == "InvalidParameterValuesException"
 
     ws.modify_workspace_state(WorkspaceId=workspace_id, WorkspaceState="ADMIN_MAINTENANCE")
