@@ -1207,16 +1207,6 @@ OPERATIONS: dict[str, str] = {
     "DescribeWorkspacesConnectionStatus": "describe_workspaces_connection_status_op",
 }
 
-# Operations whose target resource must carry PartnerManaged=true, or that create one, under the policy.
-BATCH_OPERATIONS = {
-    "CreateWorkspaces",
-    "StartWorkspaces",
-    "StopWorkspaces",
-    "RebootWorkspaces",
-    "RebuildWorkspaces",
-    "TerminateWorkspaces",
-}
-
 workspaces_backends: BackendDict[SimWorkSpacesBackend] = BackendDict(SimWorkSpacesBackend, "workspaces")
 
 
