@@ -4,6 +4,9 @@ import pytest
 
 from tests.factories import StaffUserFactory
 
+# The simulator's fixtures (simulator, simulator_server, demo_world) for every test package.
+pytest_plugins = ["simulator.pytest_plugin"]
+
 
 @pytest.fixture
 def staff_user(db):

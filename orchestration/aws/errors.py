@@ -74,8 +74,14 @@ class TagGuardRefused(AwsError):
     """Refused locally: the resource lacks PartnerManaged=true, so it is not ours to change (seed rule R2)."""
 
 
+def base_code(code: str) -> str:
+    """AWS sometimes qualifies a code (`ResourceNotFound.User`); the part before the dot classifies it."""
+    return code.split(".", 1)[0]
+
+
 def error_class_for(code: str, http_status: int = 0) -> type[AwsError]:
     """The class for an AWS error code (and HTTP status, for codes AWS leaves generic)."""
+    code = base_code(code)
     if code in THROTTLED_CODES:
         return AwsThrottled
     if code in EXPIRED_CREDENTIAL_CODES:
@@ -89,4 +95,5 @@ def error_class_for(code: str, http_status: int = 0) -> type[AwsError]:
 
 def is_transient_item_code(code: str) -> bool:
     """Whether a per-item FailedRequests code is worth retrying for that item alone."""
+    code = base_code(code)
     return code in THROTTLED_CODES or code in TRANSIENT_CODES

@@ -15,7 +15,7 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 # KEYS[1] bucket; ARGV: rate per second, burst, now (ms). Returns ms to wait (0: a token was taken).
-_BUCKET_SCRIPT = """  # noqa: S105 - a Lua script; "token" is the bucket's, not a secret
+_BUCKET_SCRIPT = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -32,7 +32,7 @@ end
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000.0 / rate) + 1000)
 return wait
-"""
+"""  # noqa: S105 - a Lua script; the "tokens" are the bucket's, not secrets
 
 
 @cache

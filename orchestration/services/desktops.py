@@ -24,6 +24,7 @@ from orchestration.aws.errors import (
 from orchestration.aws.types import Workspace, WorkspaceSpec
 from orchestration.aws.workspaces import workspace_find, workspaces_create_batch, workspaces_describe
 from orchestration.choices import AuditOutcome, JobItemStatus, JobKind, Queue
+from orchestration.failpoints import failpoint
 from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.audit import audit_event_for_job, audit_record_many
@@ -292,6 +293,7 @@ def desktop_create_batch_run(*, job_id: int, item_ids: list[int]) -> None:
             audit_record_many(audit)
             _handle_batch_error(job, to_create, error, now)
             return
+        failpoint("desktop_create.after_create_call")
         now = timezone.now()
         retry: list[JobItem] = []
         for item in to_create:
@@ -379,7 +381,7 @@ def desktop_create_poll_run(*, job_id: int) -> None:
     now = timezone.now()
     with transaction.atomic():
         due = list(
-            JobItem.objects.select_for_update(skip_locked=True)
+            JobItem.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now)
             .select_related("desktop__aws_account__customer")
         )

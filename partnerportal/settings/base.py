@@ -135,6 +135,14 @@ CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD",
 # The beat schedule lives in the database, editable in the admin.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Work beat sends on its own; more schedules live in the database (admin: Periodic tasks).
+CELERY_BEAT_SCHEDULE = {
+    "jobs-sweep": {
+        "task": "orchestration.jobs_sweep",
+        "schedule": env.float("JOBS_SWEEP_INTERVAL_SECONDS", default=30.0),
+        "options": {"queue": "periodic", "expires": 60},
+    },
+}
 # Task events let Flower show live progress.
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True

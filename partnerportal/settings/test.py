@@ -11,6 +11,7 @@ DATABASES = {
 }
 # Each test process may run against a separate Redis database (integration tests pick their own).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+AWS_RATE_LIMIT_REDIS_URL = CELERY_BROKER_URL
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

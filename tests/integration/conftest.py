@@ -1,0 +1,129 @@
+"""Fixtures for tests that run the real machinery: Redis, a Celery worker, beat, PostgreSQL, the simulator."""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from orchestration.choices import JOB_TERMINAL_STATUSES
+from orchestration.models import Job
+from orchestration.selectors import job_progress
+from tenants.models import AwsAccount, Bundle, Directory
+from tests.factories import CustomerFactory
+from tests.integration.stack import CeleryProcess, RedisProcess, stack_environment
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Stack:
+    """The running processes of one test, and how to reach them."""
+
+    redis: RedisProcess
+    env: dict[str, str]
+    workdir: Path
+    worker: CeleryProcess | None = None
+    beat: CeleryProcess | None = None
+    extra_workers: list[CeleryProcess] = field(default_factory=list)
+
+    def start(self, *, beat: bool = True) -> "Stack":
+        self.worker = CeleryProcess("worker", self.env, self.workdir, "worker").start()
+        if beat:
+            self.beat = CeleryProcess("beat", self.env, self.workdir, "beat").start()
+        return self
+
+    def stop(self) -> None:
+        for process in [self.beat, self.worker, *self.extra_workers]:
+            if process:
+                process.stop()
+        self.redis.stop()
+
+    def logs(self) -> str:
+        return "\n".join(p.log()[-4000:] for p in [self.worker, self.beat] if p)
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def stack_factory(transactional_db, simulator, tmp_path):
+    """Build a stack with extra environment (failpoints, settings); stopped when the test ends."""
+    stacks: list[Stack] = []
+
+    def build(extra: dict[str, str] | None = None) -> Stack:
+        redis = RedisProcess(tmp_path).start()
+        env = stack_environment(
+            database_url=_test_database_url(),
+            broker_url=redis.url,
+            aws_endpoint=simulator.endpoint_url,
+            workdir=tmp_path,
+            extra=extra,
+        )
+        stack = Stack(redis=redis, env=env, workdir=tmp_path)
+        stacks.append(stack)
+        return stack
+
+    yield build
+    for stack in stacks:
+        stack.stop()
+
+
+@pytest.fixture
+def customer_account(transactional_db, simulator, settings):
+    """A customer whose AWS account (in the simulator) trusts our role with our External ID, onboarded:
+    BYOL done, a DEDICATED directory registered, an imported image and a bundle, all tagged."""
+    world = simulator.create_demo_world(ready=True)
+    demo = world["accounts"][0]
+    customer = CustomerFactory(name="Acme", slug="acme")
+    account = AwsAccount.objects.create(
+        customer=customer,
+        account_id=demo["account_id"],
+        role_arn=demo["role_arn"],
+        default_region=demo["region"],
+        regions=[demo["region"]],
+        byop_enabled=True,
+    )
+    # The customer deploys our template: their role's trust policy now names our External ID.
+    simulator.update_account(account.account_id, external_id=account.external_id)
+    directory = Directory.objects.create(
+        aws_account=account,
+        region=demo["region"],
+        directory_id=demo["directory_id"],
+        state="REGISTERED",
+        tenancy="DEDICATED",
+    )
+    bundle = Bundle.objects.create(
+        aws_account=account,
+        region=demo["region"],
+        bundle_id=demo["bundle_id"],
+        name="demo",
+        compute_type="STANDARD",
+        root_volume_gib=80,
+        user_volume_gib=50,
+    )
+    simulator.set_time_scale(600)  # 20 simulated minutes of provisioning pass in 2 seconds
+    simulator.clear_calls()
+    return {
+        "customer": customer,
+        "aws_account": account,
+        "directory": directory,
+        "bundle": bundle,
+        "demo": demo,
+    }
+
+
+def wait_for_job(job: Job, stack: Stack, timeout: float = 120) -> Job:
+    """Wait until the job is finished, from its rows; fail with its progress and the logs otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in JOB_TERMINAL_STATUSES:
+            return job
+        time.sleep(0.25)
+    raise AssertionError(
+        f"job {job.pk} is {job.status} after {timeout}s: {job_progress(job=job)}\n{stack.logs()}"
+    )

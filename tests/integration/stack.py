@@ -1,0 +1,204 @@
+"""Real processes for integration and fault tests: a Redis, a Celery worker and a beat, on free ports.
+
+Each test gets its own Redis (so flushing or restarting it disturbs nothing else on the machine), a
+worker pointed at the pytest database and the simulator, and a beat that runs the sweeper every second.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+QUEUES = "interactive,bulk,poll,periodic"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class RedisProcess:
+    """A throwaway redis-server on a free port; nothing is kept on disk."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisProcess":
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, 10, "redis-server")
+        return self
+
+    def _answers(self) -> bool:
+        result = subprocess.run(
+            ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip() == "PONG"
+
+    def restart(self) -> None:
+        """Kill and start again on the same port: every queued and unacknowledged message is gone."""
+        self.stop()
+        self.start()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+class CeleryProcess:
+    """`celery worker` or `celery beat` as a child process, logging to a file the test can read."""
+
+    def __init__(self, kind: str, env: dict[str, str], workdir: Path, name: str):
+        self.kind, self.env, self.workdir, self.name = kind, env, workdir, name
+        self.log_path = workdir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> "CeleryProcess":
+        self.starts += 1
+        args = [sys.executable, "-m", "celery", "-A", "partnerportal"]
+        if self.kind == "worker":
+            args += [
+                "worker",
+                "-Q",
+                QUEUES,
+                "--concurrency",
+                "2",
+                "--pool",
+                "prefork",
+                "-n",
+                f"{self.name}-{self.starts}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ]
+        else:
+            args += [
+                "beat",
+                "-S",
+                "celery.beat:PersistentScheduler",
+                "-s",
+                str(self.workdir / "beat-schedule"),
+                "--loglevel",
+                "INFO",
+            ]
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        if self.kind == "worker":
+            marker = f"{self.name}-{self.starts}@"
+            wait_until(
+                lambda: marker in self.log() and " ready." in self.log().split(marker, 1)[-1],
+                60,
+                f"celery worker {self.name}",
+            )
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def child_pids(self) -> list[int]:
+        if not self.process:
+            return []
+        result = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+        )
+        return [int(pid) for pid in result.stdout.split()]
+
+    def kill_children(self) -> int:
+        """SIGKILL the pool processes (the master stays and forks new ones); returns how many died."""
+        pids = self.child_pids()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(pids)
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker, master and children: nothing acks, nothing cleans up."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def stack_environment(
+    *,
+    database_url: str,
+    broker_url: str,
+    aws_endpoint: str,
+    workdir: Path,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of every process in a stack: test settings, short leases, a fast sweeper."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ORCHESTRATION_"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "partnerportal.settings.test",
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "AWS_ENDPOINT_URL": aws_endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            # Leases, polls and the sweeper on a test's time scale; the logic is the production logic.
+            "JOB_ITEM_LEASE_SECONDS": "12",
+            "JOB_POLL_INTERVAL_SECONDS": "0.5",
+            "JOB_LOST_MESSAGE_SECONDS": "4",
+            "JOBS_SWEEP_INTERVAL_SECONDS": "1",
+            "AWS_BACKOFF_BASE": "0.05",
+            "AWS_BACKOFF_MAX": "0.5",
+            "AWS_RATE_LIMIT_PER_SECOND": "200",
+            "AWS_RATE_LIMIT_BURST": "50",
+            "ORCHESTRATION_FAILPOINT_DIR": str(workdir),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
