@@ -17,6 +17,7 @@ from orchestration.actors import Actor
 from orchestration.aws.errors import (
     AwsAccessDenied,
     AwsError,
+    AwsExpiredCredentials,
     AwsThrottled,
     AwsTransient,
     is_transient_item_code,
@@ -347,10 +348,11 @@ def _retry_delay(job: Job) -> float:
 
 def _handle_batch_error(job: Job, items: list[JobItem], error: AwsError, now) -> None:
     """A whole call failed: keep the items for later (throttled, transient) or fail them with AWS's words."""
-    if isinstance(error, AwsThrottled | AwsTransient):
+    if isinstance(error, AwsThrottled | AwsTransient | AwsExpiredCredentials):
         # Throttling is AWS declining to act: it costs the item no attempt. A transient error after a
         # create may hide a success, so it counts, and the submitted mark makes the retry look first.
-        items_release(items, count_attempt=isinstance(error, AwsTransient))
+        # Credentials that expired again right after a refresh are retried with a fresh session.
+        items_release(items, count_attempt=not isinstance(error, AwsThrottled))
         job_dispatch_items(job, [i.pk for i in items], countdown=_retry_delay(job))
         return
     _fail_items(job, items, error.code, error.message, now)
@@ -401,7 +403,7 @@ def desktop_create_poll_run(*, job_id: int) -> None:
             reported = {
                 w.workspace_id: w for w in workspaces_describe(access, [i.aws_resource_id for i in group])
             }
-        except (AwsThrottled, AwsTransient):
+        except (AwsThrottled, AwsTransient, AwsExpiredCredentials):
             continue  # the next poll asks again
         except AwsError as error:
             _fail_items(job, group, error.code, error.message, timezone.now())

@@ -1,0 +1,220 @@
+"""Faults from reliability.md against real processes: each test prints the figure it reports.
+
+The sizes here are what CI can afford; bench/ runs the full sizes.
+"""
+
+import random
+import threading
+import time
+from collections import Counter
+from unittest import mock
+
+import pytest
+import redis
+from django.db import transaction
+
+from orchestration.actors import Actor
+from orchestration.aws.workspaces import workspaces_list
+from orchestration.models import Job, JobItem
+from orchestration.services.accounts import account_access
+from orchestration.services.desktops import DesktopCreateRequest, desktop_create_bulk
+from partnerportal.celery import app as celery_app
+from tests.integration.conftest import wait_for_job
+
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
+ACTOR = Actor.system("fault test")
+
+
+def _create(world, count: int):
+    fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
+    return desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=count))
+
+
+def _aws_census(world) -> Counter:
+    """How many live WorkSpaces AWS has per name we gave: the judge of lost and duplicated desktops."""
+    access = account_access(world["aws_account"], region=world["directory"].region)
+    return Counter(
+        w.workspace_name
+        for w in workspaces_list(access, directory_id=world["directory"].directory_id)
+        if w.state not in ("TERMINATING", "TERMINATED")
+    )
+
+
+def _assert_exactly_once(job: Job, world) -> dict[str, int]:
+    census = _aws_census(world)
+    wanted = set(JobItem.objects.filter(job=job).values_list("desktop__workspace_name", flat=True))
+    lost = len(wanted - set(census))
+    duplicates = sum(count - 1 for count in census.values() if count > 1)
+    assert lost == 0 and duplicates == 0, f"lost {lost}, duplicates {duplicates}"
+    return {"lost": lost, "duplicates": duplicates}
+
+
+def test_f1_worker_killed_after_create_returned_adopts_instead_of_duplicating(
+    stack_factory, customer_account, simulator
+):
+    stack = stack_factory({"ORCHESTRATION_FAILPOINTS": "desktop_create.after_create_call:1"}).start()
+    job = wait_for_job(_create(customer_account, 30), stack)
+    assert job.status == "SUCCEEDED"
+    figures = _assert_exactly_once(job, customer_account)
+    assert "WorkerLostError" in stack.worker.log() or "SIGKILL" in stack.worker.log()
+    adopted = JobItem.objects.filter(job=job, attempts__gt=1).count()
+    assert adopted > 0
+    print(
+        f"\nFIGURE F1 asked=30 in_aws={sum(_aws_census(customer_account).values())} {figures} re-claimed={adopted}"
+    )
+
+
+def test_f2_workers_killed_at_random_points_lose_nothing_and_duplicate_nothing(
+    stack_factory, customer_account, simulator
+):
+    stack = stack_factory().start()
+    simulator.set_faults(latency_ms=30)  # spread the job over time so kills land mid-flight
+    job = _create(customer_account, 120)
+    kills = 0
+    stop = threading.Event()
+    chooser = random.Random(2)
+
+    def killer() -> None:
+        nonlocal kills
+        while not stop.is_set() and kills < 6:
+            time.sleep(chooser.uniform(0.5, 1.5))
+            kills += stack.worker.kill_children()
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    try:
+        job = wait_for_job(job, stack, timeout=240)
+    finally:
+        stop.set()
+        thread.join()
+    figures = _assert_exactly_once(job, customer_account)
+    assert job.status == "SUCCEEDED", job.error
+    max_attempts = max(JobItem.objects.filter(job=job).values_list("attempts", flat=True))
+    print(f"\nFIGURE F2 n=120 pool_processes_killed={kills} {figures} max_executions_per_item={max_attempts}")
+
+
+def test_f3_redis_restarted_mid_job_the_sweeper_finishes_it(stack_factory, customer_account, simulator):
+    stack = stack_factory().start()
+    simulator.set_faults(latency_ms=40)
+    job = _create(customer_account, 75)
+    deadline = time.monotonic() + 60
+    while not JobItem.objects.filter(job=job, status__in=["WAITING", "SUCCEEDED"]).exists():
+        assert time.monotonic() < deadline, stack.logs()
+        time.sleep(0.05)
+    stack.redis.restart()  # every queued and unacknowledged message is gone
+    restarted = time.monotonic()
+    job = wait_for_job(job, stack, timeout=180)
+    recovery = time.monotonic() - restarted
+    assert job.status == "SUCCEEDED"
+    figures = _assert_exactly_once(job, customer_account)
+    print(f"\nFIGURE F3 n=75 job_completed=True seconds_from_restart_to_done={recovery:.1f} {figures}")
+
+
+def test_f5_nothing_is_sent_for_a_transaction_that_rolls_back(stack_factory, customer_account, simulator):
+    stack = stack_factory().start(beat=False)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _create(customer_account, 10)
+        raise RuntimeError("the request failed after the job was recorded")
+    assert Job.objects.count() == 0
+    queued = sum(redis.Redis.from_url(stack.redis.url).llen(q) for q in ("bulk", "interactive", "poll"))
+    time.sleep(1)
+    assert queued == 0
+    assert simulator.call_counts().get("CreateWorkspaces", 0) == 0
+    print("\nFIGURE F5a orphan_tasks=0")
+
+
+def test_f5_a_publish_lost_after_commit_is_repaired_by_the_sweeper(
+    stack_factory, customer_account, simulator
+):
+    stack = stack_factory().start()
+    # The process "crashes" between commit and publish: the messages never reach the broker.
+    with mock.patch.object(celery_app, "send_task", lambda *args, **kwargs: None):
+        job = _create(customer_account, 40)
+    assert JobItem.objects.filter(job=job, status="PENDING").count() == 40
+    job = wait_for_job(job, stack, timeout=120)
+    assert job.status == "SUCCEEDED"
+    _assert_exactly_once(job, customer_account)
+    stuck = Job.objects.filter(status="PENDING").count()
+    print(f"\nFIGURE F5b jobs_stuck_pending={stuck} orphan_tasks=0")
+    assert stuck == 0
+
+
+def test_f7_a_throttling_storm_fails_no_item(stack_factory, customer_account, simulator):
+    stack = stack_factory().start()
+    simulator.set_faults(seed=7, throttle_rate=0.4)
+    job = wait_for_job(_create(customer_account, 100), stack, timeout=240)
+    failed = JobItem.objects.filter(job=job, status="FAILED").count()
+    calls = simulator.calls("CreateWorkspaces")
+    throttled = sum(1 for c in calls if c.get("error_code") == "ThrottlingException")
+    accepted = len(calls) - throttled
+    print(
+        f"\nFIGURE F7 throttle_rate=0.4 failed_items={failed} create_calls_accepted={accepted} "
+        f"create_calls_throttled={throttled} retries_per_accepted_call={throttled / max(accepted, 1):.2f}"
+    )
+    assert failed == 0
+    assert job.status == "SUCCEEDED"
+    assert accepted == 4  # throttled calls were never executed, so the floor of ceil(100/25) still holds
+    _assert_exactly_once(job, customer_account)
+
+
+def test_f8_partial_failed_requests_retry_only_the_failed_items(stack_factory, customer_account, simulator):
+    stack = stack_factory().start()
+    simulator.set_faults(
+        seed=3,
+        operations={"CreateWorkspaces": {"failed_item_rate": 0.3, "failed_item_codes": ["InternalFailure"]}},
+    )
+    job = wait_for_job(_create(customer_account, 50), stack)
+    assert job.status == "SUCCEEDED"
+    creates = simulator.requests("CreateWorkspaces")
+    sent = Counter(w["WorkspaceName"] for r in creates for w in r["Workspaces"])
+    resent = sum(1 for count in sent.values() if count > 1)
+    assert resent > 0  # some items failed transiently and were sent again, alone
+    _assert_exactly_once(job, customer_account)
+    print(f"\nFIGURE F8a n=50 transient_item_failures_retried={resent} terminal_items=50/50")
+
+
+def test_f8_permanent_item_failures_fail_just_those_items_with_aws_words(
+    stack_factory, customer_account, simulator
+):
+    stack = stack_factory().start()
+    simulator.set_faults(
+        seed=5,
+        operations={
+            "CreateWorkspaces": {
+                "failed_item_rate": 0.2,
+                "failed_item_codes": ["ResourceLimitExceededException"],
+            }
+        },
+    )
+    job = wait_for_job(_create(customer_account, 50), stack)
+    items = JobItem.objects.filter(job=job)
+    terminal = items.filter(status__in=["SUCCEEDED", "FAILED"]).count()
+    failed = items.filter(status="FAILED")
+    assert terminal == 50
+    assert failed.exists() and job.status == "PARTIAL"
+    assert set(failed.values_list("error_code", flat=True)) == {"ResourceLimitExceededException"}
+    assert len(simulator.requests("CreateWorkspaces")) == 2  # permanent failures are not retried
+    print(f"\nFIGURE F8b terminal_items={terminal}/50 failed_permanently={failed.count()}")
+
+
+def test_f9_credentials_that_expire_during_the_job_cause_no_failure(
+    stack_factory, customer_account, simulator
+):
+    stack = stack_factory({"AWS_ASSUME_ROLE_DURATION_SECONDS": "900"}).start()
+    simulator.set_faults(latency_ms=30)
+    job = _create(customer_account, 75)
+    expired = 0
+    while Job.objects.get(pk=job.pk).status not in ("SUCCEEDED", "PARTIAL", "FAILED"):
+        expired += simulator.expire_credentials(account_id=customer_account["aws_account"].account_id)
+        time.sleep(0.7)
+    job = wait_for_job(job, stack)
+    refused = sum(
+        1 for c in simulator.calls() if c.get("error_code") in ("ExpiredTokenException", "ExpiredToken")
+    )
+    item_errors = JobItem.objects.filter(job=job, error_code__startswith="Expired").count()
+    print(
+        f"\nFIGURE F9 credentials_expired={expired} expired_calls_refreshed={refused} ExpiredToken_item_errors={item_errors}"
+    )
+    assert item_errors == 0
+    assert job.status == "SUCCEEDED"
+    assert refused > 0  # the expiry really happened mid-job
