@@ -390,8 +390,6 @@ def desktop_create_poll_run(*, job_id: int) -> None:
         JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
             next_poll_at=now + timedelta(seconds=settings.JOB_POLL_INTERVAL_SECONDS), updated_at=now
         )
-    if not due:
-        return
     job = Job.objects.select_related("customer").get(pk=job_id)
     by_region: dict[tuple[int, str], list[JobItem]] = {}
     for item in due:

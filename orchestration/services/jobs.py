@@ -66,9 +66,20 @@ def job_dispatch_items(job: Job, item_ids: list[int], *, countdown: float | None
 
 
 def job_schedule_poll(job: Job, *, countdown: float) -> None:
-    """Ask the kind's poll task to look at AWS again after `countdown` seconds (after commit)."""
+    """Ask the kind's poll task to look at AWS again after `countdown` seconds (after commit).
+
+    One poll per job is pending at a time: while one is due later, the request is already covered.
+    """
     route = ROUTES[job.kind]
-    if route.poll_task:
+    if not route.poll_task:
+        return
+    now = timezone.now()
+    claimed = (
+        Job.objects.filter(pk=job.pk)
+        .filter(Q(poll_scheduled_for__isnull=True) | Q(poll_scheduled_for__lte=now))
+        .update(poll_scheduled_for=now + timedelta(seconds=countdown))
+    )
+    if claimed:
         transaction.on_commit(lambda: _send(route.poll_task, [job.pk], Queue.POLL, countdown))
 
 

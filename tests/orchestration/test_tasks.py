@@ -1,0 +1,19 @@
+"""Task names are part of the wire contract with queued messages and beat schedules: pin them."""
+
+from partnerportal.celery import app
+
+
+def test_registered_task_names_are_pinned():
+    app.loader.import_default_modules()
+    ours = sorted(name for name in app.tasks if name.startswith("orchestration."))
+    assert ours == [
+        "orchestration.desktop_create_batch",
+        "orchestration.desktop_create_poll",
+        "orchestration.jobs_sweep",
+    ]
+
+
+def test_the_sweeper_runs_from_beat_on_the_periodic_queue():
+    entry = app.conf.beat_schedule["jobs-sweep"]
+    assert entry["task"] == "orchestration.jobs_sweep"
+    assert entry["options"]["queue"] == "periodic"
