@@ -16,7 +16,6 @@ import json
 import math
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,6 @@ from tests.integration.stack import (  # noqa: E402
     CeleryProcess,
     RedisProcess,
     stack_environment,
-    wait_until,
 )
 
 DATABASE_NAME = "partnerportal_bench"
@@ -54,48 +52,6 @@ WORKER_SETTINGS = {
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-class BenchWorker(CeleryProcess):
-    """A Celery worker like the integration tests' one, with the concurrency asked for."""
-
-    def __init__(self, env: dict[str, str], workdir: Path, name: str, concurrency: int):
-        super().__init__("worker", env, workdir, name)
-        self.concurrency = concurrency
-
-    def start(self) -> "BenchWorker":
-        self.starts += 1
-        args = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "partnerportal",
-            "worker",
-            "-Q",
-            QUEUES,
-            "--concurrency",
-            str(self.concurrency),
-            "--pool",
-            "prefork",
-            "-n",
-            f"{self.name}-{self.starts}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-        ]
-        with self.log_path.open("a") as output:
-            self.process = subprocess.Popen(
-                args, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        marker = f"{self.name}-{self.starts}@"
-        wait_until(
-            lambda: marker in self.log() and " ready." in self.log().split(marker, 1)[-1],
-            60,
-            f"celery worker {self.name}",
-        )
-        return self
 
 
 def recreate_database() -> None:
@@ -375,7 +331,7 @@ def main() -> int:
         sim.set_durations(provisioning=args.provisioning_seconds)
         sim.set_faults(latency_ms=args.latency_ms)
 
-        worker = BenchWorker(env, workdir, "worker", args.workers).start()
+        worker = CeleryProcess("worker", env, workdir, "worker", concurrency=args.workers).start()
         beat = CeleryProcess("beat", env, workdir, "beat").start()
         log(f"worker (concurrency {args.workers}) and beat started")
 

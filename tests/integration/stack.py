@@ -86,8 +86,9 @@ class RedisProcess:
 class CeleryProcess:
     """`celery worker` or `celery beat` as a child process, logging to a file the test can read."""
 
-    def __init__(self, kind: str, env: dict[str, str], workdir: Path, name: str):
+    def __init__(self, kind: str, env: dict[str, str], workdir: Path, name: str, concurrency: int = 2):
         self.kind, self.env, self.workdir, self.name = kind, env, workdir, name
+        self.concurrency = concurrency
         self.log_path = workdir / f"{name}.log"
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -101,7 +102,7 @@ class CeleryProcess:
                 "-Q",
                 QUEUES,
                 "--concurrency",
-                "2",
+                str(self.concurrency),
                 "--pool",
                 "prefork",
                 "-n",
