@@ -40,6 +40,19 @@ class Stack:
                 process.stop()
         self.redis.stop()
 
+    def supervise(self) -> int:
+        """Restart a worker or beat that exited, as compose's `restart: unless-stopped` would.
+
+        kombu can crash a worker while it reconnects to a restarted Redis; production relies on the
+        process supervisor for that, and so do these tests. Returns how many processes were restarted.
+        """
+        restarted = 0
+        for process in [self.worker, self.beat]:
+            if process and process.process and process.process.poll() is not None:
+                process.start()
+                restarted += 1
+        return restarted
+
     def logs(self) -> str:
         return "\n".join(p.log()[-4000:] for p in [self.worker, self.beat] if p)
 
@@ -123,6 +136,7 @@ def wait_for_job(job: Job, stack: Stack, timeout: float = 120) -> Job:
         job.refresh_from_db()
         if job.status in JOB_TERMINAL_STATUSES:
             return job
+        stack.supervise()
         time.sleep(0.25)
     raise AssertionError(
         f"job {job.pk} is {job.status} after {timeout}s: {job_progress(job=job)}\n{stack.logs()}"
