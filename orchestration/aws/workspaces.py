@@ -15,7 +15,8 @@ from .types import (
 
 CREATE_WORKSPACES_LIMIT = 25
 DESCRIBE_WORKSPACES_IDS_LIMIT = 25
-START_STOP_REBOOT_TERMINATE_LIMIT = 25
+# Start, Stop, Reboot and Terminate each take 25 WorkSpaces a call; Rebuild takes one.
+BATCH_ACTION_LIMIT = 25
 REBUILD_LIMIT = 1
 UNDEFINED_USER = "[UNDEFINED]"
 
@@ -145,11 +146,14 @@ def workspace_find(access: AccountAccess, *, directory_id: str, workspace_name: 
 
 
 def _batch_action(
-    access: AccountAccess, operation: str, list_key: str, limit: int, workspace_ids: Sequence[str], build
+    access: AccountAccess, operation: str, list_key: str, limit: int, workspace_ids: Sequence[str]
 ) -> list[BatchActionResult]:
+    """One call per `limit` ids; AWS's per-item FailedRequests are kept apart from the accepted ids."""
     results = []
     for chunk in chunked(list(workspace_ids), limit):
-        response = aws_call(access, "workspaces", operation, **{list_key: [build(wid) for wid in chunk]})
+        response = aws_call(
+            access, "workspaces", operation, **{list_key: [{"WorkspaceId": wid} for wid in chunk]}
+        )
         failed = {
             entry["WorkspaceId"]: FailedItem(
                 key=entry["WorkspaceId"],
@@ -170,56 +174,31 @@ def _batch_action(
 
 def workspaces_start(access: AccountAccess, workspace_ids: Sequence[str]) -> list[BatchActionResult]:
     return _batch_action(
-        access,
-        "start_workspaces",
-        "StartWorkspaceRequests",
-        START_STOP_REBOOT_TERMINATE_LIMIT,
-        workspace_ids,
-        lambda wid: {"WorkspaceId": wid},
+        access, "start_workspaces", "StartWorkspaceRequests", BATCH_ACTION_LIMIT, workspace_ids
     )
 
 
 def workspaces_stop(access: AccountAccess, workspace_ids: Sequence[str]) -> list[BatchActionResult]:
     return _batch_action(
-        access,
-        "stop_workspaces",
-        "StopWorkspaceRequests",
-        START_STOP_REBOOT_TERMINATE_LIMIT,
-        workspace_ids,
-        lambda wid: {"WorkspaceId": wid},
+        access, "stop_workspaces", "StopWorkspaceRequests", BATCH_ACTION_LIMIT, workspace_ids
     )
 
 
 def workspaces_reboot(access: AccountAccess, workspace_ids: Sequence[str]) -> list[BatchActionResult]:
     return _batch_action(
-        access,
-        "reboot_workspaces",
-        "RebootWorkspaceRequests",
-        START_STOP_REBOOT_TERMINATE_LIMIT,
-        workspace_ids,
-        lambda wid: {"WorkspaceId": wid},
+        access, "reboot_workspaces", "RebootWorkspaceRequests", BATCH_ACTION_LIMIT, workspace_ids
     )
 
 
 def workspaces_rebuild(access: AccountAccess, workspace_ids: Sequence[str]) -> list[BatchActionResult]:
     return _batch_action(
-        access,
-        "rebuild_workspaces",
-        "RebuildWorkspaceRequests",
-        REBUILD_LIMIT,
-        workspace_ids,
-        lambda wid: {"WorkspaceId": wid},
+        access, "rebuild_workspaces", "RebuildWorkspaceRequests", REBUILD_LIMIT, workspace_ids
     )
 
 
 def workspaces_terminate(access: AccountAccess, workspace_ids: Sequence[str]) -> list[BatchActionResult]:
     return _batch_action(
-        access,
-        "terminate_workspaces",
-        "TerminateWorkspaceRequests",
-        START_STOP_REBOOT_TERMINATE_LIMIT,
-        workspace_ids,
-        lambda wid: {"WorkspaceId": wid},
+        access, "terminate_workspaces", "TerminateWorkspaceRequests", BATCH_ACTION_LIMIT, workspace_ids
     )
 
 

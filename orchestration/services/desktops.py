@@ -36,8 +36,17 @@ from orchestration.services.jobs import (
     job_refresh_status,
     job_schedule_poll,
 )
-from tenants.choices import UNDEFINED_USER, ComputeType, DesktopState, DirectoryState, RunningMode
-from tenants.models import AwsAccount, Bundle, Customer, Desktop, Directory
+from tenants.choices import (
+    PARTNER_TAG_KEY,
+    PARTNER_TAG_VALUE,
+    UNDEFINED_USER,
+    ComputeType,
+    DesktopState,
+    DirectoryState,
+    RunningMode,
+    VerificationStatus,
+)
+from tenants.models import DESKTOP_IS_LIVE, AwsAccount, Bundle, Customer, Desktop, Directory
 
 MAX_DESKTOPS_PER_JOB = 5000
 USER_NAME_PATTERN = re.compile(r"^[^\s\\/\[\]:;|=,+*?<>\"@][^\\/\[\]:;|=,+*?<>\"]{0,62}$")
@@ -124,10 +133,9 @@ def _validate(request: DesktopCreateRequest) -> None:
                 f"Not valid directory user names: {', '.join(bad[:20])} (use count for user-decoupled desktops).",
             )
         taken = sorted(
-            Desktop.objects.filter(directory=request.directory, user_name__in=request.user_names)
-            .exclude(state=DesktopState.TERMINATED)
-            .exclude(state=DesktopState.ERROR, workspace_id__isnull=True)
-            .values_list("user_name", flat=True)
+            Desktop.objects.filter(
+                DESKTOP_IS_LIVE, directory=request.directory, user_name__in=request.user_names
+            ).values_list("user_name", flat=True)
         )
         if taken:
             add("user_names", f"Already have a desktop in this directory: {', '.join(taken[:20])}.")
@@ -209,7 +217,7 @@ def _record_made(job: Job, item: JobItem, workspace: Workspace, request_id: str,
         state=workspace.state or DesktopState.PENDING,
         state_changed_at=now,
         computer_name=workspace.computer_name,
-        tags={"PartnerManaged": "true"},
+        tags={PARTNER_TAG_KEY: PARTNER_TAG_VALUE},
         last_synced_at=now,
         updated_at=now,
     )
@@ -336,13 +344,14 @@ def desktop_create_batch_run(*, job_id: int, item_ids: list[int]) -> None:
             # AWS said these were not made: clear the mark so the retry creates rather than looks.
             JobItem.objects.filter(pk__in=[i.pk for i in retry]).update(submitted_at=None)
             items_release(retry, count_attempt=False)
-            job_dispatch_items(job, [i.pk for i in retry], countdown=_retry_delay(job))
+            job_dispatch_items(job, [i.pk for i in retry], countdown=_retry_delay())
     audit_record_many(audit)
     job_schedule_poll(job, countdown=settings.JOB_POLL_INTERVAL_SECONDS)
     job_refresh_status(job_id=job.pk)
 
 
-def _retry_delay(job: Job) -> float:
+def _retry_delay() -> float:
+    """How long items given back for a retry wait before their next delivery."""
     return max(1.0, settings.AWS_BACKOFF_BASE * 4)
 
 
@@ -353,12 +362,13 @@ def _handle_batch_error(job: Job, items: list[JobItem], error: AwsError, now) ->
         # create may hide a success, so it counts, and the submitted mark makes the retry look first.
         # Credentials that expired again right after a refresh are retried with a fresh session.
         items_release(items, count_attempt=not isinstance(error, AwsThrottled))
-        job_dispatch_items(job, [i.pk for i in items], countdown=_retry_delay(job))
+        job_dispatch_items(job, [i.pk for i in items], countdown=_retry_delay())
         return
     _fail_items(job, items, error.code, error.message, now)
     if isinstance(error, AwsAccessDenied):
         AwsAccount.objects.filter(account_id=job.params.get("aws_account_id")).update(
-            verification_status="FAILED", verification_message=f"{error.code}: {error.message}"
+            verification_status=VerificationStatus.FAILED,
+            verification_message=f"{error.code}: {error.message}",
         )
     audit_record_many(
         [

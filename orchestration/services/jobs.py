@@ -15,7 +15,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from orchestration.choices import (
-    JOB_ITEM_TERMINAL_STATUSES,
     JOB_TERMINAL_STATUSES,
     JobItemStatus,
     JobKind,
@@ -200,7 +199,3 @@ def jobs_sweep() -> dict[str, int]:
     if resent or revived_polls:
         logger.info("sweep re-sent %d items and revived %d polls", resent, revived_polls)
     return {"resent_items": resent, "revived_polls": revived_polls}
-
-
-def job_items_unfinished(job: Job):
-    return job.items.exclude(status__in=JOB_ITEM_TERMINAL_STATUSES)

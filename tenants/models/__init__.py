@@ -3,9 +3,10 @@
 from .accounts import AwsAccount, generate_external_id
 from .customers import Customer, CustomerMembership
 from .policies import GoldenImagePipeline, PowerPolicy
-from .resources import Bundle, Desktop, Directory, Image
+from .resources import DESKTOP_IS_LIVE, Bundle, Desktop, Directory, Image
 
 __all__ = [
+    "DESKTOP_IS_LIVE",
     "AwsAccount",
     "Bundle",
     "Customer",

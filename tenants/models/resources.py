@@ -25,6 +25,12 @@ workspace_id_validator = RegexValidator(r"^ws-[0-9a-z]{8,63}$", "A WorkSpace id 
 ami_id_validator = RegexValidator(r"^ami-[0-9a-f]{8,17}$", "An AMI id looks like ami-0123456789abcdef0.")
 
 
+# A desktop that holds its user's place in the directory: not terminated, and not a create AWS refused.
+DESKTOP_IS_LIVE = ~models.Q(state=DesktopState.TERMINATED) & ~models.Q(
+    state=DesktopState.ERROR, workspace_id__isnull=True
+)
+
+
 class AwsResource(models.Model):
     """Fields every mirrored AWS resource has: where it lives, its tags, when we last read it from AWS."""
 
@@ -162,9 +168,7 @@ class Desktop(AwsResource):
         constraints = [
             models.UniqueConstraint(
                 fields=["directory", "user_name"],
-                condition=~models.Q(user_name=UNDEFINED_USER)
-                & ~models.Q(state=DesktopState.TERMINATED)
-                & ~models.Q(state=DesktopState.ERROR, workspace_id__isnull=True),
+                condition=~models.Q(user_name=UNDEFINED_USER) & DESKTOP_IS_LIVE,
                 name="one_live_desktop_per_user_and_directory",
             ),
         ]
