@@ -73,42 +73,6 @@ def use_environment(env: dict[str, str]) -> None:
     os.environ.update(env)
 
 
-def onboard_customer(sim) -> dict:
-    """The integration tests' `customer_account` setup: a customer whose simulated account trusts our
-    role with our External ID, with a registered DEDICATED directory and a bundle."""
-    from tenants.models import AwsAccount, Bundle, Customer, Directory
-
-    world = sim.create_demo_world(ready=True)
-    demo = world["accounts"][0]
-    customer = Customer.objects.create(name="Bench", slug="bench")
-    account = AwsAccount.objects.create(
-        customer=customer,
-        account_id=demo["account_id"],
-        role_arn=demo["role_arn"],
-        default_region=demo["region"],
-        regions=[demo["region"]],
-        byop_enabled=True,
-    )
-    sim.update_account(account.account_id, external_id=account.external_id)
-    directory = Directory.objects.create(
-        aws_account=account,
-        region=demo["region"],
-        directory_id=demo["directory_id"],
-        state="REGISTERED",
-        tenancy="DEDICATED",
-    )
-    bundle = Bundle.objects.create(
-        aws_account=account,
-        region=demo["region"],
-        bundle_id=demo["bundle_id"],
-        name="bench",
-        compute_type="STANDARD",
-        root_volume_gib=80,
-        user_volume_gib=50,
-    )
-    return {"customer": customer, "aws_account": account, "directory": directory, "bundle": bundle}
-
-
 def run_engine(sim, world: dict, n: int, timeout: float) -> dict:
     """desktop_create_bulk, then watch the job's rows until it is finished."""
     from orchestration.actors import Actor
@@ -324,10 +288,12 @@ def main() -> int:
         django_ready = True
         from django.core.management import call_command
 
+        from tests.integration.world import onboard_demo_customer  # models import only after setup
+
         log(f"database {DATABASE_NAME}: dropping, creating, migrating")
         recreate_database()
         call_command("migrate", verbosity=0)
-        world = onboard_customer(sim)
+        world = onboard_demo_customer(sim, name="Bench", slug="bench")
         sim.set_durations(provisioning=args.provisioning_seconds)
         sim.set_faults(latency_ms=args.latency_ms)
 

@@ -10,9 +10,8 @@ from django.db import connection
 from orchestration.choices import JOB_TERMINAL_STATUSES
 from orchestration.models import Job
 from orchestration.selectors import job_progress
-from tenants.models import AwsAccount, Bundle, Directory
-from tests.factories import CustomerFactory
 from tests.integration.stack import CeleryProcess, RedisProcess, stack_environment
+from tests.integration.world import onboard_demo_customer
 
 pytestmark = pytest.mark.integration
 
@@ -86,47 +85,12 @@ def stack_factory(transactional_db, simulator, tmp_path):
 
 
 @pytest.fixture
-def customer_account(transactional_db, simulator, settings):
-    """A customer whose AWS account (in the simulator) trusts our role with our External ID, onboarded:
-    BYOL done, a DEDICATED directory registered, an imported image and a bundle, all tagged."""
-    world = simulator.create_demo_world(ready=True)
-    demo = world["accounts"][0]
-    customer = CustomerFactory(name="Acme", slug="acme")
-    account = AwsAccount.objects.create(
-        customer=customer,
-        account_id=demo["account_id"],
-        role_arn=demo["role_arn"],
-        default_region=demo["region"],
-        regions=[demo["region"]],
-        byop_enabled=True,
-    )
-    # The customer deploys our template: their role's trust policy now names our External ID.
-    simulator.update_account(account.account_id, external_id=account.external_id)
-    directory = Directory.objects.create(
-        aws_account=account,
-        region=demo["region"],
-        directory_id=demo["directory_id"],
-        state="REGISTERED",
-        tenancy="DEDICATED",
-    )
-    bundle = Bundle.objects.create(
-        aws_account=account,
-        region=demo["region"],
-        bundle_id=demo["bundle_id"],
-        name="demo",
-        compute_type="STANDARD",
-        root_volume_gib=80,
-        user_volume_gib=50,
-    )
+def customer_account(transactional_db, simulator):
+    """An onboarded customer (see tests.integration.world), with provisioning sped up for the test."""
+    world = onboard_demo_customer(simulator, name="Acme", slug="acme")
     simulator.set_time_scale(600)  # 20 simulated minutes of provisioning pass in 2 seconds
     simulator.clear_calls()
-    return {
-        "customer": customer,
-        "aws_account": account,
-        "directory": directory,
-        "bundle": bundle,
-        "demo": demo,
-    }
+    return world
 
 
 def wait_for_job(job: Job, stack: Stack, timeout: float = 120) -> Job:
