@@ -48,6 +48,20 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
+def _check_length(value: Any, meta: dict[str, Any], where: str, errors: list[str]) -> None:
+    """The model's min/max length of a list or string, in AWS's own validation wording."""
+    if "min" in meta and len(value) < meta["min"]:
+        errors.append(
+            f"Value '{_shown(value)}' {where} failed to satisfy constraint: "
+            f"Member must have length greater than or equal to {meta['min']}"
+        )
+    if "max" in meta and len(value) > meta["max"]:
+        errors.append(
+            f"Value '{_shown(value)}' {where} failed to satisfy constraint: "
+            f"Member must have length less than or equal to {meta['max']}"
+        )
+
+
 def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     kind = shape.type_name
     meta = shape.metadata
@@ -69,16 +83,7 @@ def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     if kind == "list":
         if not isinstance(value, list):
             raise AwsError("SerializationException", f"Expected a list {where}")
-        if "min" in meta and len(value) < meta["min"]:
-            errors.append(
-                f"Value '{_shown(value)}' {where} failed to satisfy constraint: "
-                f"Member must have length greater than or equal to {meta['min']}"
-            )
-        if "max" in meta and len(value) > meta["max"]:
-            errors.append(
-                f"Value '{_shown(value)}' {where} failed to satisfy constraint: "
-                f"Member must have length less than or equal to {meta['max']}"
-            )
+        _check_length(value, meta, where, errors)
         for index, item in enumerate(value, start=1):
             _check(shape.member, item, f"{path}.{index}.member", errors)
         return
@@ -91,16 +96,7 @@ def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     if kind == "string":
         if not isinstance(value, str):
             raise AwsError("SerializationException", f"Expected a string {where}")
-        if "min" in meta and len(value) < meta["min"]:
-            errors.append(
-                f"Value '{_shown(value)}' {where} failed to satisfy constraint: "
-                f"Member must have length greater than or equal to {meta['min']}"
-            )
-        if "max" in meta and len(value) > meta["max"]:
-            errors.append(
-                f"Value '{_shown(value)}' {where} failed to satisfy constraint: "
-                f"Member must have length less than or equal to {meta['max']}"
-            )
+        _check_length(value, meta, where, errors)
         enum = getattr(shape, "enum", None)
         if enum and value not in enum:
             errors.append(
