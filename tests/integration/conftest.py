@@ -26,6 +26,7 @@ class Stack:
     worker: CeleryProcess | None = None
     beat: CeleryProcess | None = None
     extra_workers: list[CeleryProcess] = field(default_factory=list)
+    restarts: int = 0
 
     def start(self, *, beat: bool = True) -> "Stack":
         self.worker = CeleryProcess("worker", self.env, self.workdir, "worker").start()
@@ -50,6 +51,7 @@ class Stack:
             if process and process.process and process.process.poll() is not None:
                 process.start()
                 restarted += 1
+        self.restarts += restarted
         return restarted
 
     def logs(self) -> str:

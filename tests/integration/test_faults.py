@@ -107,7 +107,10 @@ def test_f3_redis_restarted_mid_job_the_sweeper_finishes_it(stack_factory, custo
     recovery = time.monotonic() - restarted
     assert job.status == "SUCCEEDED"
     figures = _assert_exactly_once(job, customer_account)
-    print(f"\nFIGURE F3 n=75 job_completed=True seconds_from_restart_to_done={recovery:.1f} {figures}")
+    print(
+        f"\nFIGURE F3 n=75 job_completed=True seconds_from_restart_to_done={recovery:.1f} {figures} "
+        f"crashed_processes_restarted={stack.restarts}"
+    )
 
 
 def test_f5_nothing_is_sent_for_a_transaction_that_rolls_back(stack_factory, customer_account, simulator):
