@@ -32,6 +32,9 @@ class Job(models.Model):
     requested_by_label = models.CharField(max_length=200, help_text="Who asked, as it read when they asked.")
     total_items = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    result = models.JSONField(
+        default=dict, blank=True, help_text="What the job found or made, for people (e.g. a drift report)."
+    )
     poll_scheduled_for = models.DateTimeField(
         null=True, blank=True, help_text="When the job's one pending poll of AWS is due (one at a time)."
     )

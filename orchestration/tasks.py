@@ -27,6 +27,32 @@ def desktop_create_poll(job_id: int) -> None:
     desktop_create_poll_run(job_id=job_id)
 
 
+@shared_task(
+    name="orchestration.job_items_run",
+    time_limit=BATCH_TIME_LIMIT,
+    soft_time_limit=BATCH_SOFT_TIME_LIMIT,
+    ignore_result=True,
+)
+def job_items_run(job_id: int, item_ids: list[int]) -> None:
+    from orchestration.services.jobs import job_items_run as run
+
+    run(job_id=job_id, item_ids=item_ids)
+
+
+@shared_task(name="orchestration.job_poll", ignore_result=True)
+def job_poll(job_id: int) -> None:
+    from orchestration.services.jobs import job_poll as poll
+
+    poll(job_id=job_id)
+
+
+@shared_task(name="orchestration.reconcile_all", ignore_result=True)
+def reconcile_all() -> int:
+    from orchestration.services.reconcile import reconcile_all as run
+
+    return run()
+
+
 @shared_task(name="orchestration.jobs_sweep", ignore_result=True)
 def jobs_sweep() -> dict[str, int]:
     from orchestration.services.jobs import jobs_sweep as sweep

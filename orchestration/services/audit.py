@@ -1,6 +1,8 @@
 """Writing the audit log: one row per AWS mutation or local refusal."""
 
+from orchestration.actors import Actor
 from orchestration.models import AuditEvent, Job
+from tenants.models import Customer
 
 
 def audit_event_for_job(
@@ -34,6 +36,41 @@ def audit_event_for_job(
         error_code=error_code,
         error_message=error_message,
         job_id=job.pk,
+        details=details or {},
+    )
+
+
+def audit_event_for_actor(
+    actor: Actor,
+    customer: Customer,
+    *,
+    action: str,
+    outcome: str,
+    aws_account_id: str = "",
+    region: str = "",
+    target_type: str = "",
+    target_id: str = "",
+    aws_request_id: str = "",
+    error_code: str = "",
+    error_message: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    """An unsaved event for an action done at once, outside any job (a refusal, a short AWS call)."""
+    return AuditEvent(
+        actor_kind=actor.kind,
+        actor_user_id=actor.user_id,
+        actor_label=actor.label,
+        customer_id=customer.pk,
+        customer_label=customer.name,
+        aws_account_id=aws_account_id,
+        region=region,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        aws_request_id=aws_request_id,
+        outcome=outcome,
+        error_code=error_code,
+        error_message=error_message,
         details=details or {},
     )
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from orchestration.choices import (
     JOB_TERMINAL_STATUSES,
@@ -30,14 +31,36 @@ logger = logging.getLogger(__name__)
 POISON_CODE = "PoisonMessage"
 
 
+JOB_ITEMS_TASK = "orchestration.job_items_run"
+JOB_POLL_TASK = "orchestration.job_poll"
+
+
 @dataclass(frozen=True)
 class JobKindRoute:
-    """Which task runs a kind's items, how many at once, and which task polls AWS for it."""
+    """Which task runs a kind's items, how many at once, and which task polls AWS for it.
+
+    Kinds on the generic tasks name their services by dotted path (`run_items`, `run_poll`): the task
+    imports the service when it runs, so the engine never imports the workflows.
+    """
 
     batch_task: str
     batch_size: int
     poll_task: str = ""
+    run_items: str = ""
+    run_poll: str = ""
 
+
+def _generic(module: str, batch_size: int, *, items: str, poll: str = "") -> JobKindRoute:
+    return JobKindRoute(
+        batch_task=JOB_ITEMS_TASK,
+        batch_size=batch_size,
+        poll_task=JOB_POLL_TASK if poll else "",
+        run_items=f"orchestration.services.{module}.{items}",
+        run_poll=f"orchestration.services.{module}.{poll}" if poll else "",
+    )
+
+
+_DESKTOP_ACTION = {"items": "desktop_action_items_run", "poll": "desktop_action_poll_run"}
 
 ROUTES: dict[str, JobKindRoute] = {
     JobKind.DESKTOP_CREATE: JobKindRoute(
@@ -45,7 +68,41 @@ ROUTES: dict[str, JobKindRoute] = {
         batch_size=25,
         poll_task="orchestration.desktop_create_poll",
     ),
+    # Power and terminate calls take 25 desktops; the per-desktop calls loop inside one task.
+    JobKind.DESKTOP_START: _generic("desktop_actions", 25, **_DESKTOP_ACTION),
+    JobKind.DESKTOP_STOP: _generic("desktop_actions", 25, **_DESKTOP_ACTION),
+    JobKind.DESKTOP_REBOOT: _generic("desktop_actions", 25, **_DESKTOP_ACTION),
+    JobKind.DESKTOP_TERMINATE: _generic("desktop_actions", 25, **_DESKTOP_ACTION),
+    JobKind.DESKTOP_REBUILD: _generic("desktop_actions", 25, **_DESKTOP_ACTION),
+    JobKind.DESKTOP_RESTORE: _generic("desktop_actions", 25, **_DESKTOP_ACTION),
+    JobKind.DESKTOP_MODIFY: _generic("desktop_actions", 25, **_DESKTOP_ACTION),
+    JobKind.DESKTOP_MAINTENANCE: _generic("desktop_actions", 25, **_DESKTOP_ACTION),
+    JobKind.DESKTOP_MIGRATE: _generic("desktop_actions", 25, **_DESKTOP_ACTION),
+    JobKind.IMAGE_IMPORT: _generic("images", 1, items="image_import_items_run", poll="image_poll_run"),
+    JobKind.IMAGE_CREATE: _generic("images", 1, items="image_create_items_run", poll="image_poll_run"),
+    JobKind.IMAGE_COPY: _generic("images", 1, items="image_copy_items_run", poll="image_poll_run"),
+    JobKind.ACCOUNT_BYOL_SETUP: _generic("byol", 1, items="byol_setup_items_run", poll="byol_setup_poll_run"),
+    JobKind.DIRECTORY_REGISTER: _generic(
+        "directories", 1, items="directory_register_items_run", poll="directory_register_poll_run"
+    ),
+    JobKind.RECONCILE: _generic("reconcile", 1, items="reconcile_items_run"),
 }
+
+
+def job_items_run(*, job_id: int, item_ids: list[int]) -> None:
+    """Run one delivery of a generic kind's items through the service its route names."""
+    kind = Job.objects.filter(pk=job_id).values_list("kind", flat=True).first()
+    if kind is None:
+        return  # the job was deleted while its message waited: nothing to do
+    import_string(ROUTES[kind].run_items)(job_id=job_id, item_ids=item_ids)
+
+
+def job_poll(*, job_id: int) -> None:
+    """Run one poll of a generic kind through the service its route names."""
+    kind = Job.objects.filter(pk=job_id).values_list("kind", flat=True).first()
+    if kind is None or not ROUTES[kind].run_poll:
+        return
+    import_string(ROUTES[kind].run_poll)(job_id=job_id)
 
 
 def _send(task_name: str, args: list, queue: str, countdown: float | None = None) -> None:

@@ -142,6 +142,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("JOBS_SWEEP_INTERVAL_SECONDS", default=30.0),
         "options": {"queue": "periodic", "expires": 60},
     },
+    # Brings our rows up to date with AWS for every account and region, and reports drift.
+    "reconcile-all": {
+        "task": "orchestration.reconcile_all",
+        "schedule": env.float("RECONCILE_INTERVAL_SECONDS", default=900.0),
+        "options": {"queue": "periodic", "expires": 600},
+    },
 }
 # Task events let Flower show live progress.
 CELERY_WORKER_SEND_TASK_EVENTS = True

@@ -38,6 +38,9 @@ class AwsResource(models.Model):
     region = models.CharField(max_length=30, validators=[region_validator])
     tags = models.JSONField(default=dict, blank=True, help_text="Tags as AWS reports them (key: value).")
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    missing_from_aws_since = models.DateTimeField(
+        null=True, blank=True, help_text="Set by reconciliation when AWS no longer reports the resource."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -85,6 +88,7 @@ class Image(AwsResource):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
     operating_system_type = models.CharField(max_length=20, blank=True)
+    required_tenancy = models.CharField(max_length=10, choices=Tenancy.choices, blank=True)
     owner_account_id = models.CharField(max_length=12, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)

@@ -9,7 +9,10 @@ def test_registered_task_names_are_pinned():
     assert ours == [
         "orchestration.desktop_create_batch",
         "orchestration.desktop_create_poll",
+        "orchestration.job_items_run",
+        "orchestration.job_poll",
         "orchestration.jobs_sweep",
+        "orchestration.reconcile_all",
     ]
 
 

@@ -1,0 +1,38 @@
+"""Admin for what runs on its own: power policies and golden-image pipelines."""
+
+from django.contrib import admin
+
+from tenants.models import GoldenImagePipeline, PowerPolicy
+
+
+@admin.register(PowerPolicy)
+class PowerPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "customer",
+        "is_default",
+        "stop_after_disconnect_minutes",
+        "stop_after_no_session_minutes",
+    ]
+    list_filter = ["is_default", "customer"]
+    list_select_related = ["customer"]
+    search_fields = ["name", "customer__name"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(GoldenImagePipeline)
+class GoldenImagePipelineAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "customer",
+        "region",
+        "golden_desktop",
+        "schedule_cron",
+        "retention_count",
+        "enabled",
+    ]
+    list_filter = ["enabled", "region", "customer"]
+    list_select_related = ["customer", "golden_desktop"]
+    search_fields = ["name", "customer__name"]
+    raw_id_fields = ["golden_desktop", "aws_account"]
+    filter_horizontal = ["target_bundles"]
