@@ -19,6 +19,7 @@ install: $(VENV)/.installed
 ## run: the web app on one machine with a seeded demo customer (SQLite under var/ unless DATABASE_URL is set)
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py schedules_install
 	$(PY) manage.py seed_demo
 	@echo ""
 	@echo "  Partner control plane: http://$(HOST):$(PORT)/admin/"

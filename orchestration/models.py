@@ -151,3 +151,33 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only; they cannot be deleted.")
+
+
+class ScheduleRun(models.Model):
+    """One run of a scheduled piece of work for one window: its unique row makes the run happen once.
+
+    A second beat, a retry or a redelivery that tries to claim the same (schedule, window) finds the row
+    and does nothing (F6). A multi-step run (a golden-image rebuild) keeps its progress in `step` and
+    `result`, so a crash resumes where it stopped instead of starting over (F10).
+    """
+
+    schedule = models.CharField(max_length=100, help_text='e.g. "idle-sweep" or "golden-image:7".')
+    window_start = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.RUNNING)
+    step = models.CharField(max_length=40, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-window_start", "schedule"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "window_start"], name="one_run_per_schedule_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule} @ {self.window_start:%Y-%m-%d %H:%M} ({self.status})"

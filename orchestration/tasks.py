@@ -53,6 +53,20 @@ def reconcile_all() -> int:
     return run()
 
 
+@shared_task(name="orchestration.idle_sweep", ignore_result=True)
+def idle_sweep() -> dict:
+    from orchestration.services.power import idle_sweep_run
+
+    return idle_sweep_run()
+
+
+@shared_task(name="orchestration.golden_image_pipelines_due", ignore_result=True)
+def golden_image_pipelines_due() -> int:
+    from orchestration.services.pipelines import golden_image_pipelines_due as run
+
+    return run()
+
+
 @shared_task(name="orchestration.jobs_sweep", ignore_result=True)
 def jobs_sweep() -> dict[str, int]:
     from orchestration.services.jobs import jobs_sweep as sweep

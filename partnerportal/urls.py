@@ -1,7 +1,7 @@
-"""Top-level URLs: the partner staff admin and a health check."""
+"""Top-level URLs: the partner staff admin, the REST API and a health check."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -11,5 +11,6 @@ admin.site.index_title = "Operations"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -30,6 +30,14 @@ class DesktopState(models.TextChoices):
     ERROR = "ERROR"
 
 
+class ConnectionState(models.TextChoices):
+    """ConnectionState from DescribeWorkspacesConnectionStatus, also set by the gateway's events."""
+
+    CONNECTED = "CONNECTED"
+    DISCONNECTED = "DISCONNECTED"
+    UNKNOWN = "UNKNOWN"
+
+
 class RunningMode(models.TextChoices):
     """RunningMode; AUTO_STOP exists in the model but WorkSpaces Core refuses it (seed rule R9)."""
 

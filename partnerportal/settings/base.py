@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "tenants",
     "orchestration",
     "partnerportal",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -101,6 +102,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # Per client: a gateway posts batches every few seconds; a runaway loop is told to slow down.
+    "DEFAULT_THROTTLE_RATES": {"session-events": env("SESSION_EVENTS_RATE", default="600/min")},
 }
 
 # --- Celery -------------------------------------------------------------------------------------------
@@ -135,8 +138,9 @@ CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD",
 # The beat schedule lives in the database, editable in the admin.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
-# Work beat sends on its own; more schedules live in the database (admin: Periodic tasks).
-CELERY_BEAT_SCHEDULE = {
+# The periodic work, declared once. `manage.py schedules_install` writes it into django-celery-beat's
+# tables (idempotent; staff then edit intervals in the admin and beat's DatabaseScheduler reads them).
+STANDARD_BEAT_SCHEDULE = {
     "jobs-sweep": {
         "task": "orchestration.jobs_sweep",
         "schedule": env.float("JOBS_SWEEP_INTERVAL_SECONDS", default=30.0),
@@ -148,7 +152,26 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("RECONCILE_INTERVAL_SECONDS", default=900.0),
         "options": {"queue": "periodic", "expires": 600},
     },
+    "idle-sweep": {
+        "task": "orchestration.idle_sweep",
+        "schedule": env.float("IDLE_SWEEP_INTERVAL_SECONDS", default=300.0),
+        "options": {"queue": "periodic", "expires": 240},
+    },
+    "golden-image-pipelines": {
+        "task": "orchestration.golden_image_pipelines_due",
+        "schedule": env.float("GOLDEN_IMAGE_TICK_SECONDS", default=60.0),
+        "options": {"queue": "periodic", "expires": 50},
+    },
 }
+# Only a file-based beat (tests, a throwaway run) takes the schedule from here; with the database
+# scheduler these would overwrite staff's edits at every beat start.
+CELERY_BEAT_SCHEDULE = (
+    STANDARD_BEAT_SCHEDULE if env.bool("BEAT_SCHEDULE_FROM_SETTINGS", default=False) else {}
+)
+# Idle-timeout stops: the sweep's window; each window runs once however many beats send it.
+IDLE_SWEEP_INTERVAL_SECONDS = STANDARD_BEAT_SCHEDULE["idle-sweep"]["schedule"]
+# A gateway that reported a session live is believed for this long after its last heartbeat.
+SESSION_HEARTBEAT_STALE_SECONDS = env.int("SESSION_HEARTBEAT_STALE_SECONDS", default=600)
 # Task events let Flower show live progress.
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True

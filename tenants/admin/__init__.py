@@ -3,4 +3,4 @@
 AWS-owned fields are read-only; changes to AWS go through audited services (admin actions and forms).
 """
 
-from . import accounts, bundles, customers, desktops, directories, images, policies  # noqa: F401
+from . import accounts, bundles, customers, desktops, directories, images, policies, tokens  # noqa: F401

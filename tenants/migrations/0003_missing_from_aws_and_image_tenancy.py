@@ -4,35 +4,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0002_external_id_immutable_trigger'),
+        ("tenants", "0002_external_id_immutable_trigger"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='bundle',
-            name='missing_from_aws_since',
-            field=models.DateTimeField(blank=True, help_text='Set by reconciliation when AWS no longer reports the resource.', null=True),
+            model_name="bundle",
+            name="missing_from_aws_since",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set by reconciliation when AWS no longer reports the resource.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='desktop',
-            name='missing_from_aws_since',
-            field=models.DateTimeField(blank=True, help_text='Set by reconciliation when AWS no longer reports the resource.', null=True),
+            model_name="desktop",
+            name="missing_from_aws_since",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set by reconciliation when AWS no longer reports the resource.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='directory',
-            name='missing_from_aws_since',
-            field=models.DateTimeField(blank=True, help_text='Set by reconciliation when AWS no longer reports the resource.', null=True),
+            model_name="directory",
+            name="missing_from_aws_since",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set by reconciliation when AWS no longer reports the resource.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='image',
-            name='missing_from_aws_since',
-            field=models.DateTimeField(blank=True, help_text='Set by reconciliation when AWS no longer reports the resource.', null=True),
+            model_name="image",
+            name="missing_from_aws_since",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set by reconciliation when AWS no longer reports the resource.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='image',
-            name='required_tenancy',
-            field=models.CharField(blank=True, choices=[('DEDICATED', 'Dedicated'), ('SHARED', 'Shared')], max_length=10),
+            model_name="image",
+            name="required_tenancy",
+            field=models.CharField(
+                blank=True, choices=[("DEDICATED", "Dedicated"), ("SHARED", "Shared")], max_length=10
+            ),
         ),
     ]

@@ -1,11 +1,16 @@
 """Domain models, one module per aggregate."""
 
 from .accounts import AwsAccount, generate_external_id
+from .activity import API_TOKEN_PREFIX, ApiToken, DesktopActivity, DesktopStateChange
 from .customers import Customer, CustomerMembership
 from .policies import GoldenImagePipeline, PowerPolicy
 from .resources import DESKTOP_IS_LIVE, Bundle, Desktop, Directory, Image
 
 __all__ = [
+    "API_TOKEN_PREFIX",
+    "ApiToken",
+    "DesktopActivity",
+    "DesktopStateChange",
     "DESKTOP_IS_LIVE",
     "AwsAccount",
     "Bundle",

@@ -1,5 +1,9 @@
 """What the control plane does on its own: power policies and golden-image pipelines."""
 
+import zoneinfo
+from datetime import time
+
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
@@ -11,6 +15,37 @@ image_name_prefix_validator = RegexValidator(
     r"^[a-zA-Z0-9_./()\\-]{1,40}$",
     "Image names may use letters, digits and _ . / ( ) \\ - (the WorkSpaces image name alphabet).",
 )
+
+
+def validate_business_hours(value: dict) -> None:
+    """{"timezone": "Europe/Berlin", "windows": [{"days": [0-6, Monday is 0], "start": "HH:MM", "end": "HH:MM"}]}."""
+    if not value:
+        return
+    if not isinstance(value, dict) or set(value) - {"timezone", "windows"}:
+        raise ValidationError('A schedule is {"timezone": …, "windows": […]} or empty.')
+    try:
+        zoneinfo.ZoneInfo(value.get("timezone") or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"Unknown time zone {value.get('timezone')!r}.") from exc
+    windows = value.get("windows")
+    if not isinstance(windows, list) or not windows:
+        raise ValidationError("A schedule needs at least one window.")
+    for window in windows:
+        if not isinstance(window, dict) or set(window) != {"days", "start", "end"}:
+            raise ValidationError('Each window is {"days": [...], "start": "HH:MM", "end": "HH:MM"}.')
+        days = window["days"]
+        if (
+            not isinstance(days, list)
+            or not days
+            or not all(isinstance(d, int) and 0 <= d <= 6 for d in days)
+        ):
+            raise ValidationError("Window days are numbers 0 (Monday) to 6 (Sunday).")
+        try:
+            start, end = time.fromisoformat(window["start"]), time.fromisoformat(window["end"])
+        except (TypeError, ValueError) as exc:
+            raise ValidationError("Window start and end are times like 08:00.") from exc
+        if start >= end:
+            raise ValidationError(f"A window must end after it starts ({window['start']}–{window['end']}).")
 
 
 class PowerPolicy(models.Model):
@@ -30,7 +65,7 @@ class PowerPolicy(models.Model):
     stop_after_no_session_minutes = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)]
     )
-    schedule = models.JSONField(default=dict, blank=True)
+    schedule = models.JSONField(default=dict, blank=True, validators=[validate_business_hours])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -193,6 +193,8 @@ def stack_environment(
             "JOB_POLL_INTERVAL_SECONDS": "0.5",
             "JOB_LOST_MESSAGE_SECONDS": "4",
             "JOBS_SWEEP_INTERVAL_SECONDS": "1",
+            # The stack's beat is file-based, so it takes the standard schedule from the settings.
+            "BEAT_SCHEDULE_FROM_SETTINGS": "true",
             "AWS_BACKOFF_BASE": "0.05",
             "AWS_BACKOFF_MAX": "0.5",
             "AWS_RATE_LIMIT_PER_SECOND": "200",

@@ -24,7 +24,11 @@ def test_commands_run_what_each_service_is_for():
     assert SERVICES["beat"]["command"][:4] == ["celery", "-A", "partnerportal", "beat"]
     assert "flower" in SERVICES["flower"]["command"]
     assert SERVICES["simulator"]["command"][:3] == ["python", "-m", "simulator"]
-    assert SERVICES["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert SERVICES["migrate"]["command"] == [
+        "sh",
+        "-c",
+        "python manage.py migrate --noinput && python manage.py schedules_install",
+    ]
 
 
 def test_exactly_one_beat():

@@ -1,0 +1,1 @@
+"""The REST API for automation: the partner's gateway, broker and pipelines."""

@@ -1,0 +1,314 @@
+"""Idle-timeout stops: MANUAL desktops nobody uses are stopped, by each customer's power policy.
+
+A MANUAL desktop is billed by the hour while AVAILABLE (seed rule R9), so the partner stops it when:
+its user has been disconnected for N minutes, nobody has connected for N minutes since it started, or it
+is outside the policy's business hours. A desktop with a live session is never stopped.
+
+Session activity has two sources: the partner's gateway posts connect / disconnect / heartbeat events
+(`orchestration.services.activity`), and AWS reports DescribeWorkspacesConnectionStatus. The sweep asks
+AWS about every candidate except those the gateway reported live within the heartbeat window, 25 ids
+a call, right before deciding; it then stops 25 desktops a call. Its SQL is a fixed number of queries
+however many desktops there are: candidates in one query, activity written in one upsert, stopped
+desktops in one update, audit events in one insert.
+"""
+
+import logging
+import math
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from orchestration.actors import Actor
+from orchestration.aws.connections import (
+    CONNECTION_STATUS_IDS_LIMIT,
+    ConnectionStatus,
+    workspaces_connection_status,
+)
+from orchestration.aws.errors import AwsError
+from orchestration.aws.tagguard import is_partner_managed
+from orchestration.aws.workspaces import workspaces_stop
+from orchestration.choices import AuditOutcome
+from orchestration.services.accounts import account_access
+from orchestration.services.audit import audit_event_for_actor, audit_record_many
+from orchestration.services.schedules import schedule_run_claim, schedule_run_finish, window_start_for
+from tenants.choices import ConnectionState, DesktopState, RunningMode
+from tenants.models import DESKTOP_IS_LIVE, Desktop, DesktopActivity, PowerPolicy
+
+logger = logging.getLogger(__name__)
+
+IDLE_SWEEP_SCHEDULE = "idle-sweep"
+ACTIVITY_SOURCE_AWS = "AWS"
+ACTIVITY_SOURCE_GATEWAY = "GATEWAY"
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What we know about a desktop's use, merged from both sources."""
+
+    available_since: datetime | None
+    connection_state: str
+    source: str
+    connection_state_at: datetime | None
+    last_connected_at: datetime | None
+    last_disconnected_at: datetime | None
+    last_heartbeat_at: datetime | None
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def gateway_reports_live(facts: SessionFacts, now: datetime) -> bool:
+    """The gateway said CONNECTED and has been heard from within the heartbeat window."""
+    if facts.source != ACTIVITY_SOURCE_GATEWAY or facts.connection_state != ConnectionState.CONNECTED:
+        return False
+    heard = _later(facts.last_heartbeat_at, facts.connection_state_at)
+    return heard is not None and now - heard <= timedelta(seconds=settings.SESSION_HEARTBEAT_STALE_SECONDS)
+
+
+def facts_with_aws_status(facts: SessionFacts, status: ConnectionStatus) -> SessionFacts:
+    """Merge AWS's report: its LastKnownUserConnectionTimestamp is when a user was last seen connected,
+    which for a DISCONNECTED desktop is when the session ended."""
+    last_seen = status.last_user_connection_at
+    if status.state == ConnectionState.CONNECTED:
+        last_seen = _later(last_seen, status.checked_at)
+    disconnected_at = facts.last_disconnected_at
+    if status.state == ConnectionState.DISCONNECTED and last_seen is not None:
+        disconnected_at = _later(disconnected_at, last_seen)
+    return SessionFacts(
+        available_since=facts.available_since,
+        connection_state=status.state,
+        source=ACTIVITY_SOURCE_AWS,
+        connection_state_at=status.checked_at or facts.connection_state_at,
+        last_connected_at=_later(facts.last_connected_at, last_seen),
+        last_disconnected_at=disconnected_at,
+        last_heartbeat_at=facts.last_heartbeat_at,
+    )
+
+
+def within_business_hours(schedule: dict, now: datetime) -> bool:
+    """Whether `now` falls in one of the policy's weekly windows (in the policy's time zone)."""
+    local = now.astimezone(zoneinfo.ZoneInfo(schedule.get("timezone") or "UTC"))
+    for window in schedule.get("windows", []):
+        start, end = time.fromisoformat(window["start"]), time.fromisoformat(window["end"])
+        if local.weekday() in window.get("days", []) and start <= local.time() < end:
+            return True
+    return False
+
+
+def idle_stop_reason(policy: PowerPolicy, facts: SessionFacts, now: datetime) -> str:
+    """Why this desktop should be stopped now, or "" if it should keep running."""
+    if facts.connection_state == ConnectionState.CONNECTED and (
+        facts.source == ACTIVITY_SOURCE_AWS or gateway_reports_live(facts, now)
+    ):
+        return ""
+    if policy.stop_after_disconnect_minutes and facts.last_disconnected_at is not None:
+        connected_since = facts.last_connected_at and facts.last_connected_at > facts.last_disconnected_at
+        idle = now - facts.last_disconnected_at
+        if not connected_since and idle >= timedelta(minutes=policy.stop_after_disconnect_minutes):
+            return f"disconnected for {int(idle.total_seconds() // 60)} minutes (policy {policy.name!r}: {policy.stop_after_disconnect_minutes})"
+    if policy.stop_after_no_session_minutes and facts.available_since is not None:
+        used = facts.last_connected_at is not None and facts.last_connected_at >= facts.available_since
+        running = now - facts.available_since
+        if not used and running >= timedelta(minutes=policy.stop_after_no_session_minutes):
+            return f"no session in {int(running.total_seconds() // 60)} minutes since it started (policy {policy.name!r}: {policy.stop_after_no_session_minutes})"
+    if policy.schedule.get("windows") and not within_business_hours(policy.schedule, now):
+        return f"outside business hours (policy {policy.name!r})"
+    return ""
+
+
+def _facts_of(desktop: Desktop) -> SessionFacts:
+    activity = getattr(desktop, "activity", None)
+    if activity is None:
+        return SessionFacts(desktop.state_changed_at, ConnectionState.UNKNOWN, "", None, None, None, None)
+    return SessionFacts(
+        available_since=desktop.state_changed_at,
+        connection_state=activity.connection_state,
+        source=activity.source,
+        connection_state_at=activity.connection_state_at,
+        last_connected_at=activity.last_connected_at,
+        last_disconnected_at=activity.last_disconnected_at,
+        last_heartbeat_at=activity.last_heartbeat_at,
+    )
+
+
+@dataclass
+class SweepReport:
+    """What one sweep saw and did; kept on its ScheduleRun."""
+
+    candidates: int = 0
+    untagged_skipped: int = 0
+    live_by_gateway: int = 0
+    checked_with_aws: int = 0
+    connected: int = 0
+    to_stop: int = 0
+    stopped: int = 0
+    stop_failed: int = 0
+    connection_status_calls: int = 0
+    stop_calls: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _candidates() -> tuple[list[Desktop], dict[int, PowerPolicy]]:
+    """MANUAL, AVAILABLE desktops of active customers with a policy of their own or a customer default."""
+    defaults = {
+        p.customer_id: p for p in PowerPolicy.objects.filter(is_default=True, customer__is_active=True)
+    }
+    desktops = list(
+        Desktop.objects.filter(
+            DESKTOP_IS_LIVE,
+            state=DesktopState.AVAILABLE,
+            running_mode=RunningMode.MANUAL,
+            workspace_id__isnull=False,
+            aws_account__customer__is_active=True,
+        )
+        .filter(Q(power_policy__isnull=False) | Q(aws_account__customer_id__in=list(defaults)))
+        .select_related("power_policy", "activity", "aws_account__customer")
+        .order_by("aws_account_id", "region", "pk")
+    )
+    return desktops, defaults
+
+
+def idle_sweep_run(*, now: datetime | None = None) -> dict:
+    """One sweep for the current window; a second call in the same window does nothing (F6)."""
+    now = now or timezone.now()
+    window = window_start_for(now, settings.IDLE_SWEEP_INTERVAL_SECONDS)
+    run = schedule_run_claim(schedule=IDLE_SWEEP_SCHEDULE, window_start=window)
+    if run is None:
+        return {"claimed": False, "window_start": window.isoformat()}
+    report = idle_sweep(now=now)
+    result = {"claimed": True, "window_start": window.isoformat(), **report.__dict__}
+    schedule_run_finish(run, result=result, error="; ".join(report.errors))
+    return result
+
+
+def idle_sweep(*, now: datetime) -> SweepReport:
+    """Decide and stop, over every customer: a fixed number of queries, ceil(n/25) AWS calls per kind."""
+    report = SweepReport()
+    desktops, defaults = _candidates()
+    report.candidates = len(desktops)
+    actor = Actor.schedule(IDLE_SWEEP_SCHEDULE)
+    groups: dict[tuple[int, str], list[Desktop]] = defaultdict(list)
+    for desktop in desktops:
+        if not is_partner_managed(desktop.tags):
+            report.untagged_skipped += 1  # not ours to stop (S5)
+            continue
+        groups[(desktop.aws_account_id, desktop.region)].append(desktop)
+
+    activity_rows: list[DesktopActivity] = []
+    stop_reasons: dict[int, str] = {}
+    audit = []
+    stopped_ids: list[int] = []
+    for group in groups.values():
+        account = group[0].aws_account
+        access = account_access(account, region=group[0].region)
+        facts = {d.pk: _facts_of(d) for d in group}
+        ask_aws = [d for d in group if not gateway_reports_live(facts[d.pk], now)]
+        report.live_by_gateway += len(group) - len(ask_aws)
+        try:
+            statuses = {
+                s.workspace_id: s
+                for s in workspaces_connection_status(access, [d.workspace_id for d in ask_aws])
+            }
+        except AwsError as error:
+            report.errors.append(f"{account.account_id}/{group[0].region}: {error}")
+            continue
+        report.connection_status_calls += math.ceil(len(ask_aws) / CONNECTION_STATUS_IDS_LIMIT)
+        report.checked_with_aws += len(ask_aws)
+        to_stop: list[Desktop] = []
+        for desktop in ask_aws:
+            status = statuses.get(desktop.workspace_id)
+            if status is None:
+                continue  # AWS no longer reports it; reconciliation deals with that
+            merged = facts_with_aws_status(facts[desktop.pk], status)
+            activity_rows.append(_activity_row(desktop, merged))
+            if merged.connection_state == ConnectionState.CONNECTED:
+                report.connected += 1
+                continue
+            policy = desktop.power_policy or defaults[desktop.aws_account.customer_id]
+            reason = idle_stop_reason(policy, merged, now)
+            if reason:
+                stop_reasons[desktop.pk] = reason
+                to_stop.append(desktop)
+        report.to_stop += len(to_stop)
+        by_workspace = {d.workspace_id: d for d in to_stop}
+        try:
+            results = workspaces_stop(access, list(by_workspace))
+        except AwsError as error:
+            report.errors.append(f"{account.account_id}/{group[0].region}: {error}")
+            results = []
+        report.stop_calls += len(results)
+        for result in results:
+            for workspace_id in result.succeeded:
+                desktop = by_workspace[workspace_id]
+                stopped_ids.append(desktop.pk)
+                audit.append(_stop_event(actor, desktop, access, result.request_id, stop_reasons[desktop.pk]))
+            for workspace_id, failed in result.failed.items():
+                desktop = by_workspace[workspace_id]
+                report.stop_failed += 1
+                audit.append(
+                    _stop_event(
+                        actor, desktop, access, result.request_id, stop_reasons[desktop.pk], failed=failed
+                    )
+                )
+    report.stopped = len(stopped_ids)
+    if activity_rows:
+        DesktopActivity.objects.bulk_create(
+            activity_rows,
+            update_conflicts=True,
+            unique_fields=["desktop"],
+            update_fields=[
+                "connection_state",
+                "connection_state_at",
+                "last_connected_at",
+                "last_disconnected_at",
+                "source",
+                "updated_at",
+            ],
+        )
+    if stopped_ids:
+        Desktop.objects.filter(pk__in=stopped_ids, state=DesktopState.AVAILABLE).update(
+            state=DesktopState.STOPPING, state_changed_at=now, updated_at=now
+        )
+    audit_record_many(audit)
+    if report.stopped or report.errors:
+        logger.info("idle sweep stopped %d of %d candidates", report.stopped, report.candidates)
+    return report
+
+
+def _activity_row(desktop: Desktop, facts: SessionFacts) -> DesktopActivity:
+    return DesktopActivity(
+        desktop=desktop,
+        connection_state=facts.connection_state,
+        connection_state_at=facts.connection_state_at,
+        last_connected_at=facts.last_connected_at,
+        last_disconnected_at=facts.last_disconnected_at,
+        last_heartbeat_at=facts.last_heartbeat_at,
+        source=facts.source,
+    )
+
+
+def _stop_event(actor, desktop, access, request_id, reason, failed=None):
+    return audit_event_for_actor(
+        actor,
+        desktop.aws_account.customer,
+        action="StopWorkspaces",
+        outcome=AuditOutcome.FAILED if failed else AuditOutcome.SUCCEEDED,
+        aws_account_id=access.account_id,
+        region=access.region,
+        target_type="desktop",
+        target_id=desktop.workspace_id,
+        aws_request_id=request_id,
+        error_code=failed.code if failed else "",
+        error_message=failed.message if failed else "",
+        details={"reason": reason, "user_name": desktop.user_name, "idle_sweep": True},
+    )
