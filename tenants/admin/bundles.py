@@ -1,22 +1,70 @@
-"""Admin for WorkSpaces bundles."""
+"""Admin for WorkSpaces bundles: create from an image, update to a new image, delete, refresh.
 
-from django.contrib import admin
+Every change goes through the audited services in orchestration.services.bundles; rows mirror AWS,
+so they are never deleted or edited by hand here.
+"""
 
-from tenants.models import Bundle
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from tenants.choices import ComputeType, ImageState
+from tenants.models import AwsAccount, Bundle, Image
 
 from .base import AwsResourceAdmin
 
 
+def _available_images():
+    return Image.objects.filter(state=ImageState.AVAILABLE).select_related("aws_account")
+
+
+class BundleCreateForm(forms.Form):
+    """A bundle from one of our AVAILABLE images; the service checks the combination before AWS sees it."""
+
+    aws_account = forms.ModelChoiceField(queryset=AwsAccount.objects.select_related("customer"))
+    region = forms.CharField(max_length=30, initial="us-east-1")
+    name = forms.CharField(max_length=64, help_text="Letters, digits and _ . / ( ) \\ - ; no spaces.")
+    description = forms.CharField(max_length=255)
+    image = forms.ModelChoiceField(queryset=_available_images())
+    compute_type = forms.ChoiceField(choices=ComputeType.choices, initial=ComputeType.STANDARD)
+    root_volume_gib = forms.IntegerField(
+        initial=80, help_text="Root 80 with user 10, 50 or 100; or root 175-2000 with user 100-2000."
+    )
+    user_volume_gib = forms.IntegerField(initial=50)
+
+
+class UpdateImageForm(forms.Form):
+    image = forms.ModelChoiceField(
+        queryset=_available_images(), help_text="New desktops of the bundle start from this image."
+    )
+
+
 @admin.register(Bundle)
 class BundleAdmin(AwsResourceAdmin):
-    list_display = ["bundle_id", "name", "customer", "region", "compute_type", "image", "state"]
+    list_display = [
+        "bundle_id",
+        "name",
+        "customer",
+        "region",
+        "compute_type",
+        "image",
+        "state",
+        "last_synced_at",
+    ]
     list_select_related = ["aws_account__customer", "image"]
     list_filter = ["state", "compute_type", "region"]
     search_fields = ["bundle_id", "name", "aws_account__account_id"]
+    change_list_template = "admin/tenants/bundle/change_list.html"
+    actions = ["update_image", "delete_in_aws", "refresh_from_aws"]
     readonly_fields = [
         "aws_account",
         "region",
         "bundle_id",
+        "name",
+        "description",
         "image",
         "compute_type",
         "root_volume_gib",
@@ -24,6 +72,126 @@ class BundleAdmin(AwsResourceAdmin):
         "state",
         "tags",
         "last_synced_at",
+        "missing_from_aws_since",
         "created_at",
         "updated_at",
     ]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting is an AWS call (the "Delete in AWS" action); a row is never just deleted.
+        return False
+
+    def get_urls(self):
+        create = path("create/", self.admin_site.admin_view(self.create_view), name="tenants_bundle_create")
+        return [create, *super().get_urls()]
+
+    def create_view(self, request: HttpRequest) -> HttpResponse:
+        """The staff form for CreateWorkspaceBundle; it calls the same service as the command."""
+        # Imported here: the admin is a web entry point onto orchestration, the models never are.
+        from orchestration.actors import Actor
+        from orchestration.aws.errors import AwsError
+        from orchestration.services.bundles import BundleCreateRequest, BundleInvalid, bundle_create
+
+        if not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        form = BundleCreateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                bundle = bundle_create(
+                    actor=Actor.for_user(request.user), request=BundleCreateRequest(**form.cleaned_data)
+                )
+            except BundleInvalid as invalid:
+                for field, problems in invalid.errors.items():
+                    for problem in problems:
+                        form.add_error(field if field in form.fields else None, problem)
+            except AwsError as error:
+                form.add_error(None, f"AWS refused: {error}")
+            else:
+                self.message_user(request, f"Bundle {bundle.bundle_id} created.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:tenants_bundle_change", args=[bundle.pk]))
+        context = {**self.admin_site.each_context(request), "form": form, "title": "Create a bundle"}
+        return TemplateResponse(request, "admin/tenants/bundle/create.html", context)
+
+    def _report(self, request: HttpRequest, bundle: Bundle, call) -> None:
+        from orchestration.aws.errors import AwsError
+        from orchestration.services.bundles import BundleInvalid
+
+        try:
+            call()
+        except BundleInvalid as invalid:
+            problems = "; ".join(" ".join(p) for p in invalid.errors.values())
+            self.message_user(request, f"{bundle.bundle_id}: {problems}", messages.ERROR)
+        except AwsError as error:
+            self.message_user(request, f"{bundle.bundle_id}: {error}", messages.ERROR)
+        else:
+            self.message_user(request, f"{bundle.bundle_id}: done.", messages.SUCCESS)
+
+    @admin.action(description="Update to image…", permissions=["change"])
+    def update_image(self, request: HttpRequest, queryset):
+        from orchestration.actors import Actor
+        from orchestration.services.bundles import bundle_update_image
+
+        form = UpdateImageForm(request.POST if request.POST.get("confirmed") else None)
+        if form.is_bound and form.is_valid():
+            actor = Actor.for_user(request.user)
+            image = form.cleaned_data["image"]
+            for bundle in queryset:
+                self._report(
+                    request, bundle, lambda b=bundle: bundle_update_image(actor=actor, bundle=b, image=image)
+                )
+            return None
+        return self._intermediate(
+            request, queryset, "update_image", "Update bundles to a new image", "UpdateWorkspaceBundle.", form
+        )
+
+    @admin.action(description="Delete in AWS…", permissions=["change"])
+    def delete_in_aws(self, request: HttpRequest, queryset):
+        from orchestration.actors import Actor
+        from orchestration.services.bundles import bundle_delete
+
+        if request.POST.get("confirmed"):
+            actor = Actor.for_user(request.user)
+            for bundle in queryset:
+                self._report(request, bundle, lambda b=bundle: bundle_delete(actor=actor, bundle=b))
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            "delete_in_aws",
+            "Delete bundles",
+            "DeleteWorkspaceBundle (refused while live desktops or a golden-image pipeline use one).",
+        )
+
+    @admin.action(description="Refresh from AWS", permissions=["view"])
+    def refresh_from_aws(self, request: HttpRequest, queryset) -> None:
+        from orchestration.aws.errors import AwsError
+        from orchestration.services.bundles import bundle_sync
+
+        places = {(b.aws_account_id, b.region) for b in queryset}
+        for account in AwsAccount.objects.filter(pk__in={pk for pk, _ in places}):
+            for region in sorted(r for pk, r in places if pk == account.pk):
+                try:
+                    report = bundle_sync(aws_account=account, region=region)
+                except AwsError as error:
+                    self.message_user(request, f"{account.account_id} {region}: {error}", messages.ERROR)
+                    continue
+                self.message_user(
+                    request,
+                    f"{account.account_id} {region}: {report['seen']} in AWS, adopted {len(report['adopted'])}, "
+                    f"untracked {len(report['untracked'])}, missing {len(report['missing'])}, "
+                    f"lost tag {len(report['lost_tag'])}.",
+                    messages.SUCCESS,
+                )
+
+    def _intermediate(self, request, queryset, action: str, title: str, explanation: str, form=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "explanation": explanation,
+            "objects": queryset,
+            "form": form,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/tenants/bundle/action_confirm.html", context)

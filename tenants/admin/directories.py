@@ -1,27 +1,272 @@
-"""Admin for WorkSpaces directories."""
+"""Admin for WorkSpaces directories: register (a job), deregister, security group, maintenance, refresh.
 
-from django.contrib import admin
+Every change goes through the audited services in orchestration.services.directories; rows are never
+deleted or edited by hand here, because they mirror AWS.
+"""
 
-from tenants.models import Directory
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from tenants.choices import Tenancy
+from tenants.models import AwsAccount, Directory
 
 from .base import AwsResourceAdmin
 
 
+class DirectoryRegisterForm(forms.Form):
+    """Register one Directory Service directory with WorkSpaces; the service checks the rest."""
+
+    aws_account = forms.ModelChoiceField(queryset=AwsAccount.objects.select_related("customer"))
+    region = forms.CharField(max_length=30, initial="us-east-1")
+    directory_id = forms.CharField(max_length=65, help_text="The Directory Service id, d-…")
+    subnet_ids = forms.CharField(
+        required=False,
+        help_text="Two subnets in two Availability Zones, comma-separated; empty: the directory's own.",
+    )
+    tenancy = forms.ChoiceField(
+        choices=[("", "By the rule (BYOL: DEDICATED, otherwise SHARED)"), *Tenancy.choices],
+        required=False,
+    )
+
+    def subnet_list(self) -> list[str]:
+        return [s.strip() for s in self.cleaned_data.get("subnet_ids", "").split(",") if s.strip()]
+
+
+class SecurityGroupForm(forms.Form):
+    security_group_id = forms.CharField(
+        max_length=30, help_text="sg-… in the directory's VPC, opening the ports of your protocol."
+    )
+
+
+def _errors_text(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{field}: {' '.join(problems)}" for field, problems in errors.items())
+
+
 @admin.register(Directory)
 class DirectoryAdmin(AwsResourceAdmin):
-    list_display = ["directory_id", "name", "customer", "region", "state", "tenancy"]
-    list_filter = ["state", "tenancy", "region"]
+    list_display = [
+        "directory_id",
+        "name",
+        "customer",
+        "region",
+        "state",
+        "tenancy",
+        "custom_security_group_id",
+        "maintenance_mode_enabled",
+        "last_synced_at",
+    ]
+    list_filter = ["state", "tenancy", "region", "maintenance_mode_enabled"]
     search_fields = ["directory_id", "name", "alias", "aws_account__account_id"]
+    change_list_template = "admin/tenants/directory/change_list.html"
+    actions = ["deregister", "set_security_group", "maintenance_on", "maintenance_off", "refresh_from_aws"]
     readonly_fields = [
         "aws_account",
         "region",
         "directory_id",
+        "name",
+        "alias",
         "directory_type",
         "state",
+        "tenancy",
+        "subnet_ids",
         "registration_code",
         "workspace_security_group_id",
+        "custom_security_group_id",
+        "maintenance_mode_enabled",
         "tags",
         "last_synced_at",
+        "missing_from_aws_since",
         "created_at",
         "updated_at",
     ]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deregistering is an AWS call (the "Deregister" action); a row is never just deleted.
+        return False
+
+    def get_urls(self):
+        register = path(
+            "register/", self.admin_site.admin_view(self.register_view), name="tenants_directory_register"
+        )
+        return [register, *super().get_urls()]
+
+    def register_view(self, request: HttpRequest) -> HttpResponse:
+        """Pick an account and region, see its unregistered directories, register one (a job)."""
+        # Imported here: the admin is a web entry point onto orchestration, the models never are.
+        from orchestration.actors import Actor
+        from orchestration.aws.errors import AwsError
+        from orchestration.services.directories import (
+            DirectoryInvalid,
+            directory_candidates,
+            directory_register,
+            directory_required_tenancy,
+        )
+
+        if not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        form = DirectoryRegisterForm(request.POST or None, initial=request.GET.dict())
+        account = (
+            AwsAccount.objects.select_related("customer")
+            .filter(pk=(request.POST or request.GET).get("aws_account") or None)
+            .first()
+        )
+        region = (request.POST or request.GET).get("region") or (account.default_region if account else "")
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                job = directory_register(
+                    actor=Actor.for_user(request.user),
+                    aws_account=data["aws_account"],
+                    region=data["region"],
+                    directory_id=data["directory_id"].strip(),
+                    subnet_ids=form.subnet_list(),
+                    tenancy=data["tenancy"],
+                )
+            except DirectoryInvalid as invalid:
+                for field, problems in invalid.errors.items():
+                    for problem in problems:
+                        form.add_error(field if field in form.fields else None, problem)
+            else:
+                self.message_user(
+                    request, f"Job {job.pk} is registering {data['directory_id']}.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
+        candidates, lookup_error, rule = [], "", ""
+        if account is not None:
+            rule = directory_required_tenancy(aws_account=account)
+            if request.method == "GET":
+                try:
+                    candidates = directory_candidates(aws_account=account, region=region)
+                except AwsError as error:
+                    lookup_error = str(error)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Register a directory",
+            "form": form,
+            "accounts": AwsAccount.objects.select_related("customer"),
+            "account": account,
+            "region": region,
+            "candidates": candidates,
+            "lookup_error": lookup_error,
+            "tenancy_rule": rule,
+        }
+        return TemplateResponse(request, "admin/tenants/directory/register.html", context)
+
+    def _report(self, request: HttpRequest, directory: Directory, call) -> None:
+        from orchestration.aws.errors import AwsError
+        from orchestration.services.directories import DirectoryInvalid
+
+        try:
+            call()
+        except DirectoryInvalid as invalid:
+            self.message_user(
+                request, f"{directory.directory_id}: {_errors_text(invalid.errors)}", messages.ERROR
+            )
+        except AwsError as error:
+            self.message_user(request, f"{directory.directory_id}: {error}", messages.ERROR)
+        else:
+            self.message_user(request, f"{directory.directory_id}: done.", messages.SUCCESS)
+
+    @admin.action(description="Deregister from WorkSpaces…", permissions=["change"])
+    def deregister(self, request: HttpRequest, queryset):
+        from orchestration.actors import Actor
+        from orchestration.services.directories import directory_deregister
+
+        if request.POST.get("confirmed"):
+            actor = Actor.for_user(request.user)
+            for directory in queryset:
+                self._report(
+                    request, directory, lambda d=directory: directory_deregister(actor=actor, directory=d)
+                )
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            "deregister",
+            "Deregister directories",
+            "WorkSpaces forgets these directories (refused while live desktops use them).",
+        )
+
+    @admin.action(description="Set custom security group…", permissions=["change"])
+    def set_security_group(self, request: HttpRequest, queryset):
+        from orchestration.actors import Actor
+        from orchestration.services.directories import directory_set_security_group
+
+        form = SecurityGroupForm(request.POST if request.POST.get("confirmed") else None)
+        if form.is_bound and form.is_valid():
+            actor = Actor.for_user(request.user)
+            group = form.cleaned_data["security_group_id"]
+            for directory in queryset:
+                self._report(
+                    request,
+                    directory,
+                    lambda d=directory: directory_set_security_group(
+                        actor=actor, directory=d, security_group_id=group
+                    ),
+                )
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            "set_security_group",
+            "Set a custom security group",
+            "New desktops in these directories get this security group (R6).",
+            form=form,
+        )
+
+    def _maintenance(self, request: HttpRequest, queryset, enabled: bool) -> None:
+        from orchestration.actors import Actor
+        from orchestration.services.directories import directory_set_maintenance_mode
+
+        actor = Actor.for_user(request.user)
+        for directory in queryset:
+            self._report(
+                request,
+                directory,
+                lambda d=directory: directory_set_maintenance_mode(actor=actor, directory=d, enabled=enabled),
+            )
+
+    @admin.action(description="Maintenance window on", permissions=["change"])
+    def maintenance_on(self, request: HttpRequest, queryset) -> None:
+        self._maintenance(request, queryset, True)
+
+    @admin.action(description="Maintenance window off (opt out, R10)", permissions=["change"])
+    def maintenance_off(self, request: HttpRequest, queryset) -> None:
+        self._maintenance(request, queryset, False)
+
+    @admin.action(description="Refresh from AWS", permissions=["view"])
+    def refresh_from_aws(self, request: HttpRequest, queryset) -> None:
+        from orchestration.aws.errors import AwsError
+        from orchestration.services.directories import directory_sync
+
+        places = {(d.aws_account_id, d.region) for d in queryset}
+        for account in AwsAccount.objects.filter(pk__in={pk for pk, _ in places}):
+            for region in sorted(r for pk, r in places if pk == account.pk):
+                try:
+                    report = directory_sync(aws_account=account, region=region)
+                except AwsError as error:
+                    self.message_user(request, f"{account.account_id} {region}: {error}", messages.ERROR)
+                    continue
+                self.message_user(
+                    request,
+                    f"{account.account_id} {region}: {report['seen']} in AWS, adopted {len(report['adopted'])}, "
+                    f"missing {len(report['missing'])}, lost tag {len(report['lost_tag'])}.",
+                    messages.SUCCESS,
+                )
+
+    def _intermediate(self, request, queryset, action: str, title: str, explanation: str, form=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "explanation": explanation,
+            "objects": queryset,
+            "form": form,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/tenants/directory/action_confirm.html", context)

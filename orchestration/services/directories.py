@@ -1,0 +1,606 @@
+"""Directories (R5, R6, R10): register (a job), deregister, security group, maintenance opt-out, sync.
+
+Registration validates everything first, the tenancy rule included (BYOL accounts register DEDICATED,
+all others SHARED), then calls RegisterWorkspaceDirectory once with PartnerManaged=true and follows
+REGISTERING until REGISTERED or ERROR. A delivery after a lost response first looks for the directory
+(DescribeWorkspaceDirectories by id) before it registers again. The short calls on an existing
+directory run at once, audited, behind the tag guard.
+"""
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from orchestration.actors import Actor
+from orchestration.aws import directories as aws_directories
+from orchestration.aws.directories import REGISTER_SUBNETS_LIMIT, ServiceDirectory, WorkspaceDirectory
+from orchestration.aws.errors import (
+    AwsAccessDenied,
+    AwsError,
+    AwsExpiredCredentials,
+    AwsPermanent,
+    AwsThrottled,
+    AwsTransient,
+    TagGuardRefused,
+)
+from orchestration.aws.tagguard import ensure_partner_managed, is_partner_managed
+from orchestration.aws.types import AccountAccess
+from orchestration.aws.workspaces import resource_tags
+from orchestration.choices import JOB_ITEM_TERMINAL_STATUSES, AuditOutcome, JobItemStatus, JobKind, Queue
+from orchestration.models import Job, JobItem
+from orchestration.services.accounts import account_access
+from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
+from orchestration.services.jobs import (
+    items_claim,
+    items_release,
+    job_dispatch_items,
+    job_refresh_status,
+    job_schedule_poll,
+)
+from tenants.choices import (
+    PARTNER_TAG_KEY,
+    PARTNER_TAG_VALUE,
+    DedicatedTenancySupport,
+    DirectoryState,
+    Tenancy,
+    VerificationStatus,
+)
+from tenants.models import DESKTOP_IS_LIVE, AwsAccount, Desktop, Directory
+
+DIRECTORY_ID_PATTERN = re.compile(r"^d-[0-9a-f]{8,63}$")
+SUBNET_ID_PATTERN = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+SECURITY_GROUP_ID_PATTERN = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+# DescribeWorkspaceDirectories may lag a registration; past this the registration is taken as lost.
+REGISTRATION_NOT_FOUND_GRACE = timedelta(minutes=10)
+# States in which WorkSpaces knows the directory: a row in one of them that AWS stops reporting drifted.
+REGISTERED_STATES = (DirectoryState.REGISTERING, DirectoryState.REGISTERED, DirectoryState.ERROR)
+
+
+class DirectoryInvalid(Exception):
+    """The request cannot be sent to AWS as it stands; `errors` says, per field, what to fix."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+
+
+def directory_required_tenancy(*, aws_account: AwsAccount) -> str:
+    """R5: a BYOL account (dedicated tenancy enabled, management CIDR set) registers DEDICATED, others SHARED."""
+    byol = aws_account.dedicated_tenancy_support == DedicatedTenancySupport.ENABLED or bool(
+        aws_account.dedicated_tenancy_management_cidr_range
+    )
+    return Tenancy.DEDICATED if byol else Tenancy.SHARED
+
+
+def guarded_tags(access: AccountAccess, *, resource, resource_id: str) -> dict[str, str]:
+    """The tags the tag guard judges: our recorded ones, or DescribeTags (then recorded) when we have none."""
+    if resource.tags:
+        return resource.tags
+    tags = resource_tags(access, resource_id)
+    type(resource).objects.filter(pk=resource.pk).update(tags=tags)
+    resource.tags = tags
+    return tags
+
+
+def _active_registrations(directory_ids: list[str] | None = None) -> dict[str, int]:
+    """Directory id → job id of registrations not finished yet."""
+    items = JobItem.objects.filter(job__kind=JobKind.DIRECTORY_REGISTER).exclude(
+        status__in=JOB_ITEM_TERMINAL_STATUSES
+    )
+    if directory_ids is not None:
+        items = items.filter(params__directory_id__in=directory_ids)
+    return {params["directory_id"]: job_id for params, job_id in items.values_list("params", "job_id")}
+
+
+# --------------------------------------------------------------------------------------- register
+def _validate_register(
+    aws_account: AwsAccount, region: str, directory_id: str, subnet_ids: list[str], tenancy: str
+) -> None:
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if region not in aws_account.regions:
+        add("region", f"{region!r} is not one of this account's regions ({', '.join(aws_account.regions)}).")
+    if not DIRECTORY_ID_PATTERN.match(directory_id):
+        add("directory_id", f"{directory_id!r} is not a directory id: it looks like d-1234567890.")
+    else:
+        existing = Directory.objects.filter(directory_id=directory_id).select_related("aws_account").first()
+        if existing is not None and existing.aws_account_id != aws_account.pk:
+            add("directory_id", f"{directory_id} is recorded in another AWS account.")
+        elif existing is not None and existing.state in (*REGISTERED_STATES, DirectoryState.DEREGISTERING):
+            add("directory_id", f"{directory_id} is already registered with WorkSpaces ({existing.state}).")
+        running = _active_registrations([directory_id]).get(directory_id)
+        if running:
+            add("directory_id", f"Job {running} is registering {directory_id} already.")
+    if len(subnet_ids) not in (0, REGISTER_SUBNETS_LIMIT):
+        add(
+            "subnet_ids",
+            f"Give {REGISTER_SUBNETS_LIMIT} subnets in two different Availability Zones, or none to use the "
+            f"directory's own (got {len(subnet_ids)}).",
+        )
+    bad = [s for s in subnet_ids if not SUBNET_ID_PATTERN.match(s)]
+    if bad:
+        add("subnet_ids", f"Not subnet ids: {', '.join(bad)} (they look like subnet-0123456789abcdef0).")
+    if len(set(subnet_ids)) != len(subnet_ids):
+        add("subnet_ids", "The same subnet is listed twice: WorkSpaces needs two different subnets.")
+    required = directory_required_tenancy(aws_account=aws_account)
+    if tenancy not in Tenancy.values:
+        add("tenancy", f"Unknown tenancy {tenancy!r}: use {required}.")
+    elif tenancy != required:
+        if required == Tenancy.DEDICATED:
+            add(
+                "tenancy",
+                "This account is set up for BYOL (dedicated tenancy, management CIDR configured): its "
+                "directories must be registered DEDICATED.",
+            )
+        else:
+            add(
+                "tenancy",
+                "DEDICATED tenancy is only for BYOL accounts, and this one has no dedicated tenancy "
+                "(ModifyAccount with a management CIDR): register it SHARED.",
+            )
+    if errors:
+        raise DirectoryInvalid(errors)
+
+
+def directory_register(
+    *,
+    actor: Actor,
+    aws_account: AwsAccount,
+    region: str,
+    directory_id: str,
+    subnet_ids: list[str] | None = None,
+    tenancy: str = "",
+) -> Job:
+    """Validate, then record a registration job (one item) in one transaction; its task runs after commit.
+
+    `tenancy` left blank takes the rule's choice for the account; a tenancy against the rule is refused.
+    """
+    subnet_ids = list(subnet_ids or [])
+    tenancy = tenancy or directory_required_tenancy(aws_account=aws_account)
+    with transaction.atomic():
+        # One registration decision per account at a time: two clicks cannot both pass validation.
+        AwsAccount.objects.select_for_update().filter(pk=aws_account.pk).first()
+        _validate_register(aws_account, region, directory_id, subnet_ids, tenancy)
+        params = {
+            "aws_account_id": aws_account.account_id,
+            "region": region,
+            "directory_id": directory_id,
+            "subnet_ids": subnet_ids,
+            "tenancy": tenancy,
+        }
+        job = Job.objects.create(
+            kind=JobKind.DIRECTORY_REGISTER,
+            customer=aws_account.customer,
+            queue=Queue.INTERACTIVE,
+            requested_by_kind=actor.kind,
+            requested_by_user_id=actor.user_id,
+            requested_by_label=actor.label,
+            total_items=1,
+            params=params,
+        )
+        item = JobItem.objects.create(job=job, sequence=0, params=params)
+        job_dispatch_items(job, [item.pk])
+    return job
+
+
+def _retry_delay() -> float:
+    return max(1.0, settings.AWS_BACKOFF_BASE * 4)
+
+
+def _register_audit(job: Job, item: JobItem, **fields) -> None:
+    audit_record_many(
+        [
+            audit_event_for_job(
+                job,
+                action="RegisterWorkspaceDirectory",
+                aws_account_id=job.params["aws_account_id"],
+                region=item.params["region"],
+                target_type="directory",
+                target_id=item.params["directory_id"],
+                **fields,
+            )
+        ]
+    )
+
+
+def _record_registration(
+    job: Job, account: AwsAccount, item: JobItem, state: str, request_id: str, *, adopted: bool
+) -> None:
+    """Write what AWS accepted first: the directory row and the item, which now waits for REGISTERED."""
+    now = timezone.now()
+    params = item.params
+    with transaction.atomic():
+        Directory.objects.update_or_create(
+            directory_id=params["directory_id"],
+            defaults={
+                "aws_account": account,
+                "region": params["region"],
+                "state": state or DirectoryState.REGISTERING,
+                "tenancy": params["tenancy"],
+                "subnet_ids": params["subnet_ids"],
+                "tags": {PARTNER_TAG_KEY: PARTNER_TAG_VALUE},
+                "missing_from_aws_since": None,
+                "last_synced_at": now,
+            },
+        )
+        JobItem.objects.filter(pk=item.pk).update(
+            status=JobItemStatus.WAITING,
+            aws_resource_id=params["directory_id"],
+            aws_request_id=request_id,
+            lease_expires_at=None,
+            next_poll_at=now,
+            updated_at=now,
+        )
+        _register_audit(
+            job,
+            item,
+            outcome=AuditOutcome.SUCCEEDED,
+            aws_request_id=request_id,
+            details={"tenancy": params["tenancy"], "subnet_ids": params["subnet_ids"], "adopted": adopted},
+        )
+        # The poll reads the registered directory's details (name, security group, code) right away.
+        job_schedule_poll(job, countdown=0)
+
+
+def _register_failed(job: Job, account: AwsAccount, item: JobItem, error: AwsError) -> None:
+    now = timezone.now()
+    JobItem.objects.filter(pk=item.pk).update(
+        status=JobItemStatus.FAILED,
+        error_code=error.code,
+        error_message=error.message,
+        lease_expires_at=None,
+        finished_at=now,
+        updated_at=now,
+    )
+    if isinstance(error, AwsAccessDenied):
+        AwsAccount.objects.filter(pk=account.pk).update(
+            verification_status=VerificationStatus.FAILED,
+            verification_message=f"{error.code}: {error.message}",
+        )
+    _register_audit(
+        job,
+        item,
+        outcome=AuditOutcome.FAILED,
+        aws_request_id=error.request_id,
+        error_code=error.code,
+        error_message=error.message,
+    )
+
+
+def directory_register_items_run(*, job_id: int, item_ids: list[int]) -> None:
+    """One delivery: claim, look for a registration a lost response hid, else register once."""
+    items = items_claim(job_id=job_id, item_ids=item_ids)
+    if not items:
+        return
+    job = Job.objects.select_related("customer").get(pk=job_id)
+    account = AwsAccount.objects.select_related("customer").get(account_id=job.params["aws_account_id"])
+    for item in items:
+        params = item.params
+        access = account_access(account, region=params["region"], job_id=job.pk)
+        try:
+            if item.submitted_at is not None:
+                found = aws_directories.directories_describe(access, [params["directory_id"]])
+                if found:
+                    _record_registration(
+                        job, account, item, found[0].state, item.aws_request_id, adopted=True
+                    )
+                    continue
+            JobItem.objects.filter(pk=item.pk).update(submitted_at=timezone.now())
+            registration = aws_directories.directory_register(
+                access,
+                directory_id=params["directory_id"],
+                subnet_ids=params["subnet_ids"],
+                tenancy=params["tenancy"],
+            )
+        except (AwsThrottled, AwsTransient, AwsExpiredCredentials) as error:
+            # A transient answer to a register may hide a success: the submitted mark makes the retry look.
+            items_release([item], count_attempt=not isinstance(error, AwsThrottled))
+            job_dispatch_items(job, [item.pk], countdown=_retry_delay())
+            continue
+        except AwsError as error:
+            _register_failed(job, account, item, error)
+            continue
+        _record_registration(job, account, item, registration.state, registration.request_id, adopted=False)
+    job_refresh_status(job_id=job.pk)
+
+
+def _apply_reported(directory: Directory, reported: WorkspaceDirectory, now) -> None:
+    """Copy what DescribeWorkspaceDirectories says onto our row (not saved)."""
+    directory.state = reported.state
+    directory.name = reported.name or directory.name
+    directory.alias = reported.alias or directory.alias
+    directory.directory_type = reported.directory_type
+    directory.tenancy = reported.tenancy or directory.tenancy
+    directory.subnet_ids = list(reported.subnet_ids)
+    directory.registration_code = reported.registration_code
+    directory.workspace_security_group_id = reported.workspace_security_group_id
+    directory.custom_security_group_id = reported.custom_security_group_id
+    if reported.maintenance_mode_enabled is not None:
+        directory.maintenance_mode_enabled = reported.maintenance_mode_enabled
+    directory.missing_from_aws_since = None
+    directory.last_synced_at = now
+
+
+def directory_register_poll_run(*, job_id: int) -> None:
+    """Describe the job's registering directory and settle the item on REGISTERED or ERROR."""
+    now = timezone.now()
+    interval = settings.JOB_POLL_INTERVAL_SECONDS
+    with transaction.atomic():
+        due = list(
+            JobItem.objects.select_for_update(skip_locked=True).filter(
+                job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now
+            )
+        )
+        JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
+            next_poll_at=now + timedelta(seconds=interval), updated_at=now
+        )
+    job = Job.objects.select_related("customer").get(pk=job_id)
+    account = AwsAccount.objects.select_related("customer").get(account_id=job.params["aws_account_id"])
+    for item in due:
+        access = account_access(account, region=item.params["region"], job_id=job.pk)
+        try:
+            found = aws_directories.directories_describe(access, [item.aws_resource_id])
+        except (AwsThrottled, AwsTransient, AwsExpiredCredentials):
+            continue  # the next poll asks again
+        except AwsError as error:
+            _register_failed(job, account, item, error)
+            continue
+        _settle_registration(item, found[0] if found else None, timezone.now())
+    if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING).exists():
+        job_schedule_poll(job, countdown=interval)
+    job_refresh_status(job_id=job_id)
+
+
+def _settle_registration(item: JobItem, reported: WorkspaceDirectory | None, now) -> None:
+    finished = {"lease_expires_at": None, "next_poll_at": None, "finished_at": now, "updated_at": now}
+    if reported is None:
+        if item.submitted_at and now - item.submitted_at > REGISTRATION_NOT_FOUND_GRACE:
+            JobItem.objects.filter(pk=item.pk).update(
+                status=JobItemStatus.FAILED,
+                error_code="DirectoryNotFound",
+                error_message="WorkSpaces accepted the registration but never listed the directory.",
+                **finished,
+            )
+        return
+    directory = Directory.objects.get(directory_id=item.aws_resource_id)
+    _apply_reported(directory, reported, now)
+    directory.save()
+    if reported.state == DirectoryState.REGISTERED:
+        JobItem.objects.filter(pk=item.pk).update(status=JobItemStatus.SUCCEEDED, **finished)
+    elif reported.state == DirectoryState.ERROR:
+        JobItem.objects.filter(pk=item.pk).update(
+            status=JobItemStatus.FAILED,
+            error_code="DirectoryRegistrationFailed",
+            error_message=f"WorkSpaces put {item.aws_resource_id} in ERROR while registering it.",
+            **finished,
+        )
+
+
+# ------------------------------------------------------------------------- actions on a directory
+def _audit(actor: Actor, directory: Directory, action: str, outcome: str, **fields) -> None:
+    audit_record_many(
+        [
+            audit_event_for_actor(
+                actor,
+                directory.aws_account.customer,
+                action=action,
+                outcome=outcome,
+                aws_account_id=directory.aws_account.account_id,
+                region=directory.region,
+                target_type="directory",
+                target_id=directory.directory_id,
+                **fields,
+            )
+        ]
+    )
+
+
+def _refuse(actor: Actor, directory: Directory, action: str, errors: dict[str, list[str]]) -> None:
+    """Audit a local refusal of a change to an existing directory, then raise it."""
+    invalid = DirectoryInvalid(errors)
+    _audit(actor, directory, action, AuditOutcome.REFUSED, error_code="Invalid", error_message=str(invalid))
+    raise invalid
+
+
+def _mutate(
+    actor: Actor, directory: Directory, action: str, call: Callable[[AccountAccess], str], details: dict
+) -> AccountAccess:
+    """Tag guard, then the one AWS call, audited whatever the outcome; returns the access it used."""
+    access = account_access(directory.aws_account, region=directory.region)
+    tags = guarded_tags(access, resource=directory, resource_id=directory.directory_id)
+    try:
+        ensure_partner_managed(directory.directory_id, tags, action)
+    except TagGuardRefused as refused:
+        _audit(
+            actor,
+            directory,
+            action,
+            AuditOutcome.REFUSED,
+            error_code=refused.code,
+            error_message=refused.message,
+            details=details,
+        )
+        raise
+    try:
+        request_id = call(access)
+    except AwsError as error:
+        _audit(
+            actor,
+            directory,
+            action,
+            AuditOutcome.FAILED,
+            aws_request_id=error.request_id,
+            error_code=error.code,
+            error_message=error.message,
+            details=details,
+        )
+        raise
+    _audit(actor, directory, action, AuditOutcome.SUCCEEDED, aws_request_id=request_id, details=details)
+    return access
+
+
+def _load(directory: Directory) -> Directory:
+    return Directory.objects.select_related("aws_account__customer").get(pk=directory.pk)
+
+
+def directory_deregister(*, actor: Actor, directory: Directory) -> Directory:
+    """DeregisterWorkspaceDirectory; refused locally while live desktops use the directory."""
+    directory = _load(directory)
+    action = "DeregisterWorkspaceDirectory"
+    errors: list[str] = []
+    if directory.state not in (DirectoryState.REGISTERED, DirectoryState.ERROR):
+        errors.append(
+            f"{directory.directory_id} is {directory.state or 'not registered'}: only a registered "
+            "directory can be deregistered."
+        )
+    live = Desktop.objects.filter(DESKTOP_IS_LIVE, directory=directory).count()
+    if live:
+        errors.append(f"{live} live desktops use {directory.directory_id}: terminate them first.")
+    if errors:
+        _refuse(actor, directory, action, {"directory": errors})
+    access = _mutate(
+        actor,
+        directory,
+        action,
+        lambda a: aws_directories.directory_deregister(a, directory.directory_id),
+        details={},
+    )
+    try:
+        after = aws_directories.directories_describe(access, [directory.directory_id])
+        directory.state = after[0].state if after else DirectoryState.DEREGISTERED
+    except AwsError:
+        directory.state = DirectoryState.DEREGISTERING  # the next sync reads where AWS got to
+    directory.last_synced_at = timezone.now()
+    directory.save(update_fields=["state", "last_synced_at", "updated_at"])
+    return directory
+
+
+def directory_set_security_group(*, actor: Actor, directory: Directory, security_group_id: str) -> Directory:
+    """Attach a custom security group for new desktops (R6: the default one blocks every protocol)."""
+    directory = _load(directory)
+    action = "ModifyWorkspaceCreationProperties"
+    security_group_id = security_group_id.strip()
+    errors: dict[str, list[str]] = {}
+    if not SECURITY_GROUP_ID_PATTERN.match(security_group_id):
+        errors["security_group_id"] = [
+            f"{security_group_id!r} is not a security group id: sg- and 8 or 17 hex digits, "
+            "like sg-0123456789abcdef0."
+        ]
+    if directory.state != DirectoryState.REGISTERED:
+        errors["directory"] = [f"{directory.directory_id} is {directory.state or 'not registered'}."]
+    if errors:
+        _refuse(actor, directory, action, errors)
+    _mutate(
+        actor,
+        directory,
+        action,
+        lambda a: aws_directories.directory_modify_creation_properties(
+            a, directory.directory_id, custom_security_group_id=security_group_id
+        ),
+        details={"CustomSecurityGroupId": security_group_id},
+    )
+    directory.custom_security_group_id = security_group_id
+    directory.save(update_fields=["custom_security_group_id", "updated_at"])
+    return directory
+
+
+def directory_set_maintenance_mode(*, actor: Actor, directory: Directory, enabled: bool) -> Directory:
+    """Opt the directory's MANUAL desktops in or out of the monthly maintenance window (R10)."""
+    directory = _load(directory)
+    action = "ModifyWorkspaceCreationProperties"
+    if directory.state != DirectoryState.REGISTERED:
+        _refuse(
+            actor,
+            directory,
+            action,
+            {"directory": [f"{directory.directory_id} is {directory.state or 'not registered'}."]},
+        )
+    _mutate(
+        actor,
+        directory,
+        action,
+        lambda a: aws_directories.directory_modify_creation_properties(
+            a, directory.directory_id, enable_maintenance_mode=enabled
+        ),
+        details={"EnableMaintenanceMode": enabled},
+    )
+    directory.maintenance_mode_enabled = enabled
+    directory.save(update_fields=["maintenance_mode_enabled", "updated_at"])
+    return directory
+
+
+# ------------------------------------------------------------------------------------------ sync
+def directory_candidates(*, aws_account: AwsAccount, region: str) -> list[ServiceDirectory]:
+    """Directory Service directories in the account and region that WorkSpaces has not registered yet."""
+    access = account_access(aws_account, region=region)
+    registered = {d.directory_id for d in aws_directories.directories_list(access)}
+    return [d for d in aws_directories.service_directories_list(access) if d.directory_id not in registered]
+
+
+def directory_sync(*, aws_account: AwsAccount, region: str, access: AccountAccess | None = None) -> dict:
+    """Bring the account's Directory rows in `region` up to date with DescribeWorkspaceDirectories.
+
+    Every registered directory gets a row (desktops can be made in a directory the customer registered;
+    changes to it stay behind the tag guard). Each directory's tags are read every time (they are few),
+    so a directory that lost PartnerManaged is reported. Rows AWS no longer lists are marked missing.
+    """
+    access = access or account_access(aws_account, region=region)
+    started = timezone.now()
+    reported = list(aws_directories.directories_list(access))
+    rows = {
+        d.directory_id: d
+        for d in Directory.objects.filter(directory_id__in=[r.directory_id for r in reported])
+    }
+    report: dict = {
+        "seen": len(reported),
+        "adopted": [],
+        "missing": [],
+        "deregistered": [],
+        "lost_tag": [],
+        "not_partner_managed": [],
+        "other_account": [],
+    }
+    now = timezone.now()
+    for directory in reported:
+        row = rows.get(directory.directory_id)
+        if row is not None and row.aws_account_id != aws_account.pk:
+            report["other_account"].append(directory.directory_id)
+            continue
+        try:
+            tags = resource_tags(access, directory.directory_id)
+        except AwsPermanent:
+            continue  # deregistered between the list and this read
+        if row is None:
+            row = Directory(aws_account=aws_account, region=region, directory_id=directory.directory_id)
+            report["adopted"].append(directory.directory_id)
+        elif is_partner_managed(row.tags) and not is_partner_managed(tags):
+            report["lost_tag"].append(directory.directory_id)
+        if not is_partner_managed(tags):
+            report["not_partner_managed"].append(directory.directory_id)
+        _apply_reported(row, directory, now)
+        row.region = region
+        row.tags = tags
+        row.save()
+    seen = {r.directory_id for r in reported}
+    registering = _active_registrations()
+    gone = (
+        Directory.objects.filter(aws_account=aws_account, region=region, updated_at__lt=started)
+        .exclude(directory_id__in=seen)
+        .exclude(directory_id__in=list(registering))
+    )
+    for row in gone.filter(state=DirectoryState.DEREGISTERING):
+        report["deregistered"].append(row.directory_id)
+    gone.filter(state=DirectoryState.DEREGISTERING).update(
+        state=DirectoryState.DEREGISTERED, last_synced_at=now, updated_at=now
+    )
+    missing = gone.filter(state__in=REGISTERED_STATES)
+    report["missing"] = sorted(missing.values_list("directory_id", flat=True))
+    missing.filter(missing_from_aws_since__isnull=True).update(missing_from_aws_since=now, updated_at=now)
+    return report
