@@ -1,10 +1,32 @@
-"""Admin for customer AWS account connections: the External ID to copy, the secret write-only."""
+"""Admin for customer AWS account connections: the External ID to copy, the secret write-only.
 
-from django.contrib import admin
+Object tools on each account: the CloudFormation template and IAM policy to send to the customer,
+verifying the connection, and the BYOL setup page. Actions: verify and reconcile a selection.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from tenants.forms import AwsAccountAdminForm
 from tenants.models import AwsAccount
+
+DEFAULT_CIDR_CONSTRAINT = "10.0.0.0/8"
+
+
+class ByolSetupForm(forms.Form):
+    """The irreversible choice: the /16 from the offered list, typed a second time to confirm it."""
+
+    cidr = forms.CharField(label="Management CIDR (/16)", max_length=18)
+    confirmation = forms.CharField(
+        label="Type the CIDR again",
+        max_length=18,
+        help_text="The management CIDR can never be changed once it is set.",
+    )
 
 
 @admin.register(AwsAccount)
@@ -15,6 +37,7 @@ class AwsAccountAdmin(admin.ModelAdmin):
     list_select_related = ["customer"]
     search_fields = ["account_id", "name", "customer__name", "role_arn"]
     autocomplete_fields = ["customer"]
+    actions = ["verify_connections", "reconcile_now"]
     readonly_fields = [
         "external_id_for_copying",
         "secret_status",
@@ -72,3 +95,159 @@ class AwsAccountAdmin(admin.ModelAdmin):
     @admin.display(description="Secret access key")
     def secret_status(self, obj: AwsAccount) -> str:
         return "Stored (encrypted, never displayed)" if obj.has_secret_access_key else "Not stored"
+
+    # --- views -------------------------------------------------------------------------------------------
+    def get_urls(self):
+        def view(func, suffix: str):
+            return path(
+                f"<int:pk>/{suffix}/", self.admin_site.admin_view(func), name=f"tenants_awsaccount_{suffix}"
+            )
+
+        return [
+            view(self.template_view, "template"),
+            view(self.policy_view, "policy"),
+            view(self.verify_view, "verify"),
+            view(self.byol_view, "byol"),
+            *super().get_urls(),
+        ]
+
+    def template_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Download the CloudFormation template (YAML, or JSON with ?format=json) to send to the customer."""
+        from orchestration.services.onboarding import TEMPLATE_FORMATS, account_cloudformation_template
+
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
+        fmt = request.GET.get("format", "yaml")
+        if fmt not in TEMPLATE_FORMATS:
+            return HttpResponse(f"format is one of {', '.join(TEMPLATE_FORMATS)}", status=400)
+        body = account_cloudformation_template(aws_account=account, fmt=fmt)
+        response = HttpResponse(
+            body, content_type="application/json" if fmt == "json" else "application/yaml"
+        )
+        filename = f"workspaces-core-partner-role-{account.account_id}.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def policy_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The role's permissions policy as IAM JSON (?document=trust for its trust policy)."""
+        from orchestration.services.onboarding import account_permissions_policy, account_trust_policy
+
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
+        document = request.GET.get("document", "permissions")
+        if document not in ("permissions", "trust"):
+            return HttpResponse("document is permissions or trust", status=400)
+        policy = (
+            account_trust_policy(aws_account=account)
+            if document == "trust"
+            else account_permissions_policy(aws_account=account)
+        )
+        response = JsonResponse(policy, json_dumps_params={"indent": 2})
+        filename = f"workspaces-core-partner-{document}-policy-{account.account_id}.json"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def verify_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """POST only: it calls AWS and records the outcome, so it is never a plain link."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
+        self._verify(request, account)
+        return HttpResponseRedirect(reverse("admin:tenants_awsaccount_change", args=[account.pk]))
+
+    def _verify(self, request: HttpRequest, account: AwsAccount) -> None:
+        from orchestration.actors import Actor
+        from orchestration.services.onboarding import account_verify
+
+        result = account_verify(actor=Actor.for_user(request.user), aws_account=account)
+        level = messages.SUCCESS if result.ok else messages.ERROR
+        self.message_user(request, f"{account.account_id}: {result.status}. {result.message}", level)
+
+    def byol_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """BYOL setup: what AWS reports, the /16s it offers, and the confirmed choice that starts the job."""
+        from orchestration.actors import Actor
+        from orchestration.aws.errors import AwsError
+        from orchestration.services.byol import (
+            ByolSetupInvalid,
+            byol_cidr_ranges,
+            byol_setup_start,
+            byol_status_sync,
+        )
+
+        if not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
+        source = request.POST if request.method == "POST" else request.GET
+        constraint = source.get("constraint", DEFAULT_CIDR_CONSTRAINT).strip() or DEFAULT_CIDR_CONSTRAINT
+        token = source.get("token", "")
+        form = ByolSetupForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = byol_setup_start(
+                    actor=Actor.for_user(request.user),
+                    aws_account=account,
+                    cidr=form.cleaned_data["cidr"],
+                    confirmation=form.cleaned_data["confirmation"],
+                    offered_cidrs=request.POST.getlist("offered"),
+                )
+            except ByolSetupInvalid as invalid:
+                for field, problems in invalid.errors.items():
+                    for problem in problems:
+                        form.add_error(field if field in form.fields else None, problem)
+            else:
+                self.message_user(
+                    request,
+                    f"Job {job.pk} is enabling BYOL with management CIDR {job.params['management_cidr_range']}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
+
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"BYOL setup for {account}",
+            "opts": self.model._meta,
+            "original": account,
+            "form": form,
+            "constraint": constraint,
+            "problem": "",
+            "status": None,
+            "page": None,
+        }
+        try:
+            context["status"] = byol_status_sync(aws_account=account)
+            if context["status"].blocking is None:
+                context["page"] = byol_cidr_ranges(
+                    aws_account=account, constraint=constraint, next_token=token
+                )
+        except ByolSetupInvalid as invalid:
+            context["problem"] = " ".join(p for problems in invalid.errors.values() for p in problems)
+        except AwsError as error:
+            context["problem"] = f"AWS answered {error.code}: {error.message}"
+        return TemplateResponse(request, "admin/tenants/awsaccount/byol_setup.html", context)
+
+    # --- actions -----------------------------------------------------------------------------------------
+    @admin.action(description="Verify connection", permissions=["change"])
+    def verify_connections(self, request: HttpRequest, queryset) -> None:
+        for account in queryset.select_related("customer"):
+            self._verify(request, account)
+
+    @admin.action(description="Reconcile now", permissions=["change"])
+    def reconcile_now(self, request: HttpRequest, queryset) -> None:
+        from orchestration.actors import Actor
+        from orchestration.services.reconcile import reconcile_start
+
+        actor = Actor.for_user(request.user)
+        for account in queryset.select_related("customer"):
+            job = reconcile_start(actor=actor, aws_account=account, regions=None)
+            url = reverse("admin:orchestration_job_change", args=[job.pk])
+            self.message_user(
+                request,
+                format_html(
+                    '{}: reconciling with AWS in <a href="{}">job {}</a>.', account.account_id, url, job.pk
+                ),
+                messages.SUCCESS,
+            )

@@ -1,0 +1,44 @@
+"""`manage.py account_template`: the CloudFormation template (or plain IAM policy) to send a customer."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from orchestration.services.onboarding import (
+    TEMPLATE_FORMATS,
+    account_cloudformation_template,
+    account_permissions_policy,
+)
+from tenants.models import AwsAccount
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the CloudFormation template that creates the partner role in a customer's account "
+        "(trust in the partner account with this connection's External ID, tag-based permissions), "
+        "or with --policy-only the same permissions as one IAM policy document."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
+        parser.add_argument(
+            "--format", choices=TEMPLATE_FORMATS, default=None, help="yaml (template default) or json."
+        )
+        parser.add_argument(
+            "--policy-only", action="store_true", help="Only the permissions policy, as IAM JSON."
+        )
+
+    def handle(self, *args, **options) -> None:
+        account = AwsAccount.objects.select_related("customer").filter(account_id=options["account"]).first()
+        if account is None:
+            raise CommandError(f"No AWS account {options['account']} is connected.")
+        if options["policy_only"]:
+            if options["format"] == "yaml":
+                raise CommandError(
+                    "IAM policies are JSON documents: drop --format yaml, or drop --policy-only."
+                )
+            self.stdout.write(json.dumps(account_permissions_policy(aws_account=account), indent=2))
+            return
+        self.stdout.write(
+            account_cloudformation_template(aws_account=account, fmt=options["format"] or "yaml"), ending=""
+        )

@@ -1,0 +1,26 @@
+"""`manage.py account_verify`: prove a customer account connection works, and record the outcome."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from orchestration.actors import Actor
+from orchestration.services.onboarding import account_verify
+from tenants.models import AwsAccount
+
+
+class Command(BaseCommand):
+    help = (
+        "Assume the customer's role with our External ID, check GetCallerIdentity names their account and "
+        "DescribeAccount answers; store the outcome on the account. Exits non-zero when it is not verified."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
+
+    def handle(self, *args, **options) -> None:
+        account = AwsAccount.objects.select_related("customer").filter(account_id=options["account"]).first()
+        if account is None:
+            raise CommandError(f"No AWS account {options['account']} is connected.")
+        result = account_verify(actor=Actor.system("manage.py account_verify"), aws_account=account)
+        if not result.ok:
+            raise CommandError(f"{account.account_id} {result.status}: {result.message}")
+        self.stdout.write(f"{account.account_id} {result.status}: {result.message}")

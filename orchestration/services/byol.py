@@ -1,0 +1,514 @@
+"""BYOL account setup (seed rule R3): DescribeAccountModifications, ListAvailableManagementCidrRanges, ModifyAccount.
+
+ModifyAccount can never be undone or changed, so it runs only after a confirmation that repeats the
+CIDR, for a /16 that was offered, on an account that has no COMPLETED or PENDING modification. It is a
+one-item job: the item sends ModifyAccount once and the poll follows it to COMPLETED or FAILED. Every
+delivery looks at DescribeAccountModifications first, so a lost response never leads to a second call.
+"""
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import NoReturn
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from orchestration.actors import Actor
+from orchestration.aws.account import (
+    CIDR_RANGES_PAGE_LIMIT,
+    AccountInfo,
+    AccountModification,
+    CidrRangePage,
+    account_describe,
+    account_modifications_list,
+    account_modify_byol,
+    management_cidr_ranges_page,
+)
+from orchestration.aws.errors import (
+    AwsAccessDenied,
+    AwsError,
+    AwsExpiredCredentials,
+    AwsThrottled,
+)
+from orchestration.choices import JOB_TERMINAL_STATUSES, AuditOutcome, JobItemStatus, JobKind, Queue
+from orchestration.failpoints import failpoint
+from orchestration.models import Job, JobItem
+from orchestration.services.accounts import account_access
+from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
+from orchestration.services.jobs import (
+    items_claim,
+    items_release,
+    job_dispatch_items,
+    job_refresh_status,
+    job_schedule_poll,
+)
+from tenants.choices import AccountModificationState, DedicatedTenancySupport
+from tenants.models import AwsAccount
+
+ACTION = "ModifyAccount"
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+MANAGEMENT_PREFIX = 16
+# A modification that started this long before our submitted mark may still be ours (clock skew).
+SUBMIT_SKEW = timedelta(minutes=5)
+SETTLED_STATES = (AccountModificationState.PENDING, AccountModificationState.COMPLETED)
+
+
+class ByolSetupInvalid(Exception):
+    """The setup cannot be sent to AWS as it stands; `errors` says, per field, what to fix."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+
+
+@dataclass(frozen=True)
+class ByolStatus:
+    """What AWS says about the account's BYOL setup: DescribeAccount and every modification, newest first."""
+
+    account: AccountInfo
+    modifications: list[AccountModification]
+
+    @property
+    def blocking(self) -> AccountModification | None:
+        """The modification that rules out another ModifyAccount: a PENDING or COMPLETED one."""
+        return next((m for m in self.modifications if m.state in SETTLED_STATES), None)
+
+
+def _private_network(text: str, field: str, errors: dict[str, list[str]]) -> ipaddress.IPv4Network | None:
+    try:
+        network = ipaddress.ip_network(text.strip(), strict=True)
+    except ValueError:
+        errors.setdefault(field, []).append(
+            f"{text!r} is not a CIDR block with its host bits zero, like 10.0.0.0/8 or 10.200.0.0/16."
+        )
+        return None
+    if not isinstance(network, ipaddress.IPv4Network) or not any(
+        network.subnet_of(p) for p in PRIVATE_RANGES
+    ):
+        errors.setdefault(field, []).append(
+            f"{network} is not a private range: use one inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16."
+        )
+        return None
+    return network
+
+
+def _validate_constraint(constraint: str) -> str:
+    errors: dict[str, list[str]] = {}
+    network = _private_network(constraint, "constraint", errors)
+    if network is not None and network.prefixlen > MANAGEMENT_PREFIX:
+        errors["constraint"] = [
+            f"{network} is smaller than a /16: search a /16 or a larger range, like 10.0.0.0/8."
+        ]
+    if errors:
+        raise ByolSetupInvalid(errors)
+    return str(network)
+
+
+def byol_status_sync(*, aws_account: AwsAccount) -> ByolStatus:
+    """Read DescribeAccount and DescribeAccountModifications, and keep the account's BYOL fields in step."""
+    access = account_access(aws_account)
+    status = ByolStatus(account=account_describe(access), modifications=account_modifications_list(access))
+    latest = status.modifications[0].state if status.modifications else ""
+    now = timezone.now()
+    fields = {
+        "dedicated_tenancy_support": status.account.dedicated_tenancy_support,
+        "dedicated_tenancy_management_cidr_range": status.account.management_cidr_range,
+        "dedicated_tenancy_modification_state": latest,
+        "last_synced_at": now,
+        "updated_at": now,
+    }
+    AwsAccount.objects.filter(pk=aws_account.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(aws_account, name, value)
+    return status
+
+
+def byol_cidr_ranges(
+    *,
+    aws_account: AwsAccount,
+    constraint: str,
+    next_token: str = "",
+    max_results: int = CIDR_RANGES_PAGE_LIMIT,
+) -> CidrRangePage:
+    """One page of /16 management ranges AWS offers inside a private `constraint` (checked before the call)."""
+    checked = _validate_constraint(constraint)
+    if not 1 <= max_results <= CIDR_RANGES_PAGE_LIMIT:
+        raise ByolSetupInvalid({"max_results": [f"A page holds 1 to {CIDR_RANGES_PAGE_LIMIT} ranges."]})
+    return management_cidr_ranges_page(
+        account_access(aws_account), constraint=checked, next_token=next_token, max_results=max_results
+    )
+
+
+def _validate_setup(
+    aws_account: AwsAccount, cidr: str, confirmation: str, offered_cidrs: Sequence[str] | None
+) -> dict[str, list[str]]:
+    """Everything that can be checked without AWS: the CIDR, the typed confirmation, the account's record."""
+    errors: dict[str, list[str]] = {}
+    cidr = cidr.strip()
+    network = _private_network(cidr, "cidr", errors) if cidr else None
+    if not cidr:
+        errors["cidr"] = ["Choose the /16 management CIDR from the ranges AWS offers."]
+    elif network is not None and network.prefixlen != MANAGEMENT_PREFIX:
+        errors["cidr"] = [f"{network} is a /{network.prefixlen}: the BYOL management range must be a /16."]
+    elif network is not None and offered_cidrs is not None and cidr not in offered_cidrs:
+        errors["cidr"] = [f"{cidr} is not among the ranges AWS offered; choose one of them."]
+    if confirmation.strip() != cidr:
+        errors["confirmation"] = [
+            f"Type the CIDR {cidr or '(none chosen)'} again, exactly, to confirm: the management range can "
+            "never be changed once it is set."
+        ]
+    state = aws_account.dedicated_tenancy_modification_state
+    if state in SETTLED_STATES or aws_account.dedicated_tenancy_support == DedicatedTenancySupport.ENABLED:
+        configured = aws_account.dedicated_tenancy_management_cidr_range or "a management CIDR"
+        errors.setdefault("aws_account", []).append(
+            f"BYOL is already {(state or 'enabled').lower()} for this account with {configured}; it can never be changed."
+        )
+    return errors
+
+
+def _refuse(actor: Actor, aws_account: AwsAccount, cidr: str, errors: dict[str, list[str]]) -> NoReturn:
+    """Audit the refusal of the irreversible change (it concerns the existing account), then raise."""
+    message = "; ".join(f"{field}: {' '.join(problems)}" for field, problems in errors.items())
+    audit_record_many(
+        [
+            audit_event_for_actor(
+                actor,
+                aws_account.customer,
+                action=ACTION,
+                outcome=AuditOutcome.REFUSED,
+                aws_account_id=aws_account.account_id,
+                region=aws_account.default_region,
+                target_type="aws_account",
+                target_id=aws_account.account_id,
+                error_code="ByolSetupInvalid",
+                error_message=message,
+                details={"management_cidr_range": cidr},
+            )
+        ]
+    )
+    raise ByolSetupInvalid(errors)
+
+
+def byol_setup_start(
+    *,
+    actor: Actor,
+    aws_account: AwsAccount,
+    cidr: str,
+    confirmation: str,
+    offered_cidrs: Sequence[str] | None = None,
+) -> Job:
+    """Check, then start the one-item job that sends ModifyAccount; refusals are audited and raised.
+
+    First without AWS: a private /16, typed twice alike, among `offered_cidrs` when the caller showed
+    a list, on an account not already set up or being set up. Then two reads: no COMPLETED or PENDING
+    modification in AWS, and (when no list was shown) AWS still offers the range.
+    """
+    cidr = cidr.strip()
+    errors = _validate_setup(aws_account, cidr, confirmation, offered_cidrs)
+    if errors:
+        _refuse(actor, aws_account, cidr, errors)
+    access = account_access(aws_account)
+    try:
+        blocking = next((m for m in account_modifications_list(access) if m.state in SETTLED_STATES), None)
+        offered = True
+        if blocking is None and offered_cidrs is None:
+            offered = cidr in management_cidr_ranges_page(access, constraint=cidr).ranges
+    except AwsError as error:
+        raise ByolSetupInvalid(
+            {
+                "aws_account": [
+                    f"Could not read the account's BYOL state ({error.code}: {error.message}); nothing was changed."
+                ]
+            }
+        ) from error
+    if blocking is not None:
+        AwsAccount.objects.filter(pk=aws_account.pk).update(
+            dedicated_tenancy_modification_state=blocking.state, updated_at=timezone.now()
+        )
+        _refuse(
+            actor,
+            aws_account,
+            cidr,
+            {
+                "aws_account": [
+                    f"AWS reports a {blocking.state} BYOL setup with {blocking.management_cidr_range}; "
+                    "the management CIDR can never be changed."
+                ]
+            },
+        )
+    if not offered:
+        _refuse(
+            actor,
+            aws_account,
+            cidr,
+            {
+                "cidr": [
+                    f"AWS does not offer {cidr} for this account (it overlaps a VPC or a reserved range)."
+                ]
+            },
+        )
+    with transaction.atomic():
+        # One setup per account at a time: the row lock makes the check and the insert one step.
+        AwsAccount.objects.select_for_update().filter(pk=aws_account.pk).first()
+        running = (
+            Job.objects.filter(kind=JobKind.ACCOUNT_BYOL_SETUP, params__aws_account_id=aws_account.account_id)
+            .exclude(status__in=JOB_TERMINAL_STATUSES)
+            .first()
+        )
+        if running is None:
+            return _job_create(actor, aws_account, cidr)
+    _refuse(actor, aws_account, cidr, {"aws_account": [f"Job {running.pk} is already setting up BYOL."]})
+
+
+def _job_create(actor: Actor, aws_account: AwsAccount, cidr: str) -> Job:
+    """The job and its one item; the task is sent once the caller's transaction commits."""
+    job = Job.objects.create(
+        kind=JobKind.ACCOUNT_BYOL_SETUP,
+        customer=aws_account.customer,
+        queue=Queue.INTERACTIVE,
+        requested_by_kind=actor.kind,
+        requested_by_user_id=actor.user_id,
+        requested_by_label=actor.label,
+        total_items=1,
+        params={
+            "aws_account_id": aws_account.account_id,
+            "region": aws_account.default_region,
+            "management_cidr_range": cidr,
+        },
+    )
+    item = JobItem.objects.create(job=job, sequence=0, params={"management_cidr_range": cidr})
+    job_dispatch_items(job, [item.pk])
+    return job
+
+
+def _job_context(job_id: int) -> tuple[Job, AwsAccount]:
+    job = Job.objects.select_related("customer").get(pk=job_id)
+    account = AwsAccount.objects.select_related("customer").get(account_id=job.params["aws_account_id"])
+    return job, account
+
+
+def _audit(job: Job, account: AwsAccount, cidr: str, outcome: str, **fields) -> None:
+    details = {"management_cidr_range": cidr, **fields.pop("details", {})}
+    audit_record_many(
+        [
+            audit_event_for_job(
+                job,
+                action=ACTION,
+                outcome=outcome,
+                aws_account_id=account.account_id,
+                region=job.params.get("region", ""),
+                target_type="aws_account",
+                target_id=account.account_id,
+                details=details,
+                **fields,
+            )
+        ]
+    )
+
+
+def _wait(job: Job, item: JobItem, account: AwsAccount, state: str, request_id: str) -> None:
+    """AWS has the change: record it and let the poll follow it (never send it again)."""
+    now = timezone.now()
+    JobItem.objects.filter(pk=item.pk).update(
+        status=JobItemStatus.WAITING,
+        aws_resource_id=item.params["management_cidr_range"],
+        aws_request_id=request_id,
+        lease_expires_at=None,
+        next_poll_at=now + timedelta(seconds=settings.JOB_POLL_INTERVAL_SECONDS),
+        updated_at=now,
+    )
+    AwsAccount.objects.filter(pk=account.pk).update(
+        dedicated_tenancy_modification_state=state, updated_at=now
+    )
+    job_schedule_poll(job, countdown=settings.JOB_POLL_INTERVAL_SECONDS)
+
+
+def _fail(job: Job, item: JobItem, code: str, message: str) -> None:
+    now = timezone.now()
+    JobItem.objects.filter(pk=item.pk).update(
+        status=JobItemStatus.FAILED,
+        error_code=code,
+        error_message=message,
+        lease_expires_at=None,
+        next_poll_at=None,
+        finished_at=now,
+        updated_at=now,
+    )
+    Job.objects.filter(pk=job.pk).update(
+        result={
+            **job.result,
+            "modification_state": AccountModificationState.FAILED,
+            "error": f"{code}: {message}",
+        }
+    )
+    job_refresh_status(job_id=job.pk)
+
+
+def _retry_later(job: Job, item: JobItem, error: AwsError) -> None:
+    """AWS did not act or did not answer: give the item back; throttling costs it no attempt."""
+    items_release([item], count_attempt=not isinstance(error, AwsThrottled))
+    job_dispatch_items(job, [item.pk], countdown=max(1.0, settings.AWS_BACKOFF_BASE * 4))
+
+
+def _access_denied_message(error: AwsError) -> str:
+    return (
+        f"AWS refused ModifyAccount ({error.message}). Either BYOL is not enabled for this account yet (the "
+        "customer asks their AWS account team), or the role lacks workspaces:ModifyAccount (redeploy the "
+        "template with AllowByolAccountSetup=true)."
+    )
+
+
+def byol_setup_items_run(*, job_id: int, item_ids: list[int]) -> None:
+    """One delivery of the setup item: look at AWS first, then send ModifyAccount at most once."""
+    items = items_claim(job_id=job_id, item_ids=item_ids)
+    if not items:
+        return
+    item = items[0]
+    job, account = _job_context(job_id)
+    cidr = item.params["management_cidr_range"]
+    access = account_access(account, region=job.params.get("region", ""), job_id=job.pk)
+    try:
+        modifications = account_modifications_list(access)
+    except AwsError as error:
+        if error.retryable or isinstance(error, AwsExpiredCredentials):
+            _retry_later(job, item, error)
+            return
+        _audit(job, account, cidr, AuditOutcome.FAILED, error_code=error.code, error_message=error.message)
+        _fail(job, item, error.code, error.message)
+        return
+
+    blocking = next((m for m in modifications if m.state in SETTLED_STATES), None)
+    if blocking is not None and blocking.management_cidr_range == cidr:
+        if item.submitted_at is not None:
+            # Our earlier delivery's call went through (its answer was lost): follow it, do not repeat it.
+            _audit(
+                job, account, cidr, AuditOutcome.SUCCEEDED, details={"adopted": True, "state": blocking.state}
+            )
+        _wait(job, item, account, blocking.state, item.aws_request_id)
+        job_refresh_status(job_id=job.pk)
+        return
+    if blocking is not None:
+        message = (
+            f"BYOL is already {blocking.state} with {blocking.management_cidr_range}; "
+            "the management CIDR can never be changed."
+        )
+        _audit(
+            job, account, cidr, AuditOutcome.REFUSED, error_code="AlreadyConfigured", error_message=message
+        )
+        _fail(job, item, "AlreadyConfigured", message)
+        return
+    if item.submitted_at is not None:
+        earliest = item.submitted_at - SUBMIT_SKEW
+        ours = next(
+            (
+                m
+                for m in modifications
+                if m.management_cidr_range == cidr and m.started_at is not None and m.started_at >= earliest
+            ),
+            None,
+        )
+        if ours is not None:
+            # Our call was made and has already failed in AWS: report that, do not try again on our own.
+            _audit(
+                job,
+                account,
+                cidr,
+                AuditOutcome.FAILED,
+                error_code=ours.error_code,
+                error_message=ours.error_message,
+            )
+            AwsAccount.objects.filter(pk=account.pk).update(dedicated_tenancy_modification_state=ours.state)
+            _fail(
+                job,
+                item,
+                ours.error_code or "ModificationFailed",
+                ours.error_message or "AWS reports FAILED.",
+            )
+            return
+
+    JobItem.objects.filter(pk=item.pk).update(submitted_at=timezone.now(), updated_at=timezone.now())
+    try:
+        request_id = account_modify_byol(access, cidr)
+    except AwsError as error:
+        if error.retryable or isinstance(error, AwsExpiredCredentials):
+            # The change may have been made: the next delivery looks before it sends anything.
+            _retry_later(job, item, error)
+            return
+        message = _access_denied_message(error) if isinstance(error, AwsAccessDenied) else error.message
+        _audit(
+            job,
+            account,
+            cidr,
+            AuditOutcome.FAILED,
+            aws_request_id=error.request_id,
+            error_code=error.code,
+            error_message=message,
+        )
+        _fail(job, item, error.code, message)
+        return
+    failpoint("byol_setup.after_modify_call")
+    _audit(job, account, cidr, AuditOutcome.SUCCEEDED, aws_request_id=request_id)
+    _wait(job, item, account, AccountModificationState.PENDING, request_id)
+    job_refresh_status(job_id=job.pk)
+
+
+def byol_setup_poll_run(*, job_id: int) -> None:
+    """Follow the modification to COMPLETED (then store DescribeAccount on the account) or FAILED."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            JobItem.objects.select_for_update(skip_locked=True).filter(
+                job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now
+            )
+        )
+        JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
+            next_poll_at=now + timedelta(seconds=settings.JOB_POLL_INTERVAL_SECONDS), updated_at=now
+        )
+    job, account = _job_context(job_id)
+    access = account_access(account, region=job.params.get("region", ""), job_id=job.pk)
+    for item in due:
+        _poll_item(job, item, account, access)
+    if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING).exists():
+        job_schedule_poll(job, countdown=settings.JOB_POLL_INTERVAL_SECONDS)
+    job_refresh_status(job_id=job_id)
+
+
+def _poll_item(job: Job, item: JobItem, account: AwsAccount, access) -> None:
+    cidr = item.params["management_cidr_range"]
+    try:
+        mine = next((m for m in account_modifications_list(access) if m.management_cidr_range == cidr), None)
+        if mine is None or mine.state == AccountModificationState.PENDING:
+            return  # still being applied (or not listed yet): the next poll asks again
+        info = account_describe(access) if mine.state == AccountModificationState.COMPLETED else None
+    except AwsError as error:
+        if error.retryable or isinstance(error, AwsExpiredCredentials):
+            return
+        _fail(job, item, error.code, error.message)
+        return
+    now = timezone.now()
+    if info is None:
+        AwsAccount.objects.filter(pk=account.pk).update(
+            dedicated_tenancy_modification_state=mine.state, last_synced_at=now, updated_at=now
+        )
+        _fail(job, item, mine.error_code or "ModificationFailed", mine.error_message or "AWS reports FAILED.")
+        return
+    AwsAccount.objects.filter(pk=account.pk).update(
+        dedicated_tenancy_modification_state=AccountModificationState.COMPLETED,
+        dedicated_tenancy_support=info.dedicated_tenancy_support,
+        dedicated_tenancy_management_cidr_range=info.management_cidr_range,
+        last_synced_at=now,
+        updated_at=now,
+    )
+    JobItem.objects.filter(pk=item.pk).update(
+        status=JobItemStatus.SUCCEEDED, next_poll_at=None, finished_at=now, updated_at=now
+    )
+    Job.objects.filter(pk=job.pk).update(
+        result={
+            "management_cidr_range": info.management_cidr_range,
+            "dedicated_tenancy_support": info.dedicated_tenancy_support,
+            "modification_state": AccountModificationState.COMPLETED,
+        }
+    )
