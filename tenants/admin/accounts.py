@@ -238,11 +238,15 @@ class AwsAccountAdmin(admin.ModelAdmin):
     @admin.action(description="Reconcile now", permissions=["change"])
     def reconcile_now(self, request: HttpRequest, queryset) -> None:
         from orchestration.actors import Actor
-        from orchestration.services.reconcile import reconcile_start
+        from orchestration.services.reconcile import ReconcileInvalid, reconcile_start
 
         actor = Actor.for_user(request.user)
         for account in queryset.select_related("customer"):
-            job = reconcile_start(actor=actor, aws_account=account, regions=None)
+            try:
+                job = reconcile_start(actor=actor, aws_account=account, regions=None)
+            except ReconcileInvalid as invalid:
+                self.message_user(request, f"{account.account_id}: {invalid}", messages.ERROR)
+                continue
             url = reverse("admin:orchestration_job_change", args=[job.pk])
             self.message_user(
                 request,

@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from orchestration.actors import Actor
-from orchestration.models import AuditEvent
+from orchestration.models import AuditEvent, Job
 from orchestration.onboarding.template import INLINE_POLICY_MAX_CHARS, permissions_policy
 from orchestration.services.onboarding import (
     account_cloudformation_template,
@@ -376,30 +376,16 @@ def test_verify_is_post_only_and_nobody_but_staff_gets_in(staff_client, account,
     assert AuditEvent.objects.count() == 0
 
 
-def test_reconcile_now_starts_one_job_per_selected_account(staff_client, monkeypatch):
-    import sys
-    import types
-
-    from tests.factories import JobFactory
-
-    started = []
-
-    def reconcile_start(*, actor, aws_account, regions=None):
-        started.append((actor.label, aws_account.account_id, regions))
-        return JobFactory(customer=aws_account.customer, kind="RECONCILE")
-
-    # The reconcile service is another module's; this pins only the admin's call into it.
-    monkeypatch.setitem(
-        sys.modules,
-        "orchestration.services.reconcile",
-        types.SimpleNamespace(reconcile_start=reconcile_start),
-    )
-    accounts = [AwsAccountFactory(), AwsAccountFactory()]
+def test_reconcile_now_starts_one_job_per_selected_account(staff_client, no_aws_calls):
+    accounts = [AwsAccountFactory(), AwsAccountFactory(regions=["us-east-1", "eu-west-1"])]
     response = staff_client.post(
         reverse("admin:tenants_awsaccount_changelist"),
         {"action": "reconcile_now", "_selected_action": [a.pk for a in accounts]},
         follow=True,
     )
-    assert response.status_code == 200
-    assert sorted(started) == sorted(("staff", a.account_id, None) for a in accounts)
-    assert "reconciling with AWS in" in response.content.decode()
+    jobs = Job.objects.filter(kind="RECONCILE").order_by("id")
+    assert [(j.params["aws_account_id"], j.total_items, j.requested_by_label) for j in jobs] == [
+        (accounts[0].account_id, 1, "staff"),
+        (accounts[1].account_id, 2, "staff"),
+    ]
+    assert response.content.decode().count("reconciling with AWS in") == 2
