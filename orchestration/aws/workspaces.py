@@ -1,6 +1,8 @@
 """WorkSpaces operations on desktops, chunked to the service model's limits, returning dataclasses."""
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from .calls import aws_call, chunked, request_id_of
 from .tagguard import tags_for_create
@@ -21,9 +23,48 @@ REBUILD_LIMIT = 1
 UNDEFINED_USER = "[UNDEFINED]"
 
 
-def _workspace_from_aws(data: dict) -> Workspace:
+@dataclass(frozen=True)
+class WorkspaceModification:
+    """One entry of a WorkSpace's ModificationStates: which resource, and how its change is going."""
+
+    resource: str
+    state: str
+
+
+@dataclass(frozen=True)
+class DescribedWorkspace(Workspace):
+    """A Workspace as described, with the property changes still under way (ModificationStates)."""
+
+    modifications: tuple[WorkspaceModification, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """The outcome of a single-WorkSpace mutation that answers nothing but its request id."""
+
+    request_id: str
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    """MigrateWorkspace's answer: the new WorkSpace replaces the source, which terminates."""
+
+    request_id: str
+    source_workspace_id: str
+    target_workspace_id: str
+
+
+@dataclass(frozen=True)
+class WorkspaceSnapshots:
+    """When the snapshots a rebuild or a restore would use were taken, newest first."""
+
+    rebuild: tuple[datetime, ...]
+    restore: tuple[datetime, ...]
+
+
+def _workspace_from_aws(data: dict) -> DescribedWorkspace:
     properties = data.get("WorkspaceProperties") or {}
-    return Workspace(
+    return DescribedWorkspace(
         workspace_id=data.get("WorkspaceId", ""),
         directory_id=data.get("DirectoryId", ""),
         user_name=data.get("UserName", ""),
@@ -38,6 +79,10 @@ def _workspace_from_aws(data: dict) -> Workspace:
         user_volume_gib=properties.get("UserVolumeSizeGib"),
         error_code=data.get("ErrorCode", ""),
         error_message=data.get("ErrorMessage", ""),
+        modifications=tuple(
+            WorkspaceModification(resource=entry.get("Resource", ""), state=entry.get("State", ""))
+            for entry in data.get("ModificationStates") or []
+        ),
     )
 
 
@@ -105,9 +150,9 @@ def workspaces_create_batch(access: AccountAccess, specs: Sequence[WorkspaceSpec
     )
 
 
-def workspaces_describe(access: AccountAccess, workspace_ids: Sequence[str]) -> list[Workspace]:
+def workspaces_describe(access: AccountAccess, workspace_ids: Sequence[str]) -> list[DescribedWorkspace]:
     """Describe WorkSpaces by id, 25 ids a call."""
-    found: list[Workspace] = []
+    found: list[DescribedWorkspace] = []
     for chunk in chunked(list(workspace_ids), DESCRIBE_WORKSPACES_IDS_LIMIT):
         response = aws_call(access, "workspaces", "describe_workspaces", WorkspaceIds=chunk)
         found.extend(_workspace_from_aws(item) for item in response.get("Workspaces", []))
@@ -116,7 +161,7 @@ def workspaces_describe(access: AccountAccess, workspace_ids: Sequence[str]) -> 
 
 def workspaces_list(
     access: AccountAccess, *, directory_id: str = "", user_name: str = "", workspace_name: str = ""
-) -> Iterator[Workspace]:
+) -> Iterator[DescribedWorkspace]:
     """Every WorkSpace matching the filters, page by page (25 a page)."""
     params: dict = {"Limit": DESCRIBE_WORKSPACES_IDS_LIMIT}
     if directory_id:
@@ -200,6 +245,74 @@ def workspaces_terminate(access: AccountAccess, workspace_ids: Sequence[str]) ->
     return _batch_action(
         access, "terminate_workspaces", "TerminateWorkspaceRequests", BATCH_ACTION_LIMIT, workspace_ids
     )
+
+
+def workspace_modify_properties(
+    access: AccountAccess,
+    workspace_id: str,
+    *,
+    running_mode: str = "",
+    compute_type: str = "",
+    root_volume_gib: int | None = None,
+    user_volume_gib: int | None = None,
+) -> CallResult:
+    """ModifyWorkspaceProperties with only the properties given: the others stay as they are."""
+    properties: dict = {}
+    if running_mode:
+        properties["RunningMode"] = running_mode
+    if compute_type:
+        properties["ComputeTypeName"] = compute_type
+    if root_volume_gib is not None:
+        properties["RootVolumeSizeGib"] = root_volume_gib
+    if user_volume_gib is not None:
+        properties["UserVolumeSizeGib"] = user_volume_gib
+    if not properties:
+        raise ValueError("ModifyWorkspaceProperties needs at least one property to change")
+    response = aws_call(
+        access,
+        "workspaces",
+        "modify_workspace_properties",
+        WorkspaceId=workspace_id,
+        WorkspaceProperties=properties,
+    )
+    return CallResult(request_id=request_id_of(response))
+
+
+def workspace_modify_state(access: AccountAccess, workspace_id: str, state: str) -> CallResult:
+    """ModifyWorkspaceState: AVAILABLE <-> ADMIN_MAINTENANCE."""
+    response = aws_call(
+        access, "workspaces", "modify_workspace_state", WorkspaceId=workspace_id, WorkspaceState=state
+    )
+    return CallResult(request_id=request_id_of(response))
+
+
+def workspace_restore(access: AccountAccess, workspace_id: str) -> CallResult:
+    """RestoreWorkspace from its latest snapshot; not idempotent, so never retried here on a lost answer."""
+    response = aws_call(access, "workspaces", "restore_workspace", WorkspaceId=workspace_id)
+    return CallResult(request_id=request_id_of(response))
+
+
+def workspace_migrate(access: AccountAccess, workspace_id: str, bundle_id: str) -> MigrateResult:
+    """MigrateWorkspace to another bundle: AWS makes a new WorkSpace and terminates the source."""
+    response = aws_call(
+        access, "workspaces", "migrate_workspace", SourceWorkspaceId=workspace_id, BundleId=bundle_id
+    )
+    return MigrateResult(
+        request_id=request_id_of(response),
+        source_workspace_id=response.get("SourceWorkspaceId", workspace_id),
+        target_workspace_id=response["TargetWorkspaceId"],
+    )
+
+
+def workspace_snapshots(access: AccountAccess, workspace_id: str) -> WorkspaceSnapshots:
+    """DescribeWorkspaceSnapshots (a read): the snapshots a rebuild and a restore would use."""
+    response = aws_call(access, "workspaces", "describe_workspace_snapshots", WorkspaceId=workspace_id)
+
+    def times(key: str) -> tuple[datetime, ...]:
+        taken = [entry["SnapshotTime"] for entry in response.get(key) or [] if entry.get("SnapshotTime")]
+        return tuple(sorted(taken, reverse=True))
+
+    return WorkspaceSnapshots(rebuild=times("RebuildSnapshots"), restore=times("RestoreSnapshots"))
 
 
 def resource_tags(access: AccountAccess, resource_id: str) -> dict[str, str]:

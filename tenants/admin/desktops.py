@@ -1,13 +1,31 @@
-"""Admin for desktops (WorkSpaces), with the bulk-create form."""
+"""Admin for desktops (WorkSpaces): the bulk-create form, actions on a selection, snapshots on demand.
+
+Every action goes through `desktop_action_bulk`, the same service the command uses: one job per
+customer in the selection. Rebuild and terminate ask for confirmation first, as Django's delete does;
+modify and migrate ask for their parameters on an intermediate page.
+"""
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from tenants.models import Desktop
+from tenants.models import Bundle, Customer, Desktop
 
 from .base import AwsResourceAdmin
+
+# Shown before a destructive action is confirmed.
+REBUILD_WARNING = (
+    "Rebuilding recreates the system volume from the bundle's image and restores the user volume from "
+    "its latest snapshot: anything saved since that snapshot is lost. The users are disconnected."
+)
+TERMINATE_WARNING = (
+    "Terminating deletes the WorkSpaces and their volumes for good; this cannot be undone. The users are "
+    "disconnected at once."
+)
+PREVIEW_ROWS = 50
 
 
 @admin.register(Desktop)
@@ -25,12 +43,29 @@ class DesktopAdmin(AwsResourceAdmin):
     ]
     list_select_related = ["aws_account__customer", "directory", "bundle"]
     list_filter = ["state", "running_mode", "compute_type", "region", "aws_account__customer"]
+    actions = [
+        "start_desktops",
+        "stop_desktops",
+        "reboot_desktops",
+        "rebuild_desktops",
+        "restore_desktops",
+        "maintenance_on",
+        "maintenance_off",
+        "modify_desktops",
+        "migrate_desktops",
+        "terminate_desktops",
+    ]
 
     def get_urls(self):
         create = path(
             "create/", self.admin_site.admin_view(self.create_desktops_view), name="tenants_desktop_create"
         )
-        return [create, *super().get_urls()]
+        snapshots = path(
+            "<path:object_id>/snapshots/",
+            self.admin_site.admin_view(self.snapshots_view),
+            name="tenants_desktop_snapshots",
+        )
+        return [create, snapshots, *super().get_urls()]
 
     def create_desktops_view(self, request: HttpRequest) -> HttpResponse:
         """The staff form for bulk creation; it calls the same service as the command and the API."""
@@ -56,6 +91,204 @@ class DesktopAdmin(AwsResourceAdmin):
                 return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
         context = {**self.admin_site.each_context(request), "form": form, "title": "Create desktops"}
         return TemplateResponse(request, "admin/tenants/desktop/create_desktops.html", context)
+
+    def snapshots_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The desktop's snapshots, read from AWS when staff ask for them (never on every page view)."""
+        from orchestration.aws.errors import AwsError
+        from orchestration.services.desktop_actions import DesktopActionInvalid, desktop_snapshots
+
+        desktop = self.get_object(request, object_id)
+        if desktop is None or not self.has_view_permission(request, desktop):
+            raise Http404("No such desktop.")
+        snapshots, error = None, ""
+        try:
+            snapshots = desktop_snapshots(desktop=desktop)
+        except DesktopActionInvalid as invalid:
+            error = str(invalid)
+        except AwsError as aws_error:
+            error = f"AWS refused to list the snapshots: {aws_error.code}: {aws_error.message}"
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": desktop,
+            "title": f"Snapshots of {desktop}",
+            "snapshots": snapshots,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/tenants/desktop/snapshots.html", context)
+
+    # ------------------------------------------------------------------------------------- actions
+
+    def _act(
+        self, request: HttpRequest, queryset: QuerySet[Desktop], action: str, params: dict | None = None
+    ):
+        """Run the action as one job per customer in the selection, and say what became of it."""
+        from orchestration.actors import Actor
+        from orchestration.services.desktop_actions import (
+            DesktopActionInvalid,
+            desktop_action_bulk,
+            desktop_action_summary,
+        )
+
+        by_customer: dict[Customer, list[Desktop]] = {}
+        for desktop in queryset.select_related("aws_account__customer"):
+            by_customer.setdefault(desktop.aws_account.customer, []).append(desktop)
+        actor = Actor.for_user(request.user)
+        for customer, desktops in by_customer.items():
+            try:
+                job = desktop_action_bulk(
+                    actor=actor, customer=customer, desktops=desktops, action=action, params=params
+                )
+            except DesktopActionInvalid as invalid:
+                problems = " ".join(m for messages_ in invalid.errors.values() for m in messages_)
+                self.message_user(request, f"{customer.name}: nothing was sent. {problems}", messages.ERROR)
+            else:
+                partial = bool(job.result.get("not_eligible"))
+                self.message_user(
+                    request,
+                    f"{customer.name}: {desktop_action_summary(job=job)}",
+                    messages.WARNING if partial else messages.SUCCESS,
+                )
+
+    def _too_many(self, request: HttpRequest, queryset: QuerySet[Desktop]) -> bool:
+        from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB
+
+        count = queryset.count()
+        if count > MAX_DESKTOPS_PER_JOB:
+            self.message_user(
+                request,
+                f"One action takes at most {MAX_DESKTOPS_PER_JOB} desktops; {count} are selected. "
+                "Narrow the selection with the filters.",
+                messages.ERROR,
+            )
+            return True
+        return False
+
+    def _intermediate(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Desktop],
+        *,
+        action_name: str,
+        title: str,
+        warning: str = "",
+        form=None,
+        submit: str,
+    ) -> TemplateResponse:
+        """The confirmation or parameters page; it posts the same selection back to the same action."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "warning": warning,
+            "form": form,
+            "submit": submit,
+            "action_name": action_name,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "selected_pks": list(queryset.values_list("pk", flat=True)),
+            "preview": queryset.select_related("aws_account__customer")[:PREVIEW_ROWS],
+            "count": queryset.count(),
+        }
+        return TemplateResponse(request, "admin/tenants/desktop/action_intermediate.html", context)
+
+    @admin.action(description="Start selected desktops", permissions=["change"])
+    def start_desktops(self, request, queryset):
+        self._act(request, queryset, "start")
+
+    @admin.action(description="Stop selected desktops", permissions=["change"])
+    def stop_desktops(self, request, queryset):
+        self._act(request, queryset, "stop")
+
+    @admin.action(description="Reboot selected desktops", permissions=["change"])
+    def reboot_desktops(self, request, queryset):
+        self._act(request, queryset, "reboot")
+
+    @admin.action(description="Restore selected desktops from their latest snapshot", permissions=["change"])
+    def restore_desktops(self, request, queryset):
+        self._act(request, queryset, "restore")
+
+    @admin.action(description="Put selected desktops in admin maintenance", permissions=["change"])
+    def maintenance_on(self, request, queryset):
+        self._act(request, queryset, "maintenance-on")
+
+    @admin.action(description="Take selected desktops out of admin maintenance", permissions=["change"])
+    def maintenance_off(self, request, queryset):
+        self._act(request, queryset, "maintenance-off")
+
+    @admin.action(description="Rebuild selected desktops…", permissions=["change"])
+    def rebuild_desktops(self, request, queryset):
+        if self._too_many(request, queryset):
+            return None
+        if request.POST.get("post") == "yes":
+            self._act(request, queryset, "rebuild")
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            action_name="rebuild_desktops",
+            title="Rebuild desktops?",
+            warning=REBUILD_WARNING,
+            submit="Yes, rebuild them",
+        )
+
+    @admin.action(description="Terminate selected desktops…", permissions=["change"])
+    def terminate_desktops(self, request, queryset):
+        if self._too_many(request, queryset):
+            return None
+        if request.POST.get("post") == "yes":
+            self._act(request, queryset, "terminate")
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            action_name="terminate_desktops",
+            title="Terminate desktops?",
+            warning=TERMINATE_WARNING,
+            submit="Yes, terminate them",
+        )
+
+    @admin.action(description="Modify selected desktops' properties…", permissions=["change"])
+    def modify_desktops(self, request, queryset):
+        from orchestration.desktop_action_forms import DesktopModifyForm
+
+        if self._too_many(request, queryset):
+            return None
+        form = DesktopModifyForm(request.POST if request.POST.get("post") == "yes" else None)
+        if form.is_bound and form.is_valid():
+            self._act(request, queryset, "modify", form.to_params())
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            action_name="modify_desktops",
+            title="Modify desktops",
+            form=form,
+            submit="Modify",
+        )
+
+    @admin.action(description="Migrate selected desktops to another bundle…", permissions=["change"])
+    def migrate_desktops(self, request, queryset):
+        from orchestration.desktop_action_forms import DesktopMigrateForm
+
+        if self._too_many(request, queryset):
+            return None
+        accounts = queryset.values_list("aws_account_id", flat=True).distinct()
+        bundles = Bundle.objects.filter(aws_account_id__in=accounts)
+        form = DesktopMigrateForm(
+            request.POST if request.POST.get("post") == "yes" else None, bundles=bundles
+        )
+        if form.is_bound and form.is_valid():
+            self._act(request, queryset, "migrate", form.to_params())
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            action_name="migrate_desktops",
+            title="Migrate desktops to another bundle",
+            warning="Each desktop is replaced by a new WorkSpace on the bundle; the old one is terminated.",
+            form=form,
+            submit="Migrate",
+        )
 
     search_fields = ["workspace_id", "user_name", "computer_name", "aws_account__account_id"]
     show_full_result_count = False
