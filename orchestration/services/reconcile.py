@@ -1,11 +1,12 @@
 """Reconciliation: bring our rows up to date with AWS per account and region, and report the drift.
 
 One RECONCILE job per account, one item per region; a second start while one runs returns the running
-one. Each region reads directories, bundles and every WorkSpace (DescribeWorkspaces, 25 a page) and
-writes what changed. Drift goes to `Job.result`: desktops AWS has that we do not (adopted when tagged
-PartnerManaged=true, otherwise only listed), desktops we have that AWS no longer has, resources that
-lost their tag, and MANUAL desktops AWS stopped on its own (the 48-hour rule, R10). Rows without a
-WorkSpace id (a create still in flight) are never touched, nor rows written while the listing ran.
+one. Each region reads directories, images (the images service's image_sync), bundles and every
+WorkSpace (DescribeWorkspaces, 25 a page) and writes what changed. Drift goes to `Job.result`: desktops
+AWS has that we do not (adopted when tagged PartnerManaged=true, otherwise only listed), desktops we
+have that AWS no longer has, resources that lost their tag, and MANUAL desktops AWS stopped on its own
+(the 48-hour rule, R10). Rows without a WorkSpace id (a create still in flight) are never touched, nor
+rows written while the listing ran.
 """
 
 from datetime import datetime
@@ -36,6 +37,7 @@ from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.bundles import bundle_sync
 from orchestration.services.directories import directory_sync
+from orchestration.services.images import image_sync
 from orchestration.services.jobs import items_claim, items_release, job_dispatch_items, job_refresh_status
 from tenants.choices import DesktopState, RunningMode, VerificationStatus
 from tenants.models import AwsAccount, Bundle, Desktop, Directory
@@ -190,6 +192,7 @@ def reconcile_summary(regions: dict[str, dict]) -> dict[str, int]:
         "lost_tag": 0,
         "directories_missing": 0,
         "bundles_missing": 0,
+        "images_missing": 0,
         "regions_failed": 0,
     }
     for report in regions.values():
@@ -209,13 +212,16 @@ def reconcile_summary(regions: dict[str, dict]) -> dict[str, int]:
         summary["lost_tag"] += len(report.get("bundles", {}).get("lost_tag", []))
         summary["directories_missing"] += len(report.get("directories", {}).get("missing", []))
         summary["bundles_missing"] += len(report.get("bundles", {}).get("missing", []))
+        summary["images_missing"] += len(report.get("images", {}).get("missing", []))
     return summary
 
 
 def reconcile_region(*, aws_account: AwsAccount, region: str, access: AccountAccess) -> dict:
-    """Directories first (adopted desktops need their rows), then bundles, then desktops."""
+    """Directories first (adopted desktops need their rows), images before bundles (a bundle links its
+    image), desktops last."""
     return {
         "directories": directory_sync(aws_account=aws_account, region=region, access=access),
+        "images": image_sync(aws_account=aws_account, region=region),
         "bundles": bundle_sync(aws_account=aws_account, region=region, access=access),
         "desktops": _reconcile_desktops(aws_account, region, access),
     }
@@ -484,9 +490,19 @@ def reconcile_report_lines(job: Job) -> list[str]:
                 f"  desktop untracked: {entry['workspace_id']} user {entry['user_name']} "
                 f"({entry['state']}): {entry['reason']}"
             )
-        for kind in ("directories", "bundles"):
+        for kind in ("directories", "images", "bundles"):
             for name, values in report.get(kind, {}).items():
                 if isinstance(values, list) and values:
-                    shown = [v["bundle_id"] if isinstance(v, dict) else v for v in values]
+                    shown = [_resource_label(v) for v in values]
                     lines.append(f"  {kind} {name}: {', '.join(shown)}")
     return lines
+
+
+def _resource_label(entry: str | dict) -> str:
+    """A report entry is an id, or a dict naming one (with a name or a state change beside it)."""
+    if not isinstance(entry, dict):
+        return entry
+    resource_id = entry.get("bundle_id") or entry.get("image_id") or entry.get("directory_id") or "?"
+    if "to" in entry:
+        return f"{resource_id} {entry.get('from')} -> {entry['to']}"
+    return resource_id

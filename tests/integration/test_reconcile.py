@@ -118,10 +118,16 @@ def test_drift_is_adopted_listed_marked_and_reported(stack_factory, customer_acc
     assert f"desktop untracked: {sorted(untagged)[0]}" in out
 
     counts = simulator.call_counts(account_id=world["aws_account"].account_id)
-    # One page of WorkSpaces; DescribeTags: 1 directory + 1 bundle + 5 unknown desktops + 1 known one.
+    # One page of WorkSpaces; DescribeTags: 1 directory, the onboarded image we had no row for (adopted),
+    # 1 bundle, 5 unknown desktops and 1 known one.
     assert counts["DescribeWorkspaces"] == 1
-    assert counts["DescribeTags"] == 8
+    assert counts["DescribeTags"] == 9
     assert counts["DescribeWorkspaceDirectories"] == 1 and counts["DescribeWorkspaceBundles"] == 1
+    assert counts["DescribeWorkspaceImages"] == 1
+    images = job.result["regions"]["us-east-1"]["images"]
+    assert images["adopted"] == [world["demo"]["image_id"]]
+    world["bundle"].refresh_from_db()
+    assert world["bundle"].image.image_id == world["demo"]["image_id"]
     assert not any(op.startswith(("Create", "Modify", "Terminate", "Stop", "Delete")) for op in counts)
     print(f"\nFIGURE reconcile desktops=6 {counts}")
 
@@ -142,11 +148,12 @@ def test_pages_of_25_and_a_bounded_round_robin_of_tag_checks(stack_factory, cust
         runs.append((report["counts"], counts["DescribeWorkspaces"], counts["DescribeTags"]))
 
     pages = -(-total // 25)
-    # Run 1 adopts every desktop (one DescribeTags each); later runs check 100 tags, round robin.
+    # Run 1 adopts every desktop and the onboarded image (one DescribeTags each); later runs check 100
+    # desktop tags, round robin; the directory and the bundle are checked every run.
     assert [r[0]["adopted"] for r in runs] == [total, 0, 0]
     assert [r[1] for r in runs] == [pages] * 3
     assert [r[0]["tags_checked"] for r in runs] == [0, DESKTOP_TAG_CHECKS_PER_RUN, DESKTOP_TAG_CHECKS_PER_RUN]
-    assert [r[2] for r in runs] == [total + 2, DESKTOP_TAG_CHECKS_PER_RUN + 2, DESKTOP_TAG_CHECKS_PER_RUN + 2]
+    assert [r[2] for r in runs] == [total + 3, DESKTOP_TAG_CHECKS_PER_RUN + 2, DESKTOP_TAG_CHECKS_PER_RUN + 2]
     print(
         f"\nFIGURE reconcile desktops={total} DescribeWorkspaces/run={pages} DescribeTags/run={[r[2] for r in runs]}"
     )

@@ -145,6 +145,10 @@ def test_the_report_sums_regions_and_reads_as_lines():
                 ],
             },
             "directories": {"lost_tag": ["d-1234567890"], "missing": []},
+            "images": {
+                "state_changes": [{"image_id": "wsi-123456789", "from": "PENDING", "to": "AVAILABLE"}],
+                "missing": ["wsi-987654321"],
+            },
             "bundles": {"untracked": [{"bundle_id": "wsb-123456789", "name": "theirs"}], "lost_tag": []},
         },
         "eu-west-1": {"error": {"code": "AccessDeniedException", "message": "no"}},
@@ -154,6 +158,7 @@ def test_the_report_sums_regions_and_reads_as_lines():
     assert summary["stopped_by_aws"] == 1
     assert summary["lost_tag"] == 1
     assert summary["regions_failed"] == 1
+    assert summary["images_missing"] == 1
     job = JobFactory(kind=JobKind.RECONCILE, params={"aws_account_id": "111111111111"})
     job.result = {"regions": regions, "summary": summary}
     text = "\n".join(reconcile_report_lines(job))
@@ -162,3 +167,5 @@ def test_the_report_sums_regions_and_reads_as_lines():
     assert "desktop untracked: ws-ddddddddd user eve (AVAILABLE): why" in text
     assert "directories lost_tag: d-1234567890" in text
     assert "bundles untracked: wsb-123456789" in text
+    assert "images state_changes: wsi-123456789 PENDING -> AVAILABLE" in text
+    assert "images missing: wsi-987654321" in text
