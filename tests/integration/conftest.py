@@ -10,6 +10,7 @@ from django.db import connection
 from orchestration.choices import JOB_TERMINAL_STATUSES
 from orchestration.models import Job
 from orchestration.selectors import job_progress
+from partnerportal.celery import app as celery_app
 from tests.integration.stack import CeleryProcess, RedisProcess, stack_environment
 from tests.integration.world import onboard_demo_customer
 
@@ -25,7 +26,7 @@ class Stack:
     workdir: Path
     worker: CeleryProcess | None = None
     beat: CeleryProcess | None = None
-    extra_workers: list[CeleryProcess] = field(default_factory=list)
+    extra_processes: list[CeleryProcess] = field(default_factory=list)
     restarts: int = 0
 
     def start(self, *, beat: bool = True) -> "Stack":
@@ -34,8 +35,14 @@ class Stack:
             self.beat = CeleryProcess("beat", self.env, self.workdir, "beat").start()
         return self
 
+    def add_beat(self, name: str) -> CeleryProcess:
+        """A second (third…) beat, as a careless deployment would run: schedules must still run once."""
+        beat = CeleryProcess("beat", self.env, self.workdir, name).start()
+        self.extra_processes.append(beat)
+        return beat
+
     def stop(self) -> None:
-        for process in [self.beat, self.worker, *self.extra_workers]:
+        for process in [self.beat, self.worker, *self.extra_processes]:
             if process:
                 process.stop()
         self.redis.stop()
@@ -79,11 +86,23 @@ def stack_factory(transactional_db, simulator, tmp_path):
         )
         stack = Stack(redis=redis, env=env, workdir=tmp_path)
         stacks.append(stack)
+        _publish_to(redis.url)
         return stack
 
+    original_broker = celery_app.conf.broker_url
     yield build
+    _publish_to(original_broker)
     for stack in stacks:
         stack.stop()
+
+
+def _publish_to(broker_url: str) -> None:
+    """Send this process's messages (jobs started by the test) to the stack's Redis, not the default."""
+    celery_app.conf.broker_url = broker_url
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture

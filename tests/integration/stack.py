@@ -118,7 +118,7 @@ class CeleryProcess:
                 "-S",
                 "celery.beat:PersistentScheduler",
                 "-s",
-                str(self.workdir / "beat-schedule"),
+                str(self.workdir / f"{self.name}-schedule"),
                 "--loglevel",
                 "INFO",
             ]
