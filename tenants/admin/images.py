@@ -231,7 +231,7 @@ class ImageAdmin(AwsResourceAdmin):
             text = " ".join(message for messages_ in problem.errors.values() for message in messages_)
         else:
             text = f"AWS refused: {problem.code}: {problem.message}"
-        self.message_user(request, f"{image.image_id}: {text}", messages.ERROR)
+        self.message_user(request, f"Image {image.image_id}: {text}", messages.ERROR)
 
     @admin.action(description="Copy to regions…", permissions=["change"])
     def copy_to_regions(self, request: HttpRequest, queryset):
@@ -289,7 +289,7 @@ class ImageAdmin(AwsResourceAdmin):
                 else:
                     verb = "shared with" if data["allow"] else "no longer shared with"
                     self.message_user(
-                        request, f"{image.image_id} {verb} {data['account_id']}.", messages.SUCCESS
+                        request, f"Image {image.image_id} {verb} {data['account_id']}.", messages.SUCCESS
                     )
             return None
         notes = {}

@@ -1,9 +1,11 @@
 """Images end to end: a real worker and beat, Redis, PostgreSQL and the simulator (R4, R11, F10, F11, S5)."""
 
+import io
 import os
 
 import boto3
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from orchestration.actors import Actor
@@ -14,7 +16,6 @@ from orchestration.services.desktops import DesktopCreateRequest, desktop_create
 from orchestration.services.images import (
     ImageInvalid,
     ami_list,
-    image_copy,
     image_create_from_desktop,
     image_delete,
     image_import,
@@ -250,8 +251,25 @@ def test_image_from_a_desktop_survives_a_crash_after_the_call_then_copies_to_a_s
     assert golden.state == "AVAILABLE"
     assert JobItem.objects.get(job=job).attempts == 2
 
-    copy = wait_for_job(image_copy(actor=ACTOR, image=golden, regions=["us-west-2"]), stack)
-    assert copy.status == "SUCCEEDED"
+    # Through the command this time, as a script would: it waits and prints where each copy landed.
+    out = io.StringIO()
+    call_command(
+        "images",
+        "--account",
+        account.account_id,
+        "copy",
+        "--image",
+        golden.image_id,
+        "--regions",
+        "us-west-2",
+        "--wait",
+        "--poll-seconds",
+        "0.3",
+        stdout=out,
+    )
+    copied = Image.objects.get(region="us-west-2")
+    assert "SUCCEEDED: 1 done, 0 failed, 0 in progress of 1" in out.getvalue()
+    assert f"us-west-2: {copied.image_id} SUCCEEDED" in out.getvalue()
     [call] = simulator.calls("CopyWorkspaceImage")
     assert call["region"] == "us-west-2"
     assert (call["request"]["SourceRegion"], call["request"]["SourceImageId"]) == (
@@ -259,7 +277,6 @@ def test_image_from_a_desktop_survives_a_crash_after_the_call_then_copies_to_a_s
         golden.image_id,
     )
     assert {"Key": "PartnerManaged", "Value": "true"} in call["request"]["Tags"]
-    copied = Image.objects.get(region="us-west-2")
     assert (copied.name, copied.state, copied.source_image) == ("golden-2024.06", "AVAILABLE", golden)
     assert len(_owned_named(world, "golden-2024.06", region="us-west-2")) == 1
     counts = simulator.call_counts()

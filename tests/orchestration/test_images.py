@@ -510,3 +510,55 @@ def test_image_and_permission_reads_follow_every_page():
             "111111111111",
             "222222222222",
         ]
+
+
+def test_share_action_shows_current_shares_then_reports_each_refusal(staff_client, no_aws):
+    image = ImageFactory(tags=OURS)
+    url = reverse("admin:tenants_image_changelist")
+    with mock.patch("orchestration.services.images.image_permission_list", return_value=["222222222222"]):
+        page = staff_client.post(url, {"action": "share_with_account", "_selected_action": [image.pk]})
+    assert "shared with 222222222222" in page.content.decode()
+    response = staff_client.post(
+        url,
+        {
+            "action": "share_with_account",
+            "_selected_action": [image.pk],
+            "apply": "1",
+            "account_id": "12",
+            "allow": "1",
+        },
+        follow=True,
+    )
+    assert f"Image {image.image_id}: &#x27;12&#x27; is not an AWS account id" in response.content.decode()
+    assert AuditEvent.objects.get().outcome == "REFUSED"
+
+
+def test_refresh_action_syncs_each_account_and_region_once(staff_client):
+    account = AwsAccountFactory(regions=["us-east-1", "eu-west-1"])
+    images = [
+        ImageFactory(aws_account=account),
+        ImageFactory(aws_account=account),
+        ImageFactory(aws_account=account, region="eu-west-1"),
+    ]
+    report = {
+        "aws_account_id": account.account_id,
+        "images_in_aws": 2,
+        "state_changes": [],
+        "adopted": ["wsi-000000777"],
+        "not_ours": [],
+        "missing": [],
+    }
+    with mock.patch(
+        "orchestration.services.images.image_sync",
+        side_effect=lambda aws_account, region: {**report, "region": region},
+    ) as sync:
+        response = staff_client.post(
+            reverse("admin:tenants_image_changelist"),
+            {"action": "refresh_from_aws", "_selected_action": [i.pk for i in images]},
+            follow=True,
+        )
+    assert sorted(c.kwargs["region"] for c in sync.call_args_list) == ["eu-west-1", "us-east-1"]
+    assert (
+        f"{account.account_id} us-east-1: 2 image(s) in AWS; adopted wsi-000000777."
+        in response.content.decode()
+    )
