@@ -12,15 +12,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from orchestration.actors import Actor
-from orchestration.aws.types import WorkspaceSpec
-from orchestration.aws.workspaces import workspaces_create_batch
 from orchestration.models import AuditEvent, ScheduleRun
-from orchestration.services.accounts import account_access
 from orchestration.services.desktops import DesktopCreateRequest, desktop_create_bulk
 from orchestration.services.power import idle_sweep
 from tenants.models import ApiToken, Desktop, DesktopActivity, PowerPolicy
 from tests.integration.conftest import wait_for_job
-from tests.integration.world import onboard_demo_customer
+from tests.integration.world import make_available_desktops, onboard_demo_customer
 
 pytestmark = pytest.mark.integration
 
@@ -144,49 +141,13 @@ def test_idle_desktops_stop_live_ones_do_not_and_two_beats_run_each_window_once(
     )
 
 
-def _make_simulated_desktops(world, count: int) -> list[Desktop]:
-    prefix = f"b{Desktop.objects.count()}-"
-    """`count` WorkSpaces made straight through the boundary (25 a call) and mirrored in our rows."""
-    access = account_access(world["aws_account"], region=world["directory"].region)
-    made = []
-    for start in range(0, count, 25):
-        specs = [
-            WorkspaceSpec(
-                directory_id=world["directory"].directory_id,
-                user_name=f"{prefix}{n:05d}",
-                bundle_id=world["bundle"].bundle_id,
-                workspace_name=f"{prefix}-{n:05d}",
-                running_mode="MANUAL",
-            )
-            for n in range(start, min(count, start + 25))
-        ]
-        made.extend(workspaces_create_batch(access, specs).created.values())
-    since = timezone.now() - timedelta(hours=2)
-    return Desktop.objects.bulk_create(
-        Desktop(
-            aws_account=world["aws_account"],
-            region=world["directory"].region,
-            directory=world["directory"],
-            bundle=world["bundle"],
-            workspace_id=w.workspace_id,
-            user_name=w.user_name,
-            workspace_name=w.workspace_name,
-            state="AVAILABLE",
-            state_changed_at=since,
-            running_mode="MANUAL",
-            tags={"PartnerManaged": "true"},
-        )
-        for w in made
-    )
-
-
 def test_a_sweep_over_10000_desktops_costs_the_same_sql_as_over_100_and_ceil_n_over_25_calls(
     realtime_customer, simulator, settings
 ):
     world = realtime_customer
     simulator.set_durations(provisioning=0)
     settings.AWS_RATE_LIMIT_PER_SECOND = 0  # the limiter is not what this measures
-    small = _make_simulated_desktops(world, 100)
+    small = make_available_desktops(world, 100)
     time.sleep(0.1)
     # Every tenth has a user on: those stay.
     for desktop in small[::10]:
@@ -199,7 +160,7 @@ def test_a_sweep_over_10000_desktops_costs_the_same_sql_as_over_100_and_ceil_n_o
     assert calls["StopWorkspaces"] == math.ceil(90 / 25)
     assert calls["DescribeWorkspacesConnectionStatus"] == math.ceil(100 / 25)
 
-    big = _make_simulated_desktops(world, 10_000)
+    big = make_available_desktops(world, 10_000)
     for desktop in big[::10]:
         simulator.script_connections(desktop.workspace_id, [(-60, "CONNECTED")])
     simulator.clear_calls()

@@ -1,8 +1,14 @@
 """An onboarded customer in the simulator, for integration tests and benchmarks alike."""
 
+from datetime import timedelta
 from typing import Any
 
-from tenants.models import AwsAccount, Bundle, Customer, Directory
+from django.utils import timezone
+
+from orchestration.aws.types import WorkspaceSpec
+from orchestration.aws.workspaces import workspaces_create_batch
+from orchestration.services.accounts import account_access
+from tenants.models import AwsAccount, Bundle, Customer, Desktop, Directory
 
 
 def onboard_demo_customer(simulator, *, name: str, slug: str) -> dict[str, Any]:
@@ -44,3 +50,41 @@ def onboard_demo_customer(simulator, *, name: str, slug: str) -> dict[str, Any]:
         "bundle": bundle,
         "demo": demo,
     }
+
+
+def make_available_desktops(world: dict[str, Any], count: int) -> list[Desktop]:
+    """`count` MANUAL WorkSpaces made straight through the boundary (25 a call, no job), mirrored in our
+    rows as AVAILABLE for two hours: a large fleet, fast, for sweeps and benchmarks. The simulator's
+    provisioning duration decides when AWS reports them AVAILABLE (set it to 0 first)."""
+    prefix = f"b{Desktop.objects.count()}-"
+    access = account_access(world["aws_account"], region=world["directory"].region)
+    made = []
+    for start in range(0, count, 25):
+        specs = [
+            WorkspaceSpec(
+                directory_id=world["directory"].directory_id,
+                user_name=f"{prefix}{n:05d}",
+                bundle_id=world["bundle"].bundle_id,
+                workspace_name=f"{prefix}{n:05d}",
+                running_mode="MANUAL",
+            )
+            for n in range(start, min(count, start + 25))
+        ]
+        made.extend(workspaces_create_batch(access, specs).created.values())
+    since = timezone.now() - timedelta(hours=2)
+    return Desktop.objects.bulk_create(
+        Desktop(
+            aws_account=world["aws_account"],
+            region=world["directory"].region,
+            directory=world["directory"],
+            bundle=world["bundle"],
+            workspace_id=w.workspace_id,
+            user_name=w.user_name,
+            workspace_name=w.workspace_name,
+            state="AVAILABLE",
+            state_changed_at=since,
+            running_mode="MANUAL",
+            tags={"PartnerManaged": "true"},
+        )
+        for w in made
+    )
