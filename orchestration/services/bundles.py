@@ -6,7 +6,9 @@ was lost is found again by its name, which WorkSpaces keeps unique in an account
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from django.db.models import ProtectedError
 from django.utils import timezone
@@ -14,14 +16,13 @@ from django.utils import timezone
 from orchestration.actors import Actor
 from orchestration.aws import bundles as aws_bundles
 from orchestration.aws.bundles import WorkspaceBundle
-from orchestration.aws.errors import AwsError, AwsPermanent, AwsTransient, TagGuardRefused
-from orchestration.aws.tagguard import ensure_partner_managed, is_partner_managed
+from orchestration.aws.errors import AwsError, AwsPermanent, AwsTransient
+from orchestration.aws.tagguard import is_partner_managed
 from orchestration.aws.types import AccountAccess
 from orchestration.aws.workspaces import resource_tags
 from orchestration.choices import AuditOutcome
 from orchestration.services.accounts import account_access
-from orchestration.services.audit import audit_event_for_actor, audit_record_many
-from orchestration.services.directories import guarded_tags
+from orchestration.services.directories import audit_change, guarded_change, refuse_change
 from tenants.choices import PARTNER_TAG_KEY, PARTNER_TAG_VALUE, ComputeType, ImageState
 from tenants.models import DESKTOP_IS_LIVE, AwsAccount, Bundle, Desktop, Image
 
@@ -124,24 +125,6 @@ def _validate_create(request: BundleCreateRequest) -> None:
         raise BundleInvalid(errors)
 
 
-def _audit(actor: Actor, account: AwsAccount, region: str, action: str, target: str, outcome: str, **fields):
-    audit_record_many(
-        [
-            audit_event_for_actor(
-                actor,
-                account.customer,
-                action=action,
-                outcome=outcome,
-                aws_account_id=account.account_id,
-                region=region,
-                target_type="bundle",
-                target_id=target,
-                **fields,
-            )
-        ]
-    )
-
-
 def _record_bundle(request: BundleCreateRequest, made: WorkspaceBundle) -> Bundle:
     return Bundle.objects.create(
         aws_account=request.aws_account,
@@ -172,6 +155,7 @@ def bundle_create(*, actor: Actor, request: BundleCreateRequest) -> Bundle:
         "root_volume_gib": request.root_volume_gib,
         "user_volume_gib": request.user_volume_gib,
     }
+    adopted = False
     try:
         created = aws_bundles.bundle_create(
             access,
@@ -182,128 +166,75 @@ def bundle_create(*, actor: Actor, request: BundleCreateRequest) -> Bundle:
             root_volume_gib=request.root_volume_gib,
             user_volume_gib=request.user_volume_gib,
         )
-    except AwsTransient as error:
-        # The response may be lost after AWS made the bundle: look for it by its unique name.
-        found = aws_bundles.bundle_find_by_name(access, request.name)
+        made, request_id = created.bundle, created.request_id
+    except AwsError as error:
+        # Only a transient answer can hide a bundle AWS made before the response was lost.
+        found = _lost_create(access, request.name) if isinstance(error, AwsTransient) else None
         if found is None:
-            _audit(
+            audit_change(
                 actor,
                 account,
                 request.region,
-                action,
-                request.name,
-                AuditOutcome.FAILED,
+                action=action,
+                target_type="bundle",
+                target_id=request.name,
+                outcome=AuditOutcome.FAILED,
                 aws_request_id=error.request_id,
                 error_code=error.code,
                 error_message=error.message,
                 details=details,
             )
             raise
-        _audit(
-            actor,
-            account,
-            request.region,
-            action,
-            found.bundle_id,
-            AuditOutcome.SUCCEEDED,
-            aws_request_id=error.request_id,
-            details={**details, "adopted": True},
-        )
-        return _record_bundle(request, found)
-    except AwsError as error:
-        _audit(
-            actor,
-            account,
-            request.region,
-            action,
-            request.name,
-            AuditOutcome.FAILED,
-            aws_request_id=error.request_id,
-            error_code=error.code,
-            error_message=error.message,
-            details=details,
-        )
-        raise
-    _audit(
+        made, request_id, adopted = found, error.request_id, True
+    audit_change(
         actor,
         account,
         request.region,
-        action,
-        created.bundle.bundle_id,
-        AuditOutcome.SUCCEEDED,
-        aws_request_id=created.request_id,
-        details=details,
+        action=action,
+        target_type="bundle",
+        target_id=made.bundle_id,
+        outcome=AuditOutcome.SUCCEEDED,
+        aws_request_id=request_id,
+        details={**details, "adopted": adopted},
     )
-    return _record_bundle(request, created.bundle)
+    return _record_bundle(request, made)
+
+
+def _lost_create(access: AccountAccess, name: str) -> WorkspaceBundle | None:
+    """The bundle a create whose response was lost may have made, found by its unique name."""
+    try:
+        return aws_bundles.bundle_find_by_name(access, name)
+    except AwsError:
+        return None  # cannot tell: the caller reports the create's own error
 
 
 def _load(bundle: Bundle) -> Bundle:
     return Bundle.objects.select_related("aws_account__customer", "image").get(pk=bundle.pk)
 
 
-def _refuse(actor: Actor, bundle: Bundle, action: str, errors: dict[str, list[str]]) -> None:
-    """Audit a local refusal of a change to an existing bundle, then raise it."""
-    invalid = BundleInvalid(errors)
-    _audit(
+def _refuse(actor: Actor, bundle: Bundle, action: str, errors: dict[str, list[str]]) -> NoReturn:
+    refuse_change(
         actor,
-        bundle.aws_account,
-        bundle.region,
-        action,
-        bundle.bundle_id,
-        AuditOutcome.REFUSED,
-        error_code="Invalid",
-        error_message=str(invalid),
+        bundle,
+        target_type="bundle",
+        target_id=bundle.bundle_id,
+        action=action,
+        invalid=BundleInvalid(errors),
     )
-    raise invalid
 
 
-def _guarded_call(actor: Actor, bundle: Bundle, action: str, call, details: dict) -> str:
-    """Tag guard, then the one AWS call, audited whatever the outcome; returns the request id."""
-    access = account_access(bundle.aws_account, region=bundle.region)
-    tags = guarded_tags(access, resource=bundle, resource_id=bundle.bundle_id)
-    audit = {"details": details}
-    try:
-        ensure_partner_managed(bundle.bundle_id, tags, action)
-    except TagGuardRefused as refused:
-        _audit(
-            actor,
-            bundle.aws_account,
-            bundle.region,
-            action,
-            bundle.bundle_id,
-            AuditOutcome.REFUSED,
-            error_code=refused.code,
-            error_message=refused.message,
-            **audit,
-        )
-        raise
-    try:
-        request_id = call(access)
-    except AwsError as error:
-        _audit(
-            actor,
-            bundle.aws_account,
-            bundle.region,
-            action,
-            bundle.bundle_id,
-            AuditOutcome.FAILED,
-            aws_request_id=error.request_id,
-            error_code=error.code,
-            error_message=error.message,
-            **audit,
-        )
-        raise
-    _audit(
+def _change(
+    actor: Actor, bundle: Bundle, action: str, call: Callable[[AccountAccess], str], details: dict
+) -> None:
+    guarded_change(
         actor,
-        bundle.aws_account,
-        bundle.region,
-        action,
-        bundle.bundle_id,
-        AuditOutcome.SUCCEEDED,
-        aws_request_id=request_id,
-        **audit,
+        bundle,
+        target_type="bundle",
+        target_id=bundle.bundle_id,
+        action=action,
+        call=call,
+        details=details,
     )
-    return request_id
 
 
 def bundle_update_image(*, actor: Actor, bundle: Bundle, image: Image) -> Bundle:
@@ -316,7 +247,7 @@ def bundle_update_image(*, actor: Actor, bundle: Bundle, image: Image) -> Bundle
     if problems:
         _refuse(actor, bundle, action, {"image": problems})
     previous = bundle.image.image_id if bundle.image else ""
-    _guarded_call(
+    _change(
         actor,
         bundle,
         action,
@@ -346,7 +277,7 @@ def bundle_delete(*, actor: Actor, bundle: Bundle) -> None:
         problems.append(f"Golden-image pipelines update this bundle: {', '.join(pipelines)}.")
     if problems:
         _refuse(actor, bundle, action, {"bundle": problems})
-    _guarded_call(
+    _change(
         actor, bundle, action, lambda access: aws_bundles.bundle_delete(access, bundle.bundle_id), details={}
     )
     try:

@@ -10,6 +10,7 @@ directory run at once, audited, behind the tag guard.
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.db import transaction
@@ -383,67 +384,124 @@ def _settle_registration(item: JobItem, reported: WorkspaceDirectory | None, now
         )
 
 
-# ------------------------------------------------------------------------- actions on a directory
-def _audit(actor: Actor, directory: Directory, action: str, outcome: str, **fields) -> None:
+# ------------------------------------------------ changes to an existing resource (directories, bundles)
+def audit_change(
+    actor: Actor,
+    aws_account: AwsAccount,
+    region: str,
+    *,
+    action: str,
+    target_type: str,
+    target_id: str,
+    outcome: str,
+    **fields,
+) -> None:
+    """Audit one change (or its refusal) made at once, outside any job."""
     audit_record_many(
         [
             audit_event_for_actor(
                 actor,
-                directory.aws_account.customer,
+                aws_account.customer,
                 action=action,
                 outcome=outcome,
-                aws_account_id=directory.aws_account.account_id,
-                region=directory.region,
-                target_type="directory",
-                target_id=directory.directory_id,
+                aws_account_id=aws_account.account_id,
+                region=region,
+                target_type=target_type,
+                target_id=target_id,
                 **fields,
             )
         ]
     )
 
 
-def _refuse(actor: Actor, directory: Directory, action: str, errors: dict[str, list[str]]) -> None:
-    """Audit a local refusal of a change to an existing directory, then raise it."""
-    invalid = DirectoryInvalid(errors)
-    _audit(actor, directory, action, AuditOutcome.REFUSED, error_code="Invalid", error_message=str(invalid))
+def refuse_change(
+    actor: Actor, resource, *, target_type: str, target_id: str, action: str, invalid: Exception
+) -> NoReturn:
+    """Audit a local refusal of a change to an existing resource, then raise it."""
+    audit_change(
+        actor,
+        resource.aws_account,
+        resource.region,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        outcome=AuditOutcome.REFUSED,
+        error_code="Invalid",
+        error_message=str(invalid),
+    )
     raise invalid
 
 
-def _mutate(
-    actor: Actor, directory: Directory, action: str, call: Callable[[AccountAccess], str], details: dict
+def guarded_change(
+    actor: Actor,
+    resource,
+    *,
+    target_type: str,
+    target_id: str,
+    action: str,
+    call: Callable[[AccountAccess], str],
+    details: dict,
 ) -> AccountAccess:
     """Tag guard, then the one AWS call, audited whatever the outcome; returns the access it used."""
-    access = account_access(directory.aws_account, region=directory.region)
-    tags = guarded_tags(access, resource=directory, resource_id=directory.directory_id)
+    audit = {"action": action, "target_type": target_type, "target_id": target_id, "details": details}
+    account, region = resource.aws_account, resource.region
+    access = account_access(account, region=region)
+    tags = guarded_tags(access, resource=resource, resource_id=target_id)
     try:
-        ensure_partner_managed(directory.directory_id, tags, action)
+        ensure_partner_managed(target_id, tags, action)
     except TagGuardRefused as refused:
-        _audit(
+        audit_change(
             actor,
-            directory,
-            action,
-            AuditOutcome.REFUSED,
+            account,
+            region,
+            outcome=AuditOutcome.REFUSED,
             error_code=refused.code,
             error_message=refused.message,
-            details=details,
+            **audit,
         )
         raise
     try:
         request_id = call(access)
     except AwsError as error:
-        _audit(
+        audit_change(
             actor,
-            directory,
-            action,
-            AuditOutcome.FAILED,
+            account,
+            region,
+            outcome=AuditOutcome.FAILED,
             aws_request_id=error.request_id,
             error_code=error.code,
             error_message=error.message,
-            details=details,
+            **audit,
         )
         raise
-    _audit(actor, directory, action, AuditOutcome.SUCCEEDED, aws_request_id=request_id, details=details)
+    audit_change(actor, account, region, outcome=AuditOutcome.SUCCEEDED, aws_request_id=request_id, **audit)
     return access
+
+
+# ------------------------------------------------------------------------- actions on a directory
+def _refuse(actor: Actor, directory: Directory, action: str, errors: dict[str, list[str]]) -> NoReturn:
+    refuse_change(
+        actor,
+        directory,
+        target_type="directory",
+        target_id=directory.directory_id,
+        action=action,
+        invalid=DirectoryInvalid(errors),
+    )
+
+
+def _change(
+    actor: Actor, directory: Directory, action: str, call: Callable[[AccountAccess], str], details: dict
+) -> AccountAccess:
+    return guarded_change(
+        actor,
+        directory,
+        target_type="directory",
+        target_id=directory.directory_id,
+        action=action,
+        call=call,
+        details=details,
+    )
 
 
 def _load(directory: Directory) -> Directory:
@@ -465,7 +523,7 @@ def directory_deregister(*, actor: Actor, directory: Directory) -> Directory:
         errors.append(f"{live} live desktops use {directory.directory_id}: terminate them first.")
     if errors:
         _refuse(actor, directory, action, {"directory": errors})
-    access = _mutate(
+    access = _change(
         actor,
         directory,
         action,
@@ -497,7 +555,7 @@ def directory_set_security_group(*, actor: Actor, directory: Directory, security
         errors["directory"] = [f"{directory.directory_id} is {directory.state or 'not registered'}."]
     if errors:
         _refuse(actor, directory, action, errors)
-    _mutate(
+    _change(
         actor,
         directory,
         action,
@@ -522,7 +580,7 @@ def directory_set_maintenance_mode(*, actor: Actor, directory: Directory, enable
             action,
             {"directory": [f"{directory.directory_id} is {directory.state or 'not registered'}."]},
         )
-    _mutate(
+    _change(
         actor,
         directory,
         action,

@@ -3,7 +3,6 @@
 Bundle calls are short and run at once in the caller (no job), so these tests need no worker.
 """
 
-import boto3
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -19,21 +18,11 @@ from orchestration.services.bundles import (
     bundle_update_image,
 )
 from tenants.models import Bundle, Image
+from tests.integration.test_directories import admin_client
 
 pytestmark = pytest.mark.integration
 ACTOR = Actor.system("test")
 PARTNER_TAGS = [{"Key": "PartnerManaged", "Value": "true"}]
-
-
-def admin_client(simulator, demo: dict, service: str = "workspaces"):
-    """The customer's own admin, acting behind our back (no tag policy applies to them)."""
-    return boto3.client(
-        service,
-        endpoint_url=simulator.endpoint_url,
-        region_name=demo["region"],
-        aws_access_key_id=demo["admin_access_key_id"],
-        aws_secret_access_key=demo["admin_secret_access_key"],
-    )
 
 
 @pytest.fixture

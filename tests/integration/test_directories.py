@@ -44,7 +44,7 @@ def fresh_customer(transactional_db, simulator):
     return {"customer": customer, "aws_account": account, "demo": demo}
 
 
-def admin_client(simulator, demo: dict, service: str):
+def admin_client(simulator, demo: dict, service: str = "workspaces"):
     """The customer's own admin, acting behind our back (no tag policy applies to them)."""
     return boto3.client(
         service,
@@ -342,3 +342,50 @@ def test_admin_register_form_lists_candidates_and_starts_a_job(fresh_customer, s
     job = account.customer.jobs.get()
     assert response["Location"] == reverse("admin:orchestration_job_change", args=[job.pk])
     assert job.params["subnet_ids"] == demo["subnet_ids"]
+
+
+def test_admin_actions_set_the_security_group_switch_maintenance_and_refresh(
+    customer_account, simulator, staff_client
+):
+    demo = customer_account["demo"]
+    directory = customer_account["directory"]
+    group = admin_client(simulator, demo, "ec2").create_security_group(
+        GroupName="rdp", Description="RDP", VpcId=demo["vpc_id"]
+    )["GroupId"]
+    changelist = reverse("admin:tenants_directory_changelist")
+    selected = {"_selected_action": [directory.pk]}
+
+    page = staff_client.post(changelist, {"action": "set_security_group", **selected})
+    assert page.status_code == 200 and "Set a custom security group" in page.content.decode()
+    page = staff_client.post(
+        changelist,
+        {"action": "set_security_group", **selected, "confirmed": "yes", "security_group_id": "sg-1"},
+    )
+    assert page.status_code == 302
+    assert simulator.requests("ModifyWorkspaceCreationProperties") == []
+    staff_client.post(
+        changelist,
+        {"action": "set_security_group", **selected, "confirmed": "yes", "security_group_id": group},
+    )
+    staff_client.post(changelist, {"action": "maintenance_off", **selected})
+    Directory.objects.filter(pk=directory.pk).update(
+        custom_security_group_id="", maintenance_mode_enabled=True
+    )
+    staff_client.post(changelist, {"action": "refresh_from_aws", **selected})
+
+    directory.refresh_from_db()
+    assert (directory.custom_security_group_id, directory.maintenance_mode_enabled) == (group, False)
+    assert [
+        r["WorkspaceCreationProperties"] for r in simulator.requests("ModifyWorkspaceCreationProperties")
+    ] == [
+        {"CustomSecurityGroupId": group},
+        {"EnableMaintenanceMode": False},
+    ]
+    assert list(AuditEvent.objects.order_by("id").values_list("action", "outcome", "actor_label")) == [
+        ("ModifyWorkspaceCreationProperties", "REFUSED", "staff"),
+        ("ModifyWorkspaceCreationProperties", "SUCCEEDED", "staff"),
+        ("ModifyWorkspaceCreationProperties", "SUCCEEDED", "staff"),
+    ]
+
+    page = staff_client.post(changelist, {"action": "deregister", **selected})
+    assert "Deregister directories" in page.content.decode()

@@ -2,7 +2,6 @@
 
 import time
 
-import boto3
 import pytest
 from django.core.management import call_command
 
@@ -13,21 +12,11 @@ from orchestration.services.reconcile import DESKTOP_TAG_CHECKS_PER_RUN, reconci
 from tenants.models import Desktop
 from tests.factories import JobFactory, JobItemFactory
 from tests.integration.conftest import wait_for_job
+from tests.integration.test_directories import admin_client
 
 pytestmark = pytest.mark.integration
 ACTOR = Actor.system("test")
 PARTNER_TAGS = [{"Key": "PartnerManaged", "Value": "true"}]
-
-
-def admin_workspaces(simulator, demo: dict):
-    """The customer's own admin, acting behind our back (no tag policy applies to them)."""
-    return boto3.client(
-        "workspaces",
-        endpoint_url=simulator.endpoint_url,
-        region_name=demo["region"],
-        aws_access_key_id=demo["admin_access_key_id"],
-        aws_secret_access_key=demo["admin_secret_access_key"],
-    )
 
 
 def make_workspaces(
@@ -35,7 +24,7 @@ def make_workspaces(
 ) -> list[str]:
     """WorkSpaces the customer made themselves, 25 a call; their ids in the order of `users`."""
     demo = world["demo"]
-    client = admin_workspaces(simulator, demo)
+    client = admin_client(simulator, demo)
     ids = []
     for start in range(0, len(users), 25):
         requests = [
@@ -173,7 +162,7 @@ def test_aws_stopping_a_manual_desktop_and_a_lost_tag_are_reported(
 
     ours = Desktop.objects.get(workspace_id=stopped_by_us)
     JobItemFactory(job=JobFactory(kind=JobKind.DESKTOP_STOP, customer=world["customer"]), desktop=ours)
-    client = admin_workspaces(simulator, world["demo"])
+    client = admin_client(simulator, world["demo"])
     client.stop_workspaces(StopWorkspaceRequests=[{"WorkspaceId": stopped_by_us}])
     client.delete_tags(ResourceId=untagged_later, TagKeys=["PartnerManaged"])
     simulator.advance(48 * 3600 + 600)  # the 48-hour rule stops the MANUAL desktop left running
