@@ -114,7 +114,12 @@ def _validate_register(
         existing = Directory.objects.filter(directory_id=directory_id).select_related("aws_account").first()
         if existing is not None and existing.aws_account_id != aws_account.pk:
             add("directory_id", f"{directory_id} is recorded in another AWS account.")
-        elif existing is not None and existing.state in (*REGISTERED_STATES, DirectoryState.DEREGISTERING):
+        elif (
+            existing is not None
+            and existing.state in (*REGISTERED_STATES, DirectoryState.DEREGISTERING)
+            # A directory AWS stopped listing (deregistered behind our back) may be registered again.
+            and existing.missing_from_aws_since is None
+        ):
             add("directory_id", f"{directory_id} is already registered with WorkSpaces ({existing.state}).")
         running = _active_registrations([directory_id]).get(directory_id)
         if running:
@@ -619,8 +624,6 @@ def directory_sync(*, aws_account: AwsAccount, region: str, access: AccountAcces
     report: dict = {
         "seen": len(reported),
         "adopted": [],
-        "missing": [],
-        "deregistered": [],
         "lost_tag": [],
         "not_partner_managed": [],
         "other_account": [],
@@ -653,11 +656,9 @@ def directory_sync(*, aws_account: AwsAccount, region: str, access: AccountAcces
         .exclude(directory_id__in=seen)
         .exclude(directory_id__in=list(registering))
     )
-    for row in gone.filter(state=DirectoryState.DEREGISTERING):
-        report["deregistered"].append(row.directory_id)
-    gone.filter(state=DirectoryState.DEREGISTERING).update(
-        state=DirectoryState.DEREGISTERED, last_synced_at=now, updated_at=now
-    )
+    deregistering = gone.filter(state=DirectoryState.DEREGISTERING)
+    report["deregistered"] = sorted(deregistering.values_list("directory_id", flat=True))
+    deregistering.update(state=DirectoryState.DEREGISTERED, last_synced_at=now, updated_at=now)
     missing = gone.filter(state__in=REGISTERED_STATES)
     report["missing"] = sorted(missing.values_list("directory_id", flat=True))
     missing.filter(missing_from_aws_since__isnull=True).update(missing_from_aws_since=now, updated_at=now)

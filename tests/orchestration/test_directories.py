@@ -1,10 +1,13 @@
 """Directory services: the tenancy rule and every bad input refused before any AWS call (F11, R5, S5)."""
 
 import pytest
+from django.utils import timezone
 
 from orchestration.actors import Actor
 from orchestration.aws.errors import TagGuardRefused
+from orchestration.aws.types import AccountAccess
 from orchestration.models import AuditEvent, Job, JobItem
+from orchestration.services import directories as service
 from orchestration.services.directories import (
     DirectoryInvalid,
     directory_deregister,
@@ -12,6 +15,7 @@ from orchestration.services.directories import (
     directory_required_tenancy,
     directory_set_maintenance_mode,
     directory_set_security_group,
+    directory_sync,
 )
 from tenants.choices import DedicatedTenancySupport, DesktopState
 from tests.factories import AwsAccountFactory, DesktopFactory, DirectoryFactory
@@ -108,6 +112,13 @@ def test_a_registered_directory_or_one_being_registered_is_refused(no_aws_calls)
     errors = _register_refused(aws_account=account, region="us-east-1", directory_id="d-00000000ab")
     assert errors["directory_id"] == [f"Job {job.pk} is registering d-00000000ab already."]
 
+    vanished = DirectoryFactory(
+        aws_account=account, state="REGISTERED", missing_from_aws_since=timezone.now()
+    )
+    assert directory_register(
+        actor=ACTOR, aws_account=account, region="us-east-1", directory_id=vanished.directory_id
+    )
+
     other = DirectoryFactory(state="DEREGISTERED")
     errors = _register_refused(aws_account=account, region="us-east-1", directory_id=other.directory_id)
     assert "recorded in another AWS account" in errors["directory_id"][0]
@@ -185,3 +196,25 @@ def test_maintenance_mode_needs_a_registered_directory(no_aws_calls):
     with pytest.raises(DirectoryInvalid) as excinfo:
         directory_set_maintenance_mode(actor=ACTOR, directory=directory, enabled=False)
     assert excinfo.value.errors["directory"] == [f"{directory.directory_id} is REGISTERING."]
+
+
+def test_sync_marks_rows_aws_stopped_listing_and_leaves_registrations_in_flight(monkeypatch):
+    account = AwsAccountFactory()
+    vanished = DirectoryFactory(aws_account=account, state="REGISTERED")
+    leaving = DirectoryFactory(aws_account=account, state="DEREGISTERING")
+    DirectoryFactory(aws_account=account, state="DEREGISTERED")
+    directory_register(actor=ACTOR, aws_account=account, region="us-east-1", directory_id="d-00000000cd")
+    in_flight = DirectoryFactory(aws_account=account, state="REGISTERING", directory_id="d-00000000cd")
+    monkeypatch.setattr(service.aws_directories, "directories_list", lambda access: iter([]))
+
+    access = AccountAccess(account_id=account.account_id, region="us-east-1", auth_mode="ASSUME_ROLE")
+    report = directory_sync(aws_account=account, region="us-east-1", access=access)
+
+    assert report["missing"] == [vanished.directory_id]
+    assert report["deregistered"] == [leaving.directory_id]
+    vanished.refresh_from_db()
+    leaving.refresh_from_db()
+    in_flight.refresh_from_db()
+    assert vanished.missing_from_aws_since is not None and vanished.state == "REGISTERED"
+    assert leaving.state == "DEREGISTERED" and leaving.missing_from_aws_since is None
+    assert in_flight.missing_from_aws_since is None
