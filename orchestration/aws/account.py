@@ -5,10 +5,8 @@ from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import ratelimit
-from .calls import _to_aws_error, aws_call, request_id_of
-from .errors import AwsError, AwsExpiredCredentials
-from .sessions import account_client, account_session, forget_account_session
+from .calls import aws_call, aws_error_from, request_id_of
+from .sessions import account_session, forget_account_session
 from .types import AccountAccess
 
 # ListAvailableManagementCidrRanges answers at most 5 ranges a page (service model).
@@ -57,7 +55,7 @@ def role_assume_fresh(access: AccountAccess) -> None:
     try:
         account_session(access)
     except (ClientError, BotoCoreError) as exc:
-        raise _to_aws_error(exc, "assume_role") from exc
+        raise aws_error_from(exc, "assume_role") from exc
 
 
 def account_describe(access: AccountAccess) -> AccountInfo:
@@ -112,23 +110,15 @@ def management_cidr_ranges_page(
 def account_modify_byol(access: AccountAccess, cidr: str) -> str:
     """ModifyAccount (BYOL on, with its management /16), sent exactly once; returns the request id.
 
-    Never retried here on a transient error or a timeout: the change may have been made, and it can
-    never be made twice. The caller looks at DescribeAccountModifications before trying again. Only
-    refused credentials (the request did not run) are refreshed and sent again.
+    ModifyAccount is in NON_IDEMPOTENT_OPERATIONS: a transient error or a timeout is not retried, since
+    the change may have been made and can never be made twice. The caller looks at
+    DescribeAccountModifications before trying again.
     """
-    refreshed = False
-    while True:
-        ratelimit.acquire(access.account_id, access.region)
-        try:
-            client = account_client(access, "workspaces", retries=False)
-            response = client.modify_account(
-                DedicatedTenancySupport="ENABLED", DedicatedTenancyManagementCidrRange=cidr
-            )
-            return request_id_of(response)
-        except (ClientError, BotoCoreError) as exc:
-            error: AwsError = _to_aws_error(exc, "modify_account")
-        if isinstance(error, AwsExpiredCredentials) and not refreshed:
-            forget_account_session(access)
-            refreshed = True
-            continue
-        raise error
+    response = aws_call(
+        access,
+        "workspaces",
+        "modify_account",
+        DedicatedTenancySupport="ENABLED",
+        DedicatedTenancyManagementCidrRange=cidr,
+    )
+    return request_id_of(response)

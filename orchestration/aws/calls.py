@@ -36,6 +36,7 @@ NON_IDEMPOTENT_OPERATIONS = frozenset(
         "rebuild_workspaces",
         "restore_workspace",
         "migrate_workspace",
+        "modify_account",
     }
 )
 
@@ -52,7 +53,8 @@ def request_id_of(response: dict) -> str:
     return response.get("ResponseMetadata", {}).get("RequestId", "")
 
 
-def _to_aws_error(exc: Exception, operation: str) -> AwsError:
+def aws_error_from(exc: Exception, operation: str) -> AwsError:
+    """A botocore exception as one of our classified AwsError subclasses."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         metadata = exc.response.get("ResponseMetadata", {})
@@ -94,7 +96,7 @@ def aws_call(access: AccountAccess, service: str, operation: str, **params: Any)
             client = account_client(access, service, retries=idempotent)
             return getattr(client, operation)(**params)
         except (ClientError, BotoCoreError) as exc:
-            error = _to_aws_error(exc, operation)
+            error = aws_error_from(exc, operation)
         if isinstance(error, AwsExpiredCredentials) and not refreshed:
             logger.info("credentials for %s expired; assuming the role again", access.account_id)
             forget_account_session(access)

@@ -91,7 +91,7 @@ LOGIN_URL = "admin:login"
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 # The partner's own AWS identity: the account customers trust in their role's policy.
-PARTNER_AWS_ACCOUNT_ID = env("PARTNER_AWS_ACCOUNT_ID", default="111111111111")
+PARTNER_AWS_ACCOUNT_ID = env("PARTNER_AWS_ACCOUNT_ID", default="123456789012")
 # boto3 reads AWS_ENDPOINT_URL itself; it is kept here so the app can say where it points.
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default="")
 
