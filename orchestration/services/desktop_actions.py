@@ -21,9 +21,11 @@ restore, modify, admin maintenance and migrate. A poll then describes the deskto
 until each reaches the action's target state, and copies what AWS reports onto our rows.
 
 Per-item FailedRequests: transient codes retry just those items, permanent ones fail them with AWS's
-code and message. Throttling never fails an item. Rebuild, restore and migrate are not idempotent: an
-item is marked submitted before its call, and a later delivery of a submitted item looks at AWS first
-(REBUILDING/RESTORING, or the migrated WorkSpace found by directory and user) and never calls twice.
+code and message. Throttling never fails an item. Every item is marked submitted before its call, and a
+later delivery of a submitted item (its worker died, or the answer was lost) looks at AWS first: a
+desktop already STOPPING, REBUILDING, RESTORING…, or the migrated WorkSpace found by directory and user,
+is adopted instead of called again. Rebuild, restore and migrate are not idempotent, so for them this
+is what keeps a lost answer from doing the work twice.
 """
 
 from collections import Counter
@@ -600,22 +602,20 @@ class _Delivery:
     bundle: Bundle | None = None
     audit: list[AuditEvent] = field(default_factory=list)
     waiting: bool = False
+    settled: set[int] = field(default_factory=set)  # items this delivery already moved on
 
     def desktop(self, item: JobItem) -> Desktop:
         return self.desktops[item.desktop_id]
 
-    def event(self, item: JobItem, access: AccountAccess | None, **fields) -> None:
-        desktop = self.desktops.get(item.desktop_id)
+    def event(self, item: JobItem, access: AccountAccess, **fields) -> None:
         fields.setdefault("target_id", item.params.get("workspace_id") or item.aws_resource_id)
         details = {"desktop_id": item.desktop_id, "action": self.spec.name, **fields.pop("details", {})}
         self.audit.append(
             audit_event_for_job(
                 self.job,
                 action=self.spec.operation,
-                aws_account_id=access.account_id
-                if access
-                else (desktop.aws_account.account_id if desktop else ""),
-                region=access.region if access else (desktop.region if desktop else ""),
+                aws_account_id=access.account_id,
+                region=access.region,
                 target_type="desktop",
                 details=details,
                 **fields,
@@ -624,6 +624,7 @@ class _Delivery:
 
     def fail(self, items: list[JobItem], code: str, message: str) -> None:
         now = timezone.now()
+        self.settled.update(i.pk for i in items)
         JobItem.objects.filter(pk__in=[i.pk for i in items]).update(
             status=JobItemStatus.FAILED,
             error_code=code,
@@ -637,6 +638,21 @@ class _Delivery:
     def retry_later(self, items: list[JobItem], *, count_attempt: bool) -> None:
         items_release(items, count_attempt=count_attempt)
         job_dispatch_items(self.job, [i.pk for i in items], countdown=_retry_delay())
+
+    def unmark_submitted(self, items: list[JobItem]) -> None:
+        """AWS did not act on these: their next delivery calls rather than looks."""
+        JobItem.objects.filter(pk__in=[i.pk for i in items]).update(submitted_at=None)
+
+    def handle_error(self, access: AccountAccess, items: list[JobItem], error: AwsError) -> None:
+        """A call failed as a whole: what may work later is retried later, the rest fails with AWS's words."""
+        if isinstance(error, AwsThrottled | AwsExpiredCredentials) or error.retryable:
+            # Throttling costs no attempt (nothing happened); anything else may hide a success, so it counts.
+            throttled = isinstance(error, AwsThrottled)
+            if throttled:
+                self.unmark_submitted(items)
+            self.retry_later(items, count_attempt=not throttled)
+        else:
+            self.call_failed(access, items, error)
 
     def accepted(
         self,
@@ -670,6 +686,7 @@ class _Delivery:
                 updated_at=now,
             )
         self.waiting = True
+        self.settled.add(item.pk)
         if audit:
             self.event(
                 item, access, outcome=AuditOutcome.SUCCEEDED, aws_request_id=request_id, details=details or {}
@@ -697,25 +714,22 @@ class _Delivery:
                     error_message=message,
                 )
         items = [i for i in items if i not in untagged]
-        if not self.spec.idempotent:
-            try:
-                items = self.look_before_calling_again(access, items)
-            except AwsError as error:
-                self.call_failed(access, items, error)
-                return
+        try:
+            items = self.look_before_calling_again(access, items)
+        except AwsError as error:
+            self.handle_error(access, [i for i in items if i.pk not in self.settled], error)
+            return
         chunks = list(chunked(items, self.spec.per_call))
         for n, chunk in enumerate(chunks):
-            if not self.spec.idempotent:
-                JobItem.objects.filter(pk__in=[i.pk for i in chunk]).update(submitted_at=timezone.now())
+            JobItem.objects.filter(pk__in=[i.pk for i in chunk]).update(submitted_at=timezone.now())
             try:
                 failures = self.call(access, chunk)
             except AwsError as error:
-                if isinstance(error, AwsThrottled | AwsExpiredCredentials) or error.retryable:
-                    # This chunk (it may have happened, if it was not throttled) and the rest, later.
-                    rest = [i for c in chunks[n:] for i in c]
-                    self.retry_later(rest, count_attempt=not isinstance(error, AwsThrottled))
+                if error.retryable or isinstance(error, AwsExpiredCredentials):
+                    # This chunk and the ones after it wait together; none of them was accepted.
+                    self.handle_error(access, [i for c in chunks[n:] for i in c], error)
                     return
-                self.call_failed(access, chunk, error)
+                self.handle_error(access, chunk, error)
                 continue
             if failures:
                 self.item_failures(access, failures)
@@ -798,6 +812,7 @@ class _Delivery:
             if failed.code.startswith(("AccessDenied", "UnauthorizedOperation")):
                 self.flag_account(access, failed.code, failed.message)
         if retry:
+            self.unmark_submitted(retry)
             self.retry_later(retry, count_attempt=False)
 
     def already_done(
@@ -846,9 +861,9 @@ class _Delivery:
         )
 
     def look_before_calling_again(self, access: AccountAccess, items: list[JobItem]) -> list[JobItem]:
-        """Submitted items of a non-idempotent action may have been done already: adopt those, return the rest."""
+        """Submitted items may have been done already: adopt those, return the ones still to call."""
         submitted = [i for i in items if i.submitted_at is not None]
-        if not submitted:
+        if not submitted or (self.spec.name != DesktopAction.MIGRATE and not self.spec.accepted_states):
             return items
         done: set[int] = set()
         if self.spec.name == DesktopAction.MIGRATE:

@@ -48,7 +48,7 @@ def world(customer_account, simulator):
 
 
 def _make_desktops(world, simulator, count: int, *, prefix: str = "act", running_mode: str = "MANUAL"):
-    """WorkSpaces made through the partner role (tagged), AVAILABLE, with our rows: faster than a create job."""
+    """WorkSpaces made through the partner role (tagged), AVAILABLE, with our rows (faster than a job)."""
     access = account_access(world["aws_account"], region=world["directory"].region)
     specs = [
         WorkspaceSpec(
@@ -345,6 +345,20 @@ def test_permanent_failed_items_fail_just_those_with_aws_words(stack_factory, wo
     assert len(simulator.requests("StopWorkspaces")) == 2  # permanent failures are not retried
     assert AuditEvent.objects.filter(job=job, outcome="FAILED").count() == failed.count()
     print(f"\nFIGURE failed_items_permanent n=30 failed={failed.count()} StopWorkspaces=2")
+
+
+def test_a_throttling_storm_fails_no_item_and_keeps_the_call_floor(stack_factory, world, simulator):
+    desktops = _make_desktops(world, simulator, 30)
+    simulator.set_faults(seed=10, throttle_rate=0.4)  # with this seed the first two terminates are throttled
+    stack = stack_factory().start()
+    job = wait_for_job(_act(world, desktops, "terminate"), stack, timeout=180)
+    calls = simulator.calls("TerminateWorkspaces")
+    throttled = sum(1 for c in calls if c.get("error_code") == "ThrottlingException")
+    assert job.status == "SUCCEEDED"
+    assert JobItem.objects.filter(job=job, status="FAILED").count() == 0
+    assert throttled > 0
+    assert len(calls) - throttled == 2  # throttled calls were never executed: ceil(30/25) still holds
+    print(f"\nFIGURE action_throttle_storm rate=0.4 n=30 terminate_accepted=2 throttled={throttled}")
 
 
 def test_a_stop_whose_answer_was_lost_is_recognised_as_done(stack_factory, world, simulator):

@@ -354,6 +354,15 @@ def test_admin_makes_one_job_per_customer(world, staff_client):
     )
 
 
+def test_the_change_page_links_to_snapshots_read_on_demand(world, staff_client):
+    desktop = world["desktop"]()
+    page = staff_client.get(reverse("admin:tenants_desktop_change", args=[desktop.pk]))
+    assert reverse("admin:tenants_desktop_snapshots", args=[desktop.pk]).encode() in page.content
+    not_created = world["desktop"](workspace_id=None, state="REQUESTED")
+    page = staff_client.get(reverse("admin:tenants_desktop_snapshots", args=[not_created.pk]))
+    assert b"It is not created in AWS yet, so it has no snapshots." in page.content
+
+
 # ------------------------------------------------------------------------------------------------- poll
 
 
