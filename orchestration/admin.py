@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from orchestration.models import AuditEvent, Job, JobItem
+from orchestration.models import AuditEvent, Job, JobItem, ScheduleRun
 from orchestration.selectors import job_progress
 
 
@@ -59,3 +59,13 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["target_id", "aws_request_id", "actor_label", "customer_label", "action"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+
+
+@admin.register(ScheduleRun)
+class ScheduleRunAdmin(ReadOnlyAdmin):
+    """One row per scheduled run and window: what ran, whether it finished, and what it reported."""
+
+    list_display = ["schedule", "window_start", "status", "step", "claimed_by", "finished_at"]
+    list_filter = ["status", "schedule"]
+    search_fields = ["schedule", "claimed_by"]
+    date_hierarchy = "window_start"

@@ -6,7 +6,7 @@ one of them have it, and the others return without doing anything.
 
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from orchestration.choices import JobStatus
 from orchestration.models import ScheduleRun
+from tenants.models.policies import parse_cron
 
 
 def window_start_for(now: datetime, interval_seconds: float) -> datetime:
@@ -80,3 +81,24 @@ def schedules_install(*, reset: bool = False) -> dict[str, str]:
             else:
                 outcome[name] = "kept"
     return outcome
+
+
+def cron_last_fire(expression: str, now: datetime) -> datetime | None:
+    """The latest time at or before `now` (UTC, whole minutes) that the expression fires, within a year."""
+    schedule = parse_cron(expression)
+    now = now.astimezone(UTC).replace(second=0, microsecond=0)
+    times = sorted(((h, m) for h in schedule.hour for m in schedule.minute), reverse=True)
+    for back in range(367):
+        day = (now - timedelta(days=back)).date()
+        # celery counts days of the week from Sunday = 0; Python's isoweekday has Sunday = 7.
+        if (
+            day.month not in schedule.month_of_year
+            or day.day not in schedule.day_of_month
+            or day.isoweekday() % 7 not in schedule.day_of_week
+        ):
+            continue
+        for hour, minute in times:
+            fire = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+            if fire <= now:
+                return fire
+    return None

@@ -3,6 +3,7 @@
 import zoneinfo
 from datetime import time
 
+from celery.schedules import crontab
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
@@ -94,6 +95,25 @@ class PowerPolicy(models.Model):
         return f"{self.customer}: {self.name}"
 
 
+def parse_cron(expression: str) -> crontab:
+    """A five-field cron expression (minute hour day-of-month month day-of-week, UTC) as celery's
+    crontab, whose fields are the expanded sets; ValueError when it is not one."""
+    parts = expression.split()
+    if len(parts) != 5:
+        raise ValueError("A cron expression has five fields: minute hour day-of-month month day-of-week.")
+    minute, hour, day_of_month, month, day_of_week = parts
+    return crontab(
+        minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month, day_of_week=day_of_week
+    )
+
+
+def validate_cron(expression: str) -> None:
+    try:
+        parse_cron(expression)
+    except ValueError as exc:
+        raise ValidationError(f"Not a cron expression: {exc}") from exc
+
+
 class GoldenImagePipeline(models.Model):
     """A scheduled golden-image rebuild: image the golden desktop, point bundles at it, copy, prune."""
 
@@ -108,7 +128,10 @@ class GoldenImagePipeline(models.Model):
     )
     target_bundles = models.ManyToManyField(Bundle, blank=True, related_name="golden_image_pipelines")
     schedule_cron = models.CharField(
-        max_length=100, default="0 2 * * *", help_text="Cron expression in UTC; nightly at 02:00 by default."
+        max_length=100,
+        default="0 2 * * *",
+        validators=[validate_cron],
+        help_text="Cron expression in UTC; nightly at 02:00 by default.",
     )
     copy_to_regions = models.JSONField(default=list, blank=True)
     retention_count = models.PositiveIntegerField(default=3, validators=[MinValueValidator(1)])
