@@ -29,11 +29,12 @@ from orchestration.aws.workspaces import resource_tags, workspaces_list
 from orchestration.choices import (
     JOB_TERMINAL_STATUSES,
     ActorKind,
+    AuditOutcome,
     JobItemStatus,
     JobKind,
     Queue,
 )
-from orchestration.models import Job, JobItem
+from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.bundles import bundle_sync
 from orchestration.services.directories import directory_sync
@@ -48,7 +49,7 @@ DESKTOP_TAG_CHECKS_PER_RUN = 100
 REPORT_LIST_LIMIT = 200
 GONE_STATES = (DesktopState.TERMINATING, DesktopState.TERMINATED)
 # Our own stops: a desktop stopped by one of these jobs was not stopped by AWS.
-STOP_JOB_KINDS = (JobKind.DESKTOP_STOP, JobKind.IDLE_SWEEP)
+STOP_JOB_KINDS = (JobKind.DESKTOP_STOP,)
 DESKTOP_SYNC_FIELDS = (
     "state",
     "computer_name",
@@ -280,7 +281,8 @@ def _changes(desktop: Desktop, workspace: Workspace, bundles: dict[str, Bundle],
 
 
 def _stopped_by_us(desktops: list[Desktop]) -> set[int]:
-    """Desktops we asked to stop since they last became AVAILABLE (any stop not refused by AWS)."""
+    """Desktops we asked to stop since they last became AVAILABLE: a stop job's item not refused by AWS,
+    or an audited StopWorkspaces (the idle sweep stops without a job)."""
     latest: dict[int, datetime] = {}
     stops = (
         JobItem.objects.filter(job__kind__in=STOP_JOB_KINDS, desktop_id__in=[d.pk for d in desktops])
@@ -289,6 +291,13 @@ def _stopped_by_us(desktops: list[Desktop]) -> set[int]:
     )
     for desktop_id, created_at in stops:
         latest[desktop_id] = max(created_at, latest.get(desktop_id, created_at))
+    by_workspace = {d.workspace_id: d.pk for d in desktops}
+    audited = AuditEvent.objects.filter(
+        action="StopWorkspaces", outcome=AuditOutcome.SUCCEEDED, target_id__in=list(by_workspace)
+    ).values_list("target_id", "occurred_at")
+    for workspace_id, occurred_at in audited:
+        desktop_id = by_workspace[workspace_id]
+        latest[desktop_id] = max(occurred_at, latest.get(desktop_id, occurred_at))
     return {
         d.pk
         for d in desktops

@@ -169,3 +169,23 @@ def test_the_report_sums_regions_and_reads_as_lines():
     assert "bundles untracked: wsb-123456789" in text
     assert "images state_changes: wsi-123456789 PENDING -> AVAILABLE" in text
     assert "images missing: wsi-987654321" in text
+
+
+@pytest.mark.django_db
+def test_a_stop_the_idle_sweep_audited_is_ours_not_the_48_hour_rule():
+    from orchestration.models import AuditEvent
+    from orchestration.services.reconcile import _stopped_by_us
+    from tests.factories import DesktopFactory
+
+    became_available = timezone.now() - timedelta(hours=3)
+    swept = DesktopFactory(state="AVAILABLE", state_changed_at=became_available)
+    left_alone = DesktopFactory(state="AVAILABLE", state_changed_at=became_available)
+    AuditEvent.objects.create(
+        actor_kind="SCHEDULE",
+        actor_label="idle-sweep",
+        action="StopWorkspaces",
+        target_type="desktop",
+        target_id=swept.workspace_id,
+        outcome="SUCCEEDED",
+    )
+    assert _stopped_by_us([swept, left_alone]) == {swept.pk}
