@@ -18,7 +18,7 @@ from orchestration.services.bundles import (
     bundle_update_image,
 )
 from tenants.models import Bundle, Image
-from tests.integration.test_directories import admin_client
+from tests.integration.world import admin_client
 
 pytestmark = pytest.mark.integration
 ACTOR = Actor.system("test")

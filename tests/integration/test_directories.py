@@ -1,6 +1,5 @@
 """Directories end to end: registration as a job on a real worker, the short actions, sync, admin, command."""
 
-import boto3
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -19,6 +18,7 @@ from orchestration.services.directories import (
 from tenants.models import AwsAccount, Customer, Directory
 from tests.factories import DesktopFactory
 from tests.integration.conftest import wait_for_job
+from tests.integration.world import admin_client
 
 pytestmark = pytest.mark.integration
 ACTOR = Actor.system("test")
@@ -42,17 +42,6 @@ def fresh_customer(transactional_db, simulator):
     simulator.update_account(account.account_id, external_id=account.external_id)
     simulator.clear_calls()
     return {"customer": customer, "aws_account": account, "demo": demo}
-
-
-def admin_client(simulator, demo: dict, service: str = "workspaces"):
-    """The customer's own admin, acting behind our back (no tag policy applies to them)."""
-    return boto3.client(
-        service,
-        endpoint_url=simulator.endpoint_url,
-        region_name=demo["region"],
-        aws_access_key_id=demo["admin_access_key_id"],
-        aws_secret_access_key=demo["admin_secret_access_key"],
-    )
 
 
 def test_register_shared_for_a_non_byol_account_follows_it_to_registered(

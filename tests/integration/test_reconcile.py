@@ -12,7 +12,7 @@ from orchestration.services.reconcile import DESKTOP_TAG_CHECKS_PER_RUN, reconci
 from tenants.models import Desktop
 from tests.factories import JobFactory, JobItemFactory
 from tests.integration.conftest import wait_for_job
-from tests.integration.test_directories import admin_client
+from tests.integration.world import admin_client
 
 pytestmark = pytest.mark.integration
 ACTOR = Actor.system("test")

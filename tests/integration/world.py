@@ -3,6 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
+import boto3
 from django.utils import timezone
 
 from orchestration.aws.types import WorkspaceSpec
@@ -87,4 +88,15 @@ def make_available_desktops(world: dict[str, Any], count: int) -> list[Desktop]:
             tags={"PartnerManaged": "true"},
         )
         for w in made
+    )
+
+
+def admin_client(simulator, demo: dict, service: str = "workspaces"):
+    """The customer's own admin, acting behind our back (no tag policy applies to them)."""
+    return boto3.client(
+        service,
+        endpoint_url=simulator.endpoint_url,
+        region_name=demo["region"],
+        aws_access_key_id=demo["admin_access_key_id"],
+        aws_secret_access_key=demo["admin_secret_access_key"],
     )
