@@ -121,8 +121,9 @@ class ActionSpec:
     """How one action is checked, called and followed.
 
     `from_states`: where AWS accepts it (None: any live state). `accepted_states`: what a desktop shows
-    once AWS took the action, so a repeated call refused as InvalidResourceState is recognised as done.
-    `interim_state`: what our row says from the accepted call until the poll reads AWS.
+    once AWS took the action: a redelivered item already there is adopted, not called again, and for an
+    idempotent action a repeat refused as InvalidResourceState counts as done. `interim_state`: what our
+    row says from the accepted call until the poll reads AWS.
     """
 
     name: str
@@ -1088,15 +1089,11 @@ def desktop_action_poll_run(*, job_id: int) -> None:
             reported = {
                 w.workspace_id: w for w in workspaces_describe(access, [i.aws_resource_id for i in group])
             }
-        except (AwsThrottled, AwsExpiredCredentials):
-            continue  # the next poll asks again
         except AwsError as error:
-            if error.retryable:
-                continue
-            delivery.fail(group, error.code, error.message)
-            continue
+            if not (error.retryable or isinstance(error, AwsExpiredCredentials)):
+                delivery.fail(group, error.code, error.message)
+            continue  # otherwise the next poll asks again
         _settle(delivery, group, reported, timezone.now())
-    audit_record_many(delivery.audit)
     if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING).exists():
         job_schedule_poll(job, countdown=settings.JOB_POLL_INTERVAL_SECONDS)
     job_refresh_status(job_id=job_id)
