@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `python bench/bulk_create.py` puts bench/ on the path, not the root
 
+from bench.common import log, recreate_database  # noqa: E402
 from tests.integration.stack import (  # noqa: E402
     CeleryProcess,
     RedisProcess,
@@ -48,21 +49,6 @@ WORKER_SETTINGS = {
     "JOBS_SWEEP_INTERVAL_SECONDS": "5",
     "LOG_LEVEL": "INFO",
 }
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def recreate_database() -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(
-        host="127.0.0.1", port=5432, user="postgres", dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE_NAME)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
 
 
 def use_environment(env: dict[str, str]) -> None:
@@ -291,7 +277,7 @@ def main() -> int:
         from tests.integration.world import onboard_demo_customer  # models import only after setup
 
         log(f"database {DATABASE_NAME}: dropping, creating, migrating")
-        recreate_database()
+        recreate_database(DATABASE_NAME)
         call_command("migrate", verbosity=0)
         world = onboard_demo_customer(sim, name="Bench", slug="bench")
         sim.set_durations(provisioning=args.provisioning_seconds)

@@ -22,23 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `python bench/idle_sweep.py` puts bench/ on the path, not the root
 
+from bench.common import log, recreate_database  # noqa: E402
+
 DATABASE_NAME = "partnerportal_bench_idle"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def recreate_database() -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(
-        host="127.0.0.1", port=5432, user="postgres", dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE_NAME)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
 
 
 def _interrupt(signum, frame) -> None:
@@ -93,7 +80,7 @@ def main() -> int:
         from tests.integration.world import make_available_desktops, onboard_demo_customer
 
         log(f"database {DATABASE_NAME}: dropping, creating, migrating")
-        recreate_database()
+        recreate_database(DATABASE_NAME)
         call_command("migrate", verbosity=0)
         world = onboard_demo_customer(sim, name="Bench", slug="bench")
         PowerPolicy.objects.create(

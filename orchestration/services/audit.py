@@ -5,39 +5,15 @@ from orchestration.models import AuditEvent, Job
 from tenants.models import Customer
 
 
-def audit_event_for_job(
-    job: Job,
-    *,
-    action: str,
-    outcome: str,
-    aws_account_id: str = "",
-    region: str = "",
-    target_type: str = "",
-    target_id: str = "",
-    aws_request_id: str = "",
-    error_code: str = "",
-    error_message: str = "",
-    details: dict | None = None,
-) -> AuditEvent:
-    """An unsaved event attributed to whoever asked for the job (save with audit_record_many)."""
-    return AuditEvent(
-        actor_kind=job.requested_by_kind,
-        actor_user_id=job.requested_by_user_id,
-        actor_label=job.requested_by_label,
-        customer_id=job.customer_id,
-        customer_label=job.customer.name,
-        aws_account_id=aws_account_id,
-        region=region,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        aws_request_id=aws_request_id,
-        outcome=outcome,
-        error_code=error_code,
-        error_message=error_message,
-        job_id=job.pk,
-        details=details or {},
-    )
+def audit_event_for_job(job: Job, **fields) -> AuditEvent:
+    """An unsaved event attributed to whoever asked for the job (save with audit_record_many).
+
+    `fields` are those of `audit_event_for_actor`: action, outcome, target, AWS request id, error…
+    """
+    actor = Actor(kind=job.requested_by_kind, label=job.requested_by_label, user_id=job.requested_by_user_id)
+    event = audit_event_for_actor(actor, job.customer, **fields)
+    event.job_id = job.pk
+    return event
 
 
 def audit_event_for_actor(
