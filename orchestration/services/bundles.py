@@ -23,6 +23,7 @@ from orchestration.aws.workspaces import resource_tags
 from orchestration.choices import AuditOutcome
 from orchestration.services.accounts import account_access
 from orchestration.services.directories import audit_change, guarded_change, refuse_change
+from orchestration.services.errors import RequestInvalid
 from tenants.choices import PARTNER_TAG_KEY, PARTNER_TAG_VALUE, ComputeType, ImageState
 from tenants.models import DESKTOP_IS_LIVE, AwsAccount, Bundle, Desktop, Image
 
@@ -41,12 +42,8 @@ STORAGE_RULE = (
 )
 
 
-class BundleInvalid(Exception):
-    """The request cannot be sent to AWS as it stands; `errors` says, per field, what to fix."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+class BundleInvalid(RequestInvalid):
+    """A bundle request that cannot be sent to AWS as it stands."""
 
 
 @dataclass

@@ -38,6 +38,7 @@ from orchestration.failpoints import failpoint
 from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
+from orchestration.services.errors import RequestInvalid
 from orchestration.services.jobs import (
     items_claim,
     items_release,
@@ -56,12 +57,8 @@ SUBMIT_SKEW = timedelta(minutes=5)
 SETTLED_STATES = (AccountModificationState.PENDING, AccountModificationState.COMPLETED)
 
 
-class ByolSetupInvalid(Exception):
-    """The setup cannot be sent to AWS as it stands; `errors` says, per field, what to fix."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+class ByolSetupInvalid(RequestInvalid):
+    """A BYOL setup that cannot be sent to AWS as it stands."""
 
 
 @dataclass(frozen=True)

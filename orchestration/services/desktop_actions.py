@@ -72,6 +72,7 @@ from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
 from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB
+from orchestration.services.errors import RequestInvalid
 from orchestration.services.jobs import (
     items_claim,
     items_release,
@@ -267,12 +268,8 @@ _BATCH_CALLS = {
 }
 
 
-class DesktopActionInvalid(Exception):
-    """The request cannot be sent to AWS as it stands; `errors` says, per field, what to fix."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+class DesktopActionInvalid(RequestInvalid):
+    """A desktop action that cannot be sent to AWS as it stands."""
 
 
 # ---------------------------------------------------------------------------------------------- entry

@@ -29,6 +29,7 @@ from orchestration.failpoints import failpoint
 from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.audit import audit_event_for_job, audit_record_many
+from orchestration.services.errors import RequestInvalid
 from orchestration.services.jobs import (
     items_claim,
     items_release,
@@ -55,12 +56,8 @@ SETTLED_OK_STATES = {"AVAILABLE", "STOPPED"}
 SETTLED_FAILED_STATES = {"ERROR", "TERMINATED", "TERMINATING", "SUSPENDED", "UNHEALTHY"}
 
 
-class DesktopCreateInvalid(Exception):
-    """The request cannot be sent to AWS as it stands; `errors` says, per field, what to fix."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+class DesktopCreateInvalid(RequestInvalid):
+    """A desktop-create request that cannot be sent to AWS as it stands."""
 
 
 @dataclass

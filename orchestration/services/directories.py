@@ -35,6 +35,7 @@ from orchestration.choices import JOB_ITEM_TERMINAL_STATUSES, AuditOutcome, JobI
 from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
+from orchestration.services.errors import RequestInvalid
 from orchestration.services.jobs import (
     items_claim,
     items_release,
@@ -61,12 +62,8 @@ REGISTRATION_NOT_FOUND_GRACE = timedelta(minutes=10)
 REGISTERED_STATES = (DirectoryState.REGISTERING, DirectoryState.REGISTERED, DirectoryState.ERROR)
 
 
-class DirectoryInvalid(Exception):
-    """The request cannot be sent to AWS as it stands; `errors` says, per field, what to fix."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+class DirectoryInvalid(RequestInvalid):
+    """A directory request that cannot be sent to AWS as it stands."""
 
 
 def directory_required_tenancy(*, aws_account: AwsAccount) -> str:

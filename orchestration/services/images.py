@@ -50,6 +50,7 @@ from orchestration.failpoints import failpoint
 from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
+from orchestration.services.errors import RequestInvalid
 from orchestration.services.jobs import (
     items_claim,
     items_release,
@@ -91,12 +92,8 @@ IMAGE_MISSING_GRACE = timedelta(minutes=10)
 AWS_TENANCY = {"DEDICATED": Tenancy.DEDICATED, "DEFAULT": Tenancy.SHARED}
 
 
-class ImageInvalid(Exception):
-    """The request cannot be sent to AWS as it stands; `errors` says, per field, what to fix."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+class ImageInvalid(RequestInvalid):
+    """An image request that cannot be sent to AWS as it stands."""
 
 
 class _Errors(dict[str, list[str]]):

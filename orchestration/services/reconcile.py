@@ -38,6 +38,7 @@ from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.bundles import bundle_sync
 from orchestration.services.directories import directory_sync
+from orchestration.services.errors import RequestInvalid
 from orchestration.services.images import image_sync
 from orchestration.services.jobs import items_claim, items_release, job_dispatch_items, job_refresh_status
 from tenants.choices import DesktopState, RunningMode, VerificationStatus
@@ -63,12 +64,8 @@ DESKTOP_SYNC_FIELDS = (
 )
 
 
-class ReconcileInvalid(Exception):
-    """The request cannot run as it stands; `errors` says, per field, what to fix."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+class ReconcileInvalid(RequestInvalid):
+    """A reconciliation that cannot run as it stands."""
 
 
 # ------------------------------------------------------------------------------------- starting
