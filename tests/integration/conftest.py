@@ -97,11 +97,13 @@ def stack_factory(transactional_db, simulator, tmp_path):
 
 
 def _publish_to(broker_url: str) -> None:
-    """Send this process's messages (jobs started by the test) to the stack's Redis, not the default."""
+    """Send this process's messages (jobs started by the test) to the stack's Redis, not the default.
+
+    Celery caches its connection and producer pools; dropping its references makes the next send build
+    them for the new URL. The pools themselves are kombu's, shared per URL, so they are not closed.
+    """
     celery_app.conf.broker_url = broker_url
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
