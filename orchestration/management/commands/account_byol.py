@@ -1,12 +1,16 @@
 """`manage.py account_byol`: BYOL account setup (R3): show the state, list the /16s, enable with a confirmed CIDR."""
 
-import time
-
 from django.core.management.base import BaseCommand, CommandError
 
 from orchestration.actors import Actor
 from orchestration.aws.errors import AwsError
-from orchestration.choices import JOB_TERMINAL_STATUSES
+from orchestration.management.command_helpers import (
+    account_get,
+    add_account_arguments,
+    add_wait_arguments,
+    job_wait,
+    refused,
+)
 from orchestration.models import Job
 from orchestration.services.byol import (
     ByolSetupInvalid,
@@ -25,7 +29,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
+        add_account_arguments(parser)
         parser.add_argument("--list-cidrs", action="store_true", help="List the available /16 ranges.")
         parser.add_argument(
             "--constraint", default="10.0.0.0/8", help="Private range to search (a /16 or larger)."
@@ -33,13 +37,10 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=25, help="Stop listing after this many ranges.")
         parser.add_argument("--cidr", default="", help="The /16 management range to configure.")
         parser.add_argument("--confirm", default="", help="The same CIDR again: the change is irreversible.")
-        parser.add_argument("--wait", action="store_true", help="Print progress until the job finishes.")
-        parser.add_argument("--poll-seconds", type=float, default=2.0, help="Progress interval with --wait.")
+        add_wait_arguments(parser)
 
     def handle(self, *args, **options) -> None:
-        account = AwsAccount.objects.select_related("customer").filter(account_id=options["account"]).first()
-        if account is None:
-            raise CommandError(f"No AWS account {options['account']} is connected.")
+        account = account_get(options["account"])
         if options["list_cidrs"] and options["cidr"]:
             raise CommandError("Either list the ranges or choose one, not both at once.")
         try:
@@ -50,10 +51,7 @@ class Command(BaseCommand):
             else:
                 self._status(account)
         except ByolSetupInvalid as invalid:
-            lines = [
-                f"  {field}: {message}" for field, problems in invalid.errors.items() for message in problems
-            ]
-            raise CommandError("Nothing was changed:\n" + "\n".join(lines)) from invalid
+            raise refused(invalid) from invalid
         except AwsError as error:
             raise CommandError(f"AWS answered {error.code}: {error.message}") from error
 
@@ -102,11 +100,10 @@ class Command(BaseCommand):
             self._wait(job, options["poll_seconds"])
 
     def _wait(self, job: Job, poll_seconds: float) -> None:
-        while True:
-            job.refresh_from_db()
-            self.stdout.write(f"{job.status} {job.result or ''}".rstrip())
-            if job.status in JOB_TERMINAL_STATUSES:
-                break
-            time.sleep(poll_seconds)
+        job_wait(
+            job,
+            poll_seconds=poll_seconds,
+            report=lambda job: self.stdout.write(f"{job.status} {job.result or ''}".rstrip()),
+        )
         for item in job.items.filter(status="FAILED"):
             self.stdout.write(f"  failed: {item.error_code} {item.error_message}")

@@ -4,12 +4,12 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from orchestration.management.command_helpers import account_get, add_account_arguments
 from orchestration.services.onboarding import (
     TEMPLATE_FORMATS,
     account_cloudformation_template,
     account_permissions_policy,
 )
-from tenants.models import AwsAccount
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
+        add_account_arguments(parser)
         parser.add_argument(
             "--format", choices=TEMPLATE_FORMATS, default=None, help="yaml (template default) or json."
         )
@@ -29,9 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        account = AwsAccount.objects.select_related("customer").filter(account_id=options["account"]).first()
-        if account is None:
-            raise CommandError(f"No AWS account {options['account']} is connected.")
+        account = account_get(options["account"])
         if options["policy_only"]:
             if options["format"] == "yaml":
                 raise CommandError(

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from orchestration.actors import Actor
+from orchestration.management.command_helpers import account_get, add_account_arguments
 from orchestration.services.onboarding import account_verify
-from tenants.models import AwsAccount
 
 
 class Command(BaseCommand):
@@ -14,12 +14,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
+        add_account_arguments(parser)
 
     def handle(self, *args, **options) -> None:
-        account = AwsAccount.objects.select_related("customer").filter(account_id=options["account"]).first()
-        if account is None:
-            raise CommandError(f"No AWS account {options['account']} is connected.")
+        account = account_get(options["account"])
         result = account_verify(actor=Actor.system("manage.py account_verify"), aws_account=account)
         if not result.ok:
             raise CommandError(f"{account.account_id} {result.status}: {result.message}")

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from orchestration.actors import Actor
 from orchestration.aws.errors import AwsError
+from orchestration.management.command_helpers import account_get, add_account_arguments, refused
 from orchestration.services.bundles import (
     BundleCreateRequest,
     BundleInvalid,
@@ -24,8 +25,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
-        parser.add_argument("--region", default="", help="Region (default: the account's default region).")
+        add_account_arguments(parser, region=True)
         actions = parser.add_subparsers(dest="action", required=True)
         actions.add_parser("list", help="Sync and list the account's bundles.")
         create = actions.add_parser("create", help="CreateWorkspaceBundle from one of our AVAILABLE images.")
@@ -42,9 +42,7 @@ class Command(BaseCommand):
         delete.add_argument("--bundle", required=True)
 
     def handle(self, *args, **options) -> None:
-        account = AwsAccount.objects.select_related("customer").filter(account_id=options["account"]).first()
-        if account is None:
-            raise CommandError(f"No AWS account {options['account']} is connected.")
+        account = account_get(options["account"])
         region = options["region"] or account.default_region
         action = options["action"]
         try:
@@ -77,10 +75,7 @@ class Command(BaseCommand):
                 bundle_delete(actor=ACTOR, bundle=bundle)
                 self.stdout.write(f"Deleted {bundle.bundle_id}")
         except BundleInvalid as invalid:
-            lines = [
-                f"  {field}: {message}" for field, messages in invalid.errors.items() for message in messages
-            ]
-            raise CommandError("Nothing was changed:\n" + "\n".join(lines)) from invalid
+            raise refused(invalid) from invalid
         except AwsError as error:
             raise CommandError(str(error)) from error
 

@@ -1,16 +1,21 @@
 """`manage.py desktops_action`: the scriptable entry point to actions on one desktop or thousands."""
 
-import time
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from orchestration.actors import Actor
-from orchestration.choices import JOB_TERMINAL_STATUSES
-from orchestration.forms import parse_user_names
-from orchestration.models import Job
-from orchestration.selectors import job_progress
+from orchestration.management.command_helpers import (
+    account_get,
+    add_account_arguments,
+    add_as_user_argument,
+    add_wait_arguments,
+    command_actor,
+    failed_desktop_lines,
+    job_progress_line,
+    job_wait,
+    names_given,
+    refused,
+)
 from orchestration.services.desktop_actions import (
     DesktopAction,
     DesktopActionInvalid,
@@ -18,9 +23,7 @@ from orchestration.services.desktop_actions import (
     desktop_action_summary,
     desktop_action_targets,
 )
-from tenants.models import AwsAccount
 
-MAX_IDS_FILE_BYTES = 1_000_000
 # Destroying or wiping desktops is never done by a typo: these need --yes.
 NEEDS_CONFIRMATION = {DesktopAction.TERMINATE, DesktopAction.REBUILD}
 
@@ -34,7 +37,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("action", choices=[a.value for a in DesktopAction])
-        parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
+        add_account_arguments(parser)
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--workspace-ids", help="WorkSpace ids, comma-separated.")
         which.add_argument("--ids-file", type=Path, help="File of WorkSpace ids, one per line.")
@@ -46,24 +49,19 @@ class Command(BaseCommand):
         parser.add_argument("--running-mode", default="", help="modify: MANUAL or ALWAYS_ON.")
         parser.add_argument("--bundle", default="", help="migrate: the bundle to move to (wsb-...).")
         parser.add_argument("--yes", action="store_true", help="Confirm terminate or rebuild.")
-        parser.add_argument(
-            "--as-user", default="", help="Username to record as the requester (default: system)."
-        )
-        parser.add_argument("--wait", action="store_true", help="Print progress until the job finishes.")
-        parser.add_argument("--poll-seconds", type=float, default=2.0, help="Progress interval with --wait.")
+        add_as_user_argument(parser)
+        add_wait_arguments(parser)
 
     def handle(self, *args, **options) -> None:
         action = options["action"]
         if action in NEEDS_CONFIRMATION and not options["yes"]:
             raise CommandError(f"{action} cannot be undone; add --yes to confirm.")
-        account = AwsAccount.objects.select_related("customer").filter(account_id=options["account"]).first()
-        if account is None:
-            raise CommandError(f"No AWS account {options['account']} is connected.")
-        actor = self._actor(options["as_user"])
+        account = account_get(options["account"])
+        actor = command_actor(options["as_user"], command="desktops_action")
         try:
             desktops = desktop_action_targets(
                 aws_account=account,
-                workspace_ids=self._workspace_ids(options),
+                workspace_ids=names_given(options["workspace_ids"], options["ids_file"]),
                 directory_id=options["directory"] or "",
                 state=options["state"],
             )
@@ -75,13 +73,16 @@ class Command(BaseCommand):
                 params=self._params(options),
             )
         except DesktopActionInvalid as invalid:
-            lines = [
-                f"  {field}: {message}" for field, messages in invalid.errors.items() for message in messages
-            ]
-            raise CommandError("Nothing was sent:\n" + "\n".join(lines)) from invalid
+            raise refused(invalid, outcome="Nothing was sent") from invalid
         self.stdout.write(desktop_action_summary(job=job))
         if options["wait"]:
-            self._wait(job, options["poll_seconds"])
+            job_wait(
+                job,
+                poll_seconds=options["poll_seconds"],
+                report=lambda job: self.stdout.write(job_progress_line(job)),
+            )
+            for line in failed_desktop_lines(job, label="workspace_id"):
+                self.stdout.write(line)
 
     def _params(self, options) -> dict:
         """Every parameter option given: the service refuses, by name, those the action does not take."""
@@ -93,40 +94,3 @@ class Command(BaseCommand):
             "bundle_id": options["bundle"],
         }
         return {name: value for name, value in given.items() if value not in (None, "")}
-
-    def _workspace_ids(self, options) -> list[str]:
-        if options["workspace_ids"]:
-            return parse_user_names(options["workspace_ids"])
-        path: Path | None = options["ids_file"]
-        if path is None:
-            return []
-        if not path.is_file():
-            raise CommandError(f"{path} is not a file.")
-        if path.stat().st_size > MAX_IDS_FILE_BYTES:
-            raise CommandError(
-                f"{path} is larger than {MAX_IDS_FILE_BYTES} bytes; split it into several jobs."
-            )
-        return parse_user_names(path.read_text())
-
-    def _actor(self, username: str) -> Actor:
-        if not username:
-            return Actor.system("manage.py desktops_action")
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"No user {username!r}.")
-        return Actor.for_user(user)
-
-    def _wait(self, job: Job, poll_seconds: float) -> None:
-        while True:
-            job.refresh_from_db()
-            progress = job_progress(job=job)
-            self.stdout.write(
-                f"{job.status}: {progress.succeeded} done, {progress.failed} failed, "
-                f"{progress.in_flight} in progress of {progress.total}"
-            )
-            if job.status in JOB_TERMINAL_STATUSES:
-                break
-            time.sleep(poll_seconds)
-        for item in job.items.filter(status="FAILED").select_related("desktop")[:20]:
-            name = item.desktop.workspace_id if item.desktop else item.pk
-            self.stdout.write(f"  failed: {name}: {item.error_code} {item.error_message}")

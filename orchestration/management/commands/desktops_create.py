@@ -1,21 +1,24 @@
 """`manage.py desktops_create`: the scriptable entry point to bulk desktop creation."""
 
-import time
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from orchestration.actors import Actor
-from orchestration.choices import JOB_TERMINAL_STATUSES
-from orchestration.forms import parse_user_names
-from orchestration.models import Job
-from orchestration.selectors import job_progress
+from orchestration.management.command_helpers import (
+    account_get,
+    add_account_arguments,
+    add_as_user_argument,
+    add_wait_arguments,
+    command_actor,
+    failed_desktop_lines,
+    job_progress_line,
+    job_wait,
+    names_given,
+    refused,
+)
 from orchestration.services.desktops import DesktopCreateInvalid, DesktopCreateRequest, desktop_create_bulk
 from tenants.choices import RunningMode
-from tenants.models import AwsAccount, Bundle, Directory
-
-MAX_USERS_FILE_BYTES = 1_000_000
+from tenants.models import Bundle, Directory
 
 
 class Command(BaseCommand):
@@ -25,7 +28,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
+        add_account_arguments(parser)
         parser.add_argument("--directory", required=True, help="WorkSpaces directory id (d-...).")
         parser.add_argument("--bundle", required=True, help="Bundle id (wsb-...).")
         who = parser.add_mutually_exclusive_group(required=True)
@@ -38,16 +41,11 @@ class Command(BaseCommand):
         parser.add_argument("--compute-type", default="", help="Override the bundle's compute type.")
         parser.add_argument("--root-volume-gib", type=int)
         parser.add_argument("--user-volume-gib", type=int)
-        parser.add_argument(
-            "--as-user", default="", help="Username to record as the requester (default: system)."
-        )
-        parser.add_argument("--wait", action="store_true", help="Print progress until the job finishes.")
-        parser.add_argument("--poll-seconds", type=float, default=2.0, help="Progress interval with --wait.")
+        add_as_user_argument(parser)
+        add_wait_arguments(parser)
 
     def handle(self, *args, **options) -> None:
-        account = AwsAccount.objects.select_related("customer").filter(account_id=options["account"]).first()
-        if account is None:
-            raise CommandError(f"No AWS account {options['account']} is connected.")
+        account = account_get(options["account"])
         directory = Directory.objects.filter(directory_id=options["directory"]).first()
         if directory is None:
             raise CommandError(
@@ -56,8 +54,8 @@ class Command(BaseCommand):
         bundle = Bundle.objects.filter(bundle_id=options["bundle"]).first()
         if bundle is None:
             raise CommandError(f"No bundle {options['bundle']} is known.")
-        user_names = self._user_names(options)
-        actor = self._actor(options["as_user"])
+        user_names = names_given(options["users"], options["users_file"])
+        actor = command_actor(options["as_user"], command="desktops_create")
         request = DesktopCreateRequest(
             customer=account.customer,
             aws_account=account,
@@ -73,49 +71,13 @@ class Command(BaseCommand):
         try:
             job = desktop_create_bulk(actor=actor, request=request)
         except DesktopCreateInvalid as invalid:
-            lines = [
-                f"  {field}: {message}" for field, messages in invalid.errors.items() for message in messages
-            ]
-            raise CommandError("Nothing was created:\n" + "\n".join(lines)) from invalid
+            raise refused(invalid, outcome="Nothing was created") from invalid
         self.stdout.write(f"Job {job.pk}: creating {job.total_items} desktops.")
         if options["wait"]:
-            self._wait(job, options["poll_seconds"])
-
-    def _user_names(self, options) -> list[str]:
-        if options["users"]:
-            return parse_user_names(options["users"])
-        path: Path | None = options["users_file"]
-        if path is None:
-            return []
-        if not path.is_file():
-            raise CommandError(f"{path} is not a file.")
-        if path.stat().st_size > MAX_USERS_FILE_BYTES:
-            raise CommandError(
-                f"{path} is larger than {MAX_USERS_FILE_BYTES} bytes; split it into several jobs."
+            job_wait(
+                job,
+                poll_seconds=options["poll_seconds"],
+                report=lambda job: self.stdout.write(job_progress_line(job, done="available")),
             )
-        return parse_user_names(path.read_text())
-
-    def _actor(self, username: str) -> Actor:
-        if not username:
-            return Actor.system("manage.py desktops_create")
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"No user {username!r}.")
-        return Actor.for_user(user)
-
-    def _wait(self, job: Job, poll_seconds: float) -> None:
-        while True:
-            job.refresh_from_db()
-            progress = job_progress(job=job)
-            self.stdout.write(
-                f"{job.status}: {progress.succeeded} available, {progress.failed} failed, "
-                f"{progress.in_flight} in progress of {progress.total}"
-            )
-            if job.status in JOB_TERMINAL_STATUSES:
-                break
-            time.sleep(poll_seconds)
-        if progress.failed:
-            for item in job.items.filter(status="FAILED").select_related("desktop")[:20]:
-                self.stdout.write(
-                    f"  failed: {item.desktop.user_name if item.desktop else item.pk}: {item.error_code} {item.error_message}"
-                )
+            for line in failed_desktop_lines(job, label="user_name"):
+                self.stdout.write(line)

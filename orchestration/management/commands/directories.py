@@ -1,12 +1,16 @@
 """`manage.py directories`: list, register, deregister, security group and maintenance opt-out (R5, R6, R10)."""
 
-import time
-
 from django.core.management.base import BaseCommand, CommandError
 
 from orchestration.actors import Actor
 from orchestration.aws.errors import AwsError
-from orchestration.choices import JOB_TERMINAL_STATUSES
+from orchestration.management.command_helpers import (
+    account_get,
+    add_account_arguments,
+    add_wait_arguments,
+    job_wait,
+    refused,
+)
 from orchestration.services.directories import (
     DirectoryInvalid,
     directory_candidates,
@@ -29,8 +33,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
-        parser.add_argument("--region", default="", help="Region (default: the account's default region).")
+        add_account_arguments(parser, region=True)
         actions = parser.add_subparsers(dest="action", required=True)
         actions.add_parser("list", help="Sync and list directories.")
         register = actions.add_parser("register", help="Register a Directory Service directory (a job).")
@@ -41,8 +44,7 @@ class Command(BaseCommand):
         register.add_argument(
             "--tenancy", default="", help="DEDICATED or SHARED (default: by the BYOL rule)."
         )
-        register.add_argument("--wait", action="store_true", help="Wait until the job finishes.")
-        register.add_argument("--poll-seconds", type=float, default=2.0)
+        add_wait_arguments(register, help="Wait until the job finishes.")
         deregister = actions.add_parser("deregister", help="Deregister (refused while live desktops use it).")
         deregister.add_argument("--directory", required=True)
         group = actions.add_parser("security-group", help="Set the custom security group for new desktops.")
@@ -55,9 +57,7 @@ class Command(BaseCommand):
         switch.add_argument("--off", dest="enabled", action="store_false")
 
     def handle(self, *args, **options) -> None:
-        account = AwsAccount.objects.select_related("customer").filter(account_id=options["account"]).first()
-        if account is None:
-            raise CommandError(f"No AWS account {options['account']} is connected.")
+        account = account_get(options["account"])
         region = options["region"] or account.default_region
         action = options["action"]
         try:
@@ -83,10 +83,7 @@ class Command(BaseCommand):
                     )
                 self.stdout.write(self._line(directory))
         except DirectoryInvalid as invalid:
-            lines = [
-                f"  {field}: {message}" for field, messages in invalid.errors.items() for message in messages
-            ]
-            raise CommandError("Nothing was changed:\n" + "\n".join(lines)) from invalid
+            raise refused(invalid) from invalid
         except AwsError as error:
             raise CommandError(str(error)) from error
 
@@ -126,9 +123,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Job {job.pk}: registering {options['directory']} ({job.params['tenancy']}).")
         if not options["wait"]:
             return
-        while job.status not in JOB_TERMINAL_STATUSES:
-            time.sleep(options["poll_seconds"])
-            job.refresh_from_db()
+        job_wait(job, poll_seconds=options["poll_seconds"])
         item = job.items.get()
         self.stdout.write(
             f"{job.status}{': ' + item.error_code + ' ' + item.error_message if item.error_code else ''}"

@@ -2,16 +2,23 @@
 share, delete, sync). Every change goes through the audited services; bad input changes nothing."""
 
 import json
-import time
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from orchestration.actors import Actor
 from orchestration.aws.errors import AwsError
-from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
+from orchestration.choices import JobItemStatus
+from orchestration.management.command_helpers import (
+    account_get,
+    add_account_arguments,
+    add_as_user_argument,
+    add_wait_arguments,
+    command_actor,
+    job_progress_line,
+    job_wait,
+    refused,
+)
 from orchestration.models import Job
-from orchestration.selectors import job_progress
 from orchestration.services.images import (
     ImageInvalid,
     ami_list,
@@ -47,11 +54,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
-        parser.add_argument("--region", default="", help="Region (default: the account's default region).")
-        parser.add_argument(
-            "--as-user", default="", help="Username to record as the actor (default: system)."
-        )
+        add_account_arguments(parser, region=True)
+        add_as_user_argument(parser)
         actions = parser.add_subparsers(dest="action", required=True)
 
         actions.add_parser("amis", help="List the account's AMIs and whether each can be imported.")
@@ -65,20 +69,20 @@ class Command(BaseCommand):
             default=IngestionProcess.BYOL_REGULAR_BYOP,
             help="BYOL_REGULAR_BYOP (default) or BYOL_GRAPHICS_G4DN_BYOP.",
         )
-        self._wait_arguments(imp)
+        add_wait_arguments(imp, poll_seconds=5.0)
 
         create = actions.add_parser("create", help="Create an image from one of our AVAILABLE desktops.")
         create.add_argument("--workspace-id", required=True, help="The desktop's WorkSpace id (ws-...).")
         create.add_argument("--name", required=True)
         create.add_argument("--description", default="")
-        self._wait_arguments(create)
+        add_wait_arguments(create, poll_seconds=5.0)
 
         copy = actions.add_parser("copy", help="Copy an image to other regions of the account.")
         copy.add_argument("--image", required=True, help="Image id (wsi-...).")
         copy.add_argument("--regions", required=True, help="Target regions, comma-separated.")
         copy.add_argument("--name", default="", help="Name of the copies (default: the image's name).")
         copy.add_argument("--description", default="")
-        self._wait_arguments(copy)
+        add_wait_arguments(copy, poll_seconds=5.0)
 
         permissions = actions.add_parser("permissions", help="List the accounts an image is shared with.")
         permissions.add_argument("--image", required=True)
@@ -92,17 +96,10 @@ class Command(BaseCommand):
 
         actions.add_parser("sync", help="Bring the image records up to date with AWS.")
 
-    @staticmethod
-    def _wait_arguments(parser) -> None:
-        parser.add_argument("--wait", action="store_true", help="Print progress until the job finishes.")
-        parser.add_argument("--poll-seconds", type=float, default=5.0, help="Progress interval with --wait.")
-
     def handle(self, *args, **options) -> None:
-        account = AwsAccount.objects.select_related("customer").filter(account_id=options["account"]).first()
-        if account is None:
-            raise CommandError(f"No AWS account {options['account']} is connected.")
+        account = account_get(options["account"])
         region = options["region"] or account.default_region
-        actor = self._actor(options["as_user"])
+        actor = command_actor(options["as_user"], command="images")
         action = options["action"]
         try:
             if action == "amis":
@@ -130,10 +127,7 @@ class Command(BaseCommand):
                 if options["wait"]:
                     self._wait(job, options["poll_seconds"])
         except ImageInvalid as invalid:
-            lines = [
-                f"  {field}: {message}" for field, messages in invalid.errors.items() for message in messages
-            ]
-            raise CommandError("Nothing was changed:\n" + "\n".join(lines)) from invalid
+            raise refused(invalid) from invalid
         except AwsError as error:
             raise CommandError(f"AWS refused: {error.code}: {error.message}") from error
 
@@ -197,25 +191,8 @@ class Command(BaseCommand):
             )
         return image
 
-    def _actor(self, username: str) -> Actor:
-        if not username:
-            return Actor.system("manage.py images")
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"No user {username!r}.")
-        return Actor.for_user(user)
-
     def _wait(self, job: Job, poll_seconds: float) -> None:
-        while True:
-            job.refresh_from_db()
-            progress = job_progress(job=job)
-            self.stdout.write(
-                f"{job.status}: {progress.succeeded} done, {progress.failed} failed, "
-                f"{progress.in_flight} in progress of {progress.total}"
-            )
-            if job.status in JOB_TERMINAL_STATUSES:
-                break
-            time.sleep(poll_seconds)
+        job_wait(job, poll_seconds=poll_seconds, report=lambda job: self.stdout.write(job_progress_line(job)))
         for item in job.items.all():
             where = item.params.get("region", "")
             if item.status == JobItemStatus.FAILED:

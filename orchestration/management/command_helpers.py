@@ -1,0 +1,108 @@
+"""What the management commands share: the customer account they name, who asks, how a refused request
+is shown, and how `--wait` follows a job. Lives outside `commands/` so Django does not take it for one."""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
+
+from orchestration.actors import Actor
+from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
+from orchestration.forms import parse_user_names
+from orchestration.models import Job
+from orchestration.selectors import job_progress
+from orchestration.services.errors import RequestInvalid
+from tenants.models import AwsAccount
+
+MAX_NAMES_FILE_BYTES = 1_000_000
+
+
+def add_account_arguments(parser, *, region: bool = False) -> None:
+    """`--account` (required) and, for commands that work in one region, `--region`."""
+    parser.add_argument("--account", required=True, help="12-digit AWS account id of the customer.")
+    if region:
+        parser.add_argument("--region", default="", help="Region (default: the account's default region).")
+
+
+def add_as_user_argument(parser) -> None:
+    parser.add_argument(
+        "--as-user", default="", help="Username to record as the requester (default: system)."
+    )
+
+
+def add_wait_arguments(
+    parser, *, poll_seconds: float = 2.0, help: str = "Print progress until the job finishes."
+) -> None:
+    parser.add_argument("--wait", action="store_true", help=help)
+    parser.add_argument(
+        "--poll-seconds", type=float, default=poll_seconds, help="Seconds between looks with --wait."
+    )
+
+
+def account_get(account_id: str) -> AwsAccount:
+    """The connected account with this id (and its customer), or a CommandError."""
+    account = AwsAccount.objects.select_related("customer").filter(account_id=account_id).first()
+    if account is None:
+        raise CommandError(f"No AWS account {account_id} is connected.")
+    return account
+
+
+def command_actor(username: str, *, command: str) -> Actor:
+    """The user named by `--as-user`, or the command itself (a system actor) when none is named."""
+    if not username:
+        return Actor.system(f"manage.py {command}")
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(f"No user {username!r}.")
+    return Actor.for_user(user)
+
+
+def names_given(text: str | None, path: Path | None) -> list[str]:
+    """Names (users, WorkSpace ids) from a comma-separated option or from a file of one a line."""
+    if text:
+        return parse_user_names(text)
+    if path is None:
+        return []
+    if not path.is_file():
+        raise CommandError(f"{path} is not a file.")
+    if path.stat().st_size > MAX_NAMES_FILE_BYTES:
+        raise CommandError(f"{path} is larger than {MAX_NAMES_FILE_BYTES} bytes; split it into several jobs.")
+    return parse_user_names(path.read_text())
+
+
+def refused(invalid: RequestInvalid, *, outcome: str = "Nothing was changed") -> CommandError:
+    """The refusal as a CommandError: what was not done, then one line per field message."""
+    lines = [f"  {field}: {message}" for field, messages in invalid.errors.items() for message in messages]
+    return CommandError(f"{outcome}:\n" + "\n".join(lines))
+
+
+def job_wait(job: Job, *, poll_seconds: float, report: Callable[[Job], None] | None = None) -> None:
+    """Look at the job every `poll_seconds` until it finishes; `report` is told after each look."""
+    while True:
+        job.refresh_from_db()
+        if report is not None:
+            report(job)
+        if job.status in JOB_TERMINAL_STATUSES:
+            return
+        time.sleep(poll_seconds)
+
+
+def job_progress_line(job: Job, *, done: str = "done") -> str:
+    """`RUNNING: 3 done, 1 failed, 6 in progress of 10`; `done` names what a succeeded item is."""
+    progress = job_progress(job=job)
+    return (
+        f"{job.status}: {progress.succeeded} {done}, {progress.failed} failed, "
+        f"{progress.in_flight} in progress of {progress.total}"
+    )
+
+
+def failed_desktop_lines(job: Job, *, label: str) -> list[str]:
+    """The first 20 failed items of a desktop job, each named by its desktop's `label` field (or its id)."""
+    items = job.items.filter(status=JobItemStatus.FAILED).select_related("desktop")[:20]
+    return [
+        f"  failed: {getattr(item.desktop, label) if item.desktop else item.pk}: "
+        f"{item.error_code} {item.error_message}"
+        for item in items
+    ]
