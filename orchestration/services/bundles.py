@@ -22,8 +22,8 @@ from orchestration.aws.types import AccountAccess
 from orchestration.aws.workspaces import resource_tags
 from orchestration.choices import AuditOutcome
 from orchestration.services.accounts import account_access
-from orchestration.services.directories import audit_change, guarded_change, refuse_change
 from orchestration.services.errors import RequestInvalid
+from orchestration.services.guard import audit_change, guarded_change, refuse_change
 from tenants.choices import PARTNER_TAG_KEY, PARTNER_TAG_VALUE, ComputeType, ImageState
 from tenants.models import DESKTOP_IS_LIVE, AwsAccount, Bundle, Desktop, Image
 
@@ -212,7 +212,8 @@ def _load(bundle: Bundle) -> Bundle:
 def _refuse(actor: Actor, bundle: Bundle, action: str, errors: dict[str, list[str]]) -> NoReturn:
     refuse_change(
         actor,
-        bundle,
+        bundle.aws_account,
+        bundle.region,
         target_type="bundle",
         target_id=bundle.bundle_id,
         action=action,

@@ -26,16 +26,16 @@ from orchestration.aws.errors import (
     AwsPermanent,
     AwsThrottled,
     AwsTransient,
-    TagGuardRefused,
 )
-from orchestration.aws.tagguard import ensure_partner_managed, is_partner_managed
+from orchestration.aws.tagguard import is_partner_managed
 from orchestration.aws.types import AccountAccess
 from orchestration.aws.workspaces import resource_tags
 from orchestration.choices import JOB_ITEM_TERMINAL_STATUSES, AuditOutcome, JobItemStatus, JobKind, Queue
 from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
-from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
+from orchestration.services.audit import audit_event_for_job, audit_record_many
 from orchestration.services.errors import RequestInvalid
+from orchestration.services.guard import guarded_change, refuse_change
 from orchestration.services.jobs import (
     items_claim,
     items_release,
@@ -72,16 +72,6 @@ def directory_required_tenancy(*, aws_account: AwsAccount) -> str:
         aws_account.dedicated_tenancy_management_cidr_range
     )
     return Tenancy.DEDICATED if byol else Tenancy.SHARED
-
-
-def guarded_tags(access: AccountAccess, *, resource, resource_id: str) -> dict[str, str]:
-    """The tags the tag guard judges: our recorded ones, or DescribeTags (then recorded) when we have none."""
-    if resource.tags:
-        return resource.tags
-    tags = resource_tags(access, resource_id)
-    type(resource).objects.filter(pk=resource.pk).update(tags=tags)
-    resource.tags = tags
-    return tags
 
 
 def _active_registrations(directory_ids: list[str] | None = None) -> dict[str, int]:
@@ -386,105 +376,12 @@ def _settle_registration(item: JobItem, reported: WorkspaceDirectory | None, now
         )
 
 
-# ------------------------------------------------ changes to an existing resource (directories, bundles)
-def audit_change(
-    actor: Actor,
-    aws_account: AwsAccount,
-    region: str,
-    *,
-    action: str,
-    target_type: str,
-    target_id: str,
-    outcome: str,
-    **fields,
-) -> None:
-    """Audit one change (or its refusal) made at once, outside any job."""
-    audit_record_many(
-        [
-            audit_event_for_actor(
-                actor,
-                aws_account.customer,
-                action=action,
-                outcome=outcome,
-                aws_account_id=aws_account.account_id,
-                region=region,
-                target_type=target_type,
-                target_id=target_id,
-                **fields,
-            )
-        ]
-    )
-
-
-def refuse_change(
-    actor: Actor, resource, *, target_type: str, target_id: str, action: str, invalid: Exception
-) -> NoReturn:
-    """Audit a local refusal of a change to an existing resource, then raise it."""
-    audit_change(
-        actor,
-        resource.aws_account,
-        resource.region,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        outcome=AuditOutcome.REFUSED,
-        error_code="Invalid",
-        error_message=str(invalid),
-    )
-    raise invalid
-
-
-def guarded_change(
-    actor: Actor,
-    resource,
-    *,
-    target_type: str,
-    target_id: str,
-    action: str,
-    call: Callable[[AccountAccess], str],
-    details: dict,
-) -> AccountAccess:
-    """Tag guard, then the one AWS call, audited whatever the outcome; returns the access it used."""
-    audit = {"action": action, "target_type": target_type, "target_id": target_id, "details": details}
-    account, region = resource.aws_account, resource.region
-    access = account_access(account, region=region)
-    tags = guarded_tags(access, resource=resource, resource_id=target_id)
-    try:
-        ensure_partner_managed(target_id, tags, action)
-    except TagGuardRefused as refused:
-        audit_change(
-            actor,
-            account,
-            region,
-            outcome=AuditOutcome.REFUSED,
-            error_code=refused.code,
-            error_message=refused.message,
-            **audit,
-        )
-        raise
-    try:
-        request_id = call(access)
-    except AwsError as error:
-        audit_change(
-            actor,
-            account,
-            region,
-            outcome=AuditOutcome.FAILED,
-            aws_request_id=error.request_id,
-            error_code=error.code,
-            error_message=error.message,
-            **audit,
-        )
-        raise
-    audit_change(actor, account, region, outcome=AuditOutcome.SUCCEEDED, aws_request_id=request_id, **audit)
-    return access
-
-
 # ------------------------------------------------------------------------- actions on a directory
 def _refuse(actor: Actor, directory: Directory, action: str, errors: dict[str, list[str]]) -> NoReturn:
     refuse_change(
         actor,
-        directory,
+        directory.aws_account,
+        directory.region,
         target_type="directory",
         target_id=directory.directory_id,
         action=action,

@@ -23,7 +23,6 @@ from orchestration.aws.errors import (
     AwsExpiredCredentials,
     AwsThrottled,
     AwsTransient,
-    TagGuardRefused,
 )
 from orchestration.aws.images import (
     Ami,
@@ -42,15 +41,16 @@ from orchestration.aws.images import (
     workspace_images_describe,
     workspace_images_owned,
 )
-from orchestration.aws.tagguard import ensure_partner_managed, is_partner_managed
+from orchestration.aws.tagguard import is_partner_managed
 from orchestration.aws.types import AccountAccess
 from orchestration.aws.workspaces import resource_tags
 from orchestration.choices import AuditOutcome, JobItemStatus, JobKind, Queue
 from orchestration.failpoints import failpoint
 from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access
-from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
+from orchestration.services.audit import audit_event_for_job, audit_record_many
 from orchestration.services.errors import RequestInvalid
+from orchestration.services.guard import audit_change, guard_problem, refuse_change
 from orchestration.services.jobs import (
     items_claim,
     items_release,
@@ -187,37 +187,6 @@ def _byol_problem(aws_account: AwsAccount, access: AccountAccess) -> str:
     )
 
 
-def _refused(
-    actor: Actor,
-    aws_account: AwsAccount,
-    *,
-    action: str,
-    region: str,
-    target_type: str,
-    target_id: str,
-    errors: dict[str, list[str]],
-) -> ImageInvalid:
-    """Audit a refusal that concerns an existing resource; returns the exception to raise."""
-    invalid = ImageInvalid(dict(errors))
-    audit_record_many(
-        [
-            audit_event_for_actor(
-                actor,
-                aws_account.customer,
-                action=action,
-                outcome=AuditOutcome.REFUSED,
-                aws_account_id=aws_account.account_id,
-                region=region,
-                target_type=target_type,
-                target_id=target_id,
-                error_code="ValidationFailed",
-                error_message=str(invalid),
-            )
-        ]
-    )
-    return invalid
-
-
 def _job_create(
     *,
     actor: Actor,
@@ -308,14 +277,15 @@ def image_import(
     if errors:
         if ami is None:
             raise ImageInvalid(errors)
-        raise _refused(
+        refuse_change(
             actor,
             aws_account,
+            region,
             action="ImportWorkspaceImage",
-            region=region,
             target_type="ami",
             target_id=ami_id,
-            errors=errors,
+            invalid=ImageInvalid(dict(errors)),
+            error_code="ValidationFailed",
         )
     item = {
         "region": region,
@@ -327,29 +297,6 @@ def image_import(
     return _job_create(
         actor=actor, aws_account=aws_account, kind=JobKind.IMAGE_IMPORT, params=item, items=[item]
     )
-
-
-def _ours_problem(
-    access: AccountAccess,
-    resource_id: str,
-    recorded_tags: dict,
-    operation: str,
-    on_read: Callable[[dict], None] | None = None,
-) -> str:
-    """The tag guard's refusal, or "": our recorded tags first, DescribeTags when we have none."""
-    tags = recorded_tags
-    if not tags:
-        try:
-            tags = resource_tags(access, resource_id)
-        except AwsError as error:
-            return f"Could not read the tags of {resource_id} from AWS: {error}"
-        if on_read:
-            on_read(tags)
-    try:
-        ensure_partner_managed(resource_id, tags, operation)
-    except TagGuardRefused as refused:
-        return refused.message
-    return ""
 
 
 def image_create_from_desktop(*, actor: Actor, desktop: Desktop, name: str, description: str = "") -> Job:
@@ -369,18 +316,25 @@ def image_create_from_desktop(*, actor: Actor, desktop: Desktop, name: str, desc
     _check_name_free(errors, account, [desktop.region], name)
     if not errors:
         access = account_access(account, region=desktop.region)
-        guard = _ours_problem(access, desktop.workspace_id, desktop.tags, "CreateWorkspaceImage")
+        guard = guard_problem(
+            access,
+            resource=desktop,
+            resource_id=desktop.workspace_id,
+            operation="CreateWorkspaceImage",
+            record=False,  # reconciliation records desktop tags and reports when they change
+        )
         if guard:
             errors.add("desktop", guard)
     if errors:
-        raise _refused(
+        refuse_change(
             actor,
             account,
+            desktop.region,
             action="CreateWorkspaceImage",
-            region=desktop.region,
             target_type="desktop",
             target_id=desktop.workspace_id or f"desktop {desktop.pk}",
-            errors=errors,
+            invalid=ImageInvalid(dict(errors)),
+            error_code="ValidationFailed",
         )
     item = {
         "region": desktop.region,
@@ -427,14 +381,15 @@ def image_copy(
         errors.add("image", f"{image.image_id} is {image.state}; only an AVAILABLE image can be copied.")
     _check_name_free(errors, account, [r for r in regions if r != image.region], name)
     if errors:
-        raise _refused(
+        refuse_change(
             actor,
             account,
+            image.region,
             action="CopyWorkspaceImage",
-            region=image.region,
             target_type="image",
             target_id=image.image_id,
-            errors=errors,
+            invalid=ImageInvalid(dict(errors)),
+            error_code="ValidationFailed",
         )
     items = [
         {
@@ -775,15 +730,6 @@ def image_permission_list(*, image: Image) -> list[str]:
     return workspace_image_permissions(access, image.image_id)
 
 
-def _image_ours_problem(access: AccountAccess, image: Image, operation: str) -> str:
-    """The tag guard for an image; tags read from AWS are recorded, so the next check needs no call."""
-
-    def record(tags: dict) -> None:
-        Image.objects.filter(pk=image.pk).update(tags=tags)
-
-    return _ours_problem(access, image.image_id, image.tags, operation, on_read=record)
-
-
 def image_permission_update(*, actor: Actor, image: Image, account_id: str, allow: bool) -> None:
     """Share the image with another AWS account (allow) or stop sharing it; audited, tag-guarded."""
     action = "UpdateWorkspaceImagePermission"
@@ -797,18 +743,19 @@ def image_permission_update(*, actor: Actor, image: Image, account_id: str, allo
         errors.add("image", f"{image.image_id} is {image.state}; only an AVAILABLE image can be shared.")
     access = account_access(account, region=image.region)
     if not errors:
-        guard = _image_ours_problem(access, image, action)
+        guard = guard_problem(access, resource=image, resource_id=image.image_id, operation=action)
         if guard:
             errors.add("image", guard)
     if errors:
-        raise _refused(
+        refuse_change(
             actor,
             account,
+            image.region,
             action=action,
-            region=image.region,
             target_type="image",
             target_id=image.image_id,
-            errors=errors,
+            invalid=ImageInvalid(dict(errors)),
+            error_code="ValidationFailed",
         )
     details = {"shared_account_id": account_id, "allow_copy_image": allow}
     try:
@@ -836,18 +783,19 @@ def image_delete(*, actor: Actor, image: Image) -> None:
         errors.add("image", f"{image.image_id} is still PENDING; wait until it is AVAILABLE or ERROR.")
     access = account_access(account, region=image.region)
     if not errors:
-        guard = _image_ours_problem(access, image, action)
+        guard = guard_problem(access, resource=image, resource_id=image.image_id, operation=action)
         if guard:
             errors.add("image", guard)
     if errors:
-        raise _refused(
+        refuse_change(
             actor,
             account,
+            image.region,
             action=action,
-            region=image.region,
             target_type="image",
             target_id=image.image_id,
-            errors=errors,
+            invalid=ImageInvalid(dict(errors)),
+            error_code="ValidationFailed",
         )
     try:
         request_id = workspace_image_delete(access, image.image_id)
@@ -868,23 +816,18 @@ def _audit_action(
     request_id: str = "",
     error: AwsError | None = None,
 ) -> None:
-    audit_record_many(
-        [
-            audit_event_for_actor(
-                actor,
-                image.aws_account.customer,
-                action=action,
-                outcome=outcome,
-                aws_account_id=image.aws_account.account_id,
-                region=image.region,
-                target_type="image",
-                target_id=image.image_id,
-                aws_request_id=error.request_id if error else request_id,
-                error_code=error.code if error else "",
-                error_message=error.message if error else "",
-                details=details,
-            )
-        ]
+    audit_change(
+        actor,
+        image.aws_account,
+        image.region,
+        action=action,
+        target_type="image",
+        target_id=image.image_id,
+        outcome=outcome,
+        aws_request_id=error.request_id if error else request_id,
+        error_code=error.code if error else "",
+        error_message=error.message if error else "",
+        details=details,
     )
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from orchestration.actors import Actor
 from orchestration.aws.images import Ami, ImageErrorDetail, WorkspaceImage
 from orchestration.models import AuditEvent, Job, JobItem
+from orchestration.services import guard
 from orchestration.services import images as service
 from orchestration.services.images import (
     ImageInvalid,
@@ -316,7 +317,7 @@ def test_sharing_with_the_owner_or_sharing_a_pending_image_is_refused(no_aws):
 
 def test_an_image_with_no_recorded_tags_is_checked_in_aws_and_the_tags_kept():
     image = ImageFactory(tags={})
-    with mock.patch.object(service, "resource_tags", return_value={"Owner": "customer-it"}) as read:
+    with mock.patch.object(guard, "resource_tags", return_value={"Owner": "customer-it"}) as read:
         with pytest.raises(ImageInvalid):
             image_permission_update(actor=ACTOR, image=image, account_id="222222222222", allow=True)
         image.refresh_from_db()
