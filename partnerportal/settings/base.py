@@ -86,6 +86,9 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+# Brute-force protection on the login form: failures per address or user name, then a lockout.
+LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 
 # Keys that encrypt customer access-key secrets at rest (Fernet, newest first: old keys still decrypt).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
