@@ -6,15 +6,13 @@ so they are never deleted or edited by hand here.
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from tenants.choices import ComputeType, ImageState
 from tenants.models import AwsAccount, Bundle, Image
 
-from .base import AwsResourceAdmin
+from .base import AwsResourceAdmin, add_service_errors
 
 
 def _available_images():
@@ -101,16 +99,13 @@ class BundleAdmin(AwsResourceAdmin):
                     actor=Actor.for_user(request.user), request=BundleCreateRequest(**form.cleaned_data)
                 )
             except BundleInvalid as invalid:
-                for field, problems in invalid.errors.items():
-                    for problem in problems:
-                        form.add_error(field if field in form.fields else None, problem)
+                add_service_errors(form, invalid)
             except AwsError as error:
                 form.add_error(None, f"AWS refused: {error}")
             else:
                 self.message_user(request, f"Bundle {bundle.bundle_id} created.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:tenants_bundle_change", args=[bundle.pk]))
-        context = {**self.admin_site.each_context(request), "form": form, "title": "Create a bundle"}
-        return TemplateResponse(request, "admin/tenants/bundle/create.html", context)
+        return self.render_page(request, "admin/tenants/bundle/create.html", "Create a bundle", form=form)
 
     def _report(self, request: HttpRequest, bundle: Bundle, call) -> None:
         from orchestration.aws.errors import AwsError
@@ -164,34 +159,24 @@ class BundleAdmin(AwsResourceAdmin):
 
     @admin.action(description="Refresh from AWS", permissions=["view"])
     def refresh_from_aws(self, request: HttpRequest, queryset) -> None:
-        from orchestration.aws.errors import AwsError
         from orchestration.services.bundles import bundle_sync
 
-        places = {(b.aws_account_id, b.region) for b in queryset}
-        for account in AwsAccount.objects.filter(pk__in={pk for pk, _ in places}):
-            for region in sorted(r for pk, r in places if pk == account.pk):
-                try:
-                    report = bundle_sync(aws_account=account, region=region)
-                except AwsError as error:
-                    self.message_user(request, f"{account.account_id} {region}: {error}", messages.ERROR)
-                    continue
-                self.message_user(
-                    request,
-                    f"{account.account_id} {region}: {report['seen']} in AWS, adopted {len(report['adopted'])}, "
-                    f"untracked {len(report['untracked'])}, missing {len(report['missing'])}, "
-                    f"lost tag {len(report['lost_tag'])}.",
-                    messages.SUCCESS,
-                )
+        self.sync_each_place(
+            request,
+            queryset,
+            bundle_sync,
+            lambda report: (
+                f"{report['seen']} in AWS, adopted {len(report['adopted'])}, "
+                f"untracked {len(report['untracked'])}, missing {len(report['missing'])}, "
+                f"lost tag {len(report['lost_tag'])}."
+            ),
+        )
 
     def _intermediate(self, request, queryset, action: str, title: str, explanation: str, form=None):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "explanation": explanation,
-            "objects": queryset,
-            "form": form,
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/tenants/bundle/action_confirm.html", context)
+        rows = [
+            (bundle, f"{bundle} — image {(bundle.image.image_id if bundle.image else '') or 'unknown'}")
+            for bundle in queryset
+        ]
+        return self.confirm_page(
+            request, rows, action=action, title=title, explanation=explanation, form=form
+        )

@@ -14,7 +14,7 @@ from django.urls import path, reverse
 
 from tenants.models import Bundle, Customer, Desktop
 
-from .base import AwsResourceAdmin
+from .base import AwsResourceAdmin, add_service_errors
 
 # Shown before a destructive action is confirmed.
 REBUILD_WARNING = (
@@ -81,16 +81,15 @@ class DesktopAdmin(AwsResourceAdmin):
             try:
                 job = desktop_create_bulk(actor=Actor.for_user(request.user), request=form.to_request())
             except DesktopCreateInvalid as invalid:
-                for field, problems in invalid.errors.items():
-                    for problem in problems:
-                        form.add_error(field if field in form.fields else None, problem)
+                add_service_errors(form, invalid)
             else:
                 self.message_user(
                     request, f"Job {job.pk} is creating {job.total_items} desktops.", messages.SUCCESS
                 )
                 return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
-        context = {**self.admin_site.each_context(request), "form": form, "title": "Create desktops"}
-        return TemplateResponse(request, "admin/tenants/desktop/create_desktops.html", context)
+        return self.render_page(
+            request, "admin/tenants/desktop/create_desktops.html", "Create desktops", form=form
+        )
 
     def snapshots_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The desktop's snapshots, read from AWS when staff ask for them (never on every page view)."""
@@ -107,15 +106,14 @@ class DesktopAdmin(AwsResourceAdmin):
             error = str(invalid)
         except AwsError as aws_error:
             error = f"AWS refused to list the snapshots: {aws_error.code}: {aws_error.message}"
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": desktop,
-            "title": f"Snapshots of {desktop}",
-            "snapshots": snapshots,
-            "error": error,
-        }
-        return TemplateResponse(request, "admin/tenants/desktop/snapshots.html", context)
+        return self.render_page(
+            request,
+            "admin/tenants/desktop/snapshots.html",
+            f"Snapshots of {desktop}",
+            original=desktop,
+            snapshots=snapshots,
+            error=error,
+        )
 
     # ------------------------------------------------------------------------------------- actions
 
@@ -176,20 +174,19 @@ class DesktopAdmin(AwsResourceAdmin):
         submit: str,
     ) -> TemplateResponse:
         """The confirmation or parameters page; it posts the same selection back to the same action."""
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
-            "warning": warning,
-            "form": form,
-            "submit": submit,
-            "action_name": action_name,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "selected_pks": list(queryset.values_list("pk", flat=True)),
-            "preview": queryset.select_related("aws_account__customer")[:PREVIEW_ROWS],
-            "count": queryset.count(),
-        }
-        return TemplateResponse(request, "admin/tenants/desktop/action_intermediate.html", context)
+        return self.render_page(
+            request,
+            "admin/tenants/desktop/action_intermediate.html",
+            title,
+            warning=warning,
+            form=form,
+            submit=submit,
+            action_name=action_name,
+            action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
+            selected_pks=list(queryset.values_list("pk", flat=True)),
+            preview=queryset.select_related("aws_account__customer")[:PREVIEW_ROWS],
+            count=queryset.count(),
+        )
 
     @admin.action(description="Start selected desktops", permissions=["change"])
     def start_desktops(self, request, queryset):

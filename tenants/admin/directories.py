@@ -6,15 +6,13 @@ deleted or edited by hand here, because they mirror AWS.
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from tenants.choices import Tenancy
 from tenants.models import AwsAccount, Directory
 
-from .base import AwsResourceAdmin
+from .base import AwsResourceAdmin, add_service_errors
 
 
 class DirectoryRegisterForm(forms.Form):
@@ -127,9 +125,7 @@ class DirectoryAdmin(AwsResourceAdmin):
                     tenancy=data["tenancy"],
                 )
             except DirectoryInvalid as invalid:
-                for field, problems in invalid.errors.items():
-                    for problem in problems:
-                        form.add_error(field if field in form.fields else None, problem)
+                add_service_errors(form, invalid)
             else:
                 self.message_user(
                     request, f"Job {job.pk} is registering {data['directory_id']}.", messages.SUCCESS
@@ -143,18 +139,18 @@ class DirectoryAdmin(AwsResourceAdmin):
                     candidates = directory_candidates(aws_account=account, region=region)
                 except AwsError as error:
                     lookup_error = str(error)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Register a directory",
-            "form": form,
-            "accounts": AwsAccount.objects.select_related("customer"),
-            "account": account,
-            "region": region,
-            "candidates": candidates,
-            "lookup_error": lookup_error,
-            "tenancy_rule": rule,
-        }
-        return TemplateResponse(request, "admin/tenants/directory/register.html", context)
+        return self.render_page(
+            request,
+            "admin/tenants/directory/register.html",
+            "Register a directory",
+            form=form,
+            accounts=AwsAccount.objects.select_related("customer"),
+            account=account,
+            region=region,
+            candidates=candidates,
+            lookup_error=lookup_error,
+            tenancy_rule=rule,
+        )
 
     def _report(self, request: HttpRequest, directory: Directory, call) -> None:
         from orchestration.aws.errors import AwsError
@@ -240,33 +236,20 @@ class DirectoryAdmin(AwsResourceAdmin):
 
     @admin.action(description="Refresh from AWS", permissions=["view"])
     def refresh_from_aws(self, request: HttpRequest, queryset) -> None:
-        from orchestration.aws.errors import AwsError
         from orchestration.services.directories import directory_sync
 
-        places = {(d.aws_account_id, d.region) for d in queryset}
-        for account in AwsAccount.objects.filter(pk__in={pk for pk, _ in places}):
-            for region in sorted(r for pk, r in places if pk == account.pk):
-                try:
-                    report = directory_sync(aws_account=account, region=region)
-                except AwsError as error:
-                    self.message_user(request, f"{account.account_id} {region}: {error}", messages.ERROR)
-                    continue
-                self.message_user(
-                    request,
-                    f"{account.account_id} {region}: {report['seen']} in AWS, adopted {len(report['adopted'])}, "
-                    f"missing {len(report['missing'])}, lost tag {len(report['lost_tag'])}.",
-                    messages.SUCCESS,
-                )
+        self.sync_each_place(
+            request,
+            queryset,
+            directory_sync,
+            lambda report: (
+                f"{report['seen']} in AWS, adopted {len(report['adopted'])}, "
+                f"missing {len(report['missing'])}, lost tag {len(report['lost_tag'])}."
+            ),
+        )
 
     def _intermediate(self, request, queryset, action: str, title: str, explanation: str, form=None):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "explanation": explanation,
-            "objects": queryset,
-            "form": form,
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/tenants/directory/action_confirm.html", context)
+        rows = [(directory, f"{directory} — {directory.state or 'not registered'}") for directory in queryset]
+        return self.confirm_page(
+            request, rows, action=action, title=title, explanation=explanation, form=form
+        )

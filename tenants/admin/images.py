@@ -8,13 +8,12 @@ from typing import cast
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from tenants.choices import IngestionProcess
 from tenants.models import AwsAccount, Desktop, Image
 
-from .base import AwsResourceAdmin
+from .base import AwsResourceAdmin, add_service_errors
 
 BYOP_CHOICES = [
     (IngestionProcess.BYOL_REGULAR_BYOP, "BYOL_REGULAR_BYOP (non-GPU bundles)"),
@@ -88,12 +87,6 @@ class ImageShareForm(forms.Form):
     )
 
 
-def _add_service_errors(form: forms.Form, invalid) -> None:
-    for field, problems in invalid.errors.items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, problem)
-
-
 @admin.register(Image)
 class ImageAdmin(AwsResourceAdmin):
     list_display = ["image_id", "name", "customer", "region", "state", "ingestion_process", "source_ami_id"]
@@ -137,15 +130,6 @@ class ImageAdmin(AwsResourceAdmin):
         ]
         return [*views, *super().get_urls()]
 
-    def _render(self, request: HttpRequest, template: str, title: str, **context) -> TemplateResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": title,
-            **context,
-        }
-        return TemplateResponse(request, f"admin/tenants/image/{template}", context)
-
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Pick an account and region, see its AMIs with the seed's columns and why some cannot be imported,
         then import one: the same service as the command."""
@@ -174,7 +158,7 @@ class ImageAdmin(AwsResourceAdmin):
                 try:
                     job = image_import(actor=actor, aws_account=account, region=region, **form.cleaned_data)
                 except ImageInvalid as invalid:
-                    _add_service_errors(form, invalid)
+                    add_service_errors(form, invalid)
                 else:
                     self.message_user(request, f"Job {job.pk} is importing {form.cleaned_data['ami_id']}.")
                     return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
@@ -185,9 +169,9 @@ class ImageAdmin(AwsResourceAdmin):
                 amis = []
         elif request.method == "POST":
             form.add_error(None, "Choose the AWS account and region first.")
-        return self._render(
+        return self.render_page(
             request,
-            "import.html",
+            "admin/tenants/image/import.html",
             "Import an image from an AMI",
             source=source,
             form=form,
@@ -213,15 +197,25 @@ class ImageAdmin(AwsResourceAdmin):
                     description=data["description"],
                 )
             except ImageInvalid as invalid:
-                _add_service_errors(form, invalid)
+                add_service_errors(form, invalid)
             else:
                 self.message_user(request, f"Job {job.pk} is imaging {data['workspace_id'].workspace_id}.")
                 return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
-        return self._render(request, "create_from_desktop.html", "Create an image from a desktop", form=form)
+        return self.render_page(
+            request,
+            "admin/tenants/image/create_from_desktop.html",
+            "Create an image from a desktop",
+            form=form,
+        )
 
     def _action_page(self, request, queryset, *, action: str, title: str, submit: str, form=None, notes=None):
-        rows = [(image, (notes or {}).get(image.pk, "")) for image in queryset]
-        return self._render(request, "action.html", title, rows=rows, form=form, action=action, submit=submit)
+        rows = []
+        for image in queryset:
+            note = (notes or {}).get(image.pk, "")
+            rows.append((image, f"{image} in {image.region} ({image.state})" + (f": {note}" if note else "")))
+        return self.confirm_page(
+            request, rows, action=action, title=title, submit=submit, form=form, confirm_field="apply"
+        )
 
     def _report(self, request, image: Image, problem) -> None:
         """One image's refusal or AWS error as a message naming the image."""
