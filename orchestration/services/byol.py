@@ -46,6 +46,7 @@ from orchestration.services.jobs import (
     job_refresh_status,
     job_schedule_poll,
 )
+from orchestration.services.polling import poll_items_due, poll_while_waiting
 from tenants.choices import AccountModificationState, DedicatedTenancySupport
 from tenants.models import AwsAccount
 
@@ -454,23 +455,12 @@ def byol_setup_items_run(*, job_id: int, item_ids: list[int]) -> None:
 
 def byol_setup_poll_run(*, job_id: int) -> None:
     """Follow the modification to COMPLETED (then store DescribeAccount on the account) or FAILED."""
-    now = timezone.now()
-    with transaction.atomic():
-        due = list(
-            JobItem.objects.select_for_update(skip_locked=True).filter(
-                job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now
-            )
-        )
-        JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
-            next_poll_at=now + timedelta(seconds=settings.JOB_POLL_INTERVAL_SECONDS), updated_at=now
-        )
+    due = poll_items_due(job_id=job_id, interval=settings.JOB_POLL_INTERVAL_SECONDS)
     job, account = _job_context(job_id)
     access = account_access(account, region=job.params.get("region", ""), job_id=job.pk)
     for item in due:
         _poll_item(job, item, account, access)
-    if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING).exists():
-        job_schedule_poll(job, countdown=settings.JOB_POLL_INTERVAL_SECONDS)
-    job_refresh_status(job_id=job_id)
+    poll_while_waiting(job, interval=settings.JOB_POLL_INTERVAL_SECONDS)
 
 
 def _poll_item(job: Job, item: JobItem, account: AwsAccount, access) -> None:

@@ -80,6 +80,7 @@ from orchestration.services.jobs import (
     job_refresh_status,
     job_schedule_poll,
 )
+from orchestration.services.polling import poll_items_due, poll_while_waiting
 from tenants.choices import (
     UNDEFINED_USER,
     ComputeType,
@@ -1059,16 +1060,9 @@ REPORTED_FIELDS = [
 
 def desktop_action_poll_run(*, job_id: int) -> None:
     """Describe the job's waiting desktops (25 ids a call) and settle those that reached their target."""
-    now = timezone.now()
-    with transaction.atomic():
-        due = list(
-            JobItem.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now)
-            .select_related("desktop__aws_account__customer")
-        )
-        JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
-            next_poll_at=now + timedelta(seconds=settings.JOB_POLL_INTERVAL_SECONDS), updated_at=now
-        )
+    due = poll_items_due(
+        job_id=job_id, interval=settings.JOB_POLL_INTERVAL_SECONDS, related="desktop__aws_account__customer"
+    )
     job = Job.objects.select_related("customer").get(pk=job_id)
     spec = ACTIONS[job.params["action"]]
     delivery = _Delivery(job=job, spec=spec, desktops={i.desktop_id: i.desktop for i in due if i.desktop})
@@ -1091,9 +1085,7 @@ def desktop_action_poll_run(*, job_id: int) -> None:
                 delivery.fail(group, error.code, error.message)
             continue  # otherwise the next poll asks again
         _settle(delivery, group, reported, timezone.now())
-    if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING).exists():
-        job_schedule_poll(job, countdown=settings.JOB_POLL_INTERVAL_SECONDS)
-    job_refresh_status(job_id=job_id)
+    poll_while_waiting(job, interval=settings.JOB_POLL_INTERVAL_SECONDS)
 
 
 def _settle(delivery: _Delivery, items: list[JobItem], reported: dict[str, DescribedWorkspace], now) -> None:

@@ -37,6 +37,7 @@ from orchestration.services.jobs import (
     job_refresh_status,
     job_schedule_poll,
 )
+from orchestration.services.polling import poll_items_due, poll_while_waiting
 from tenants.choices import (
     PARTNER_TAG_KEY,
     PARTNER_TAG_VALUE,
@@ -387,16 +388,9 @@ def _handle_batch_error(job: Job, items: list[JobItem], error: AwsError, now) ->
 
 def desktop_create_poll_run(*, job_id: int) -> None:
     """Describe the job's provisioning desktops (25 ids a call) and settle those AWS has settled."""
-    now = timezone.now()
-    with transaction.atomic():
-        due = list(
-            JobItem.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now)
-            .select_related("desktop__aws_account__customer")
-        )
-        JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
-            next_poll_at=now + timedelta(seconds=settings.JOB_POLL_INTERVAL_SECONDS), updated_at=now
-        )
+    due = poll_items_due(
+        job_id=job_id, interval=settings.JOB_POLL_INTERVAL_SECONDS, related="desktop__aws_account__customer"
+    )
     job = Job.objects.select_related("customer").get(pk=job_id)
     by_region: dict[tuple[int, str], list[JobItem]] = {}
     for item in due:
@@ -414,9 +408,7 @@ def desktop_create_poll_run(*, job_id: int) -> None:
             _fail_items(job, group, error.code, error.message, timezone.now())
             continue
         _settle(group, reported, timezone.now())
-    if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING).exists():
-        job_schedule_poll(job, countdown=settings.JOB_POLL_INTERVAL_SECONDS)
-    job_refresh_status(job_id=job_id)
+    poll_while_waiting(job, interval=settings.JOB_POLL_INTERVAL_SECONDS)
 
 
 def _settle(items: list[JobItem], reported: dict[str, Workspace], now) -> None:

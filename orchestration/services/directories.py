@@ -43,6 +43,7 @@ from orchestration.services.jobs import (
     job_refresh_status,
     job_schedule_poll,
 )
+from orchestration.services.polling import poll_items_due, poll_while_waiting
 from tenants.choices import (
     PARTNER_TAG_KEY,
     PARTNER_TAG_VALUE,
@@ -323,17 +324,8 @@ def _apply_reported(directory: Directory, reported: WorkspaceDirectory, now) -> 
 
 def directory_register_poll_run(*, job_id: int) -> None:
     """Describe the job's registering directory and settle the item on REGISTERED or ERROR."""
-    now = timezone.now()
     interval = settings.JOB_POLL_INTERVAL_SECONDS
-    with transaction.atomic():
-        due = list(
-            JobItem.objects.select_for_update(skip_locked=True).filter(
-                job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now
-            )
-        )
-        JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
-            next_poll_at=now + timedelta(seconds=interval), updated_at=now
-        )
+    due = poll_items_due(job_id=job_id, interval=interval)
     job = Job.objects.select_related("customer").get(pk=job_id)
     account = AwsAccount.objects.select_related("customer").get(account_id=job.params["aws_account_id"])
     for item in due:
@@ -346,9 +338,7 @@ def directory_register_poll_run(*, job_id: int) -> None:
             _register_failed(job, account, item, error)
             continue
         _settle_registration(item, found[0] if found else None, timezone.now())
-    if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING).exists():
-        job_schedule_poll(job, countdown=interval)
-    job_refresh_status(job_id=job_id)
+    poll_while_waiting(job, interval=interval)
 
 
 def _settle_registration(item: JobItem, reported: WorkspaceDirectory | None, now) -> None:

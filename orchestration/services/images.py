@@ -55,9 +55,8 @@ from orchestration.services.jobs import (
     items_claim,
     items_release,
     job_dispatch_items,
-    job_refresh_status,
-    job_schedule_poll,
 )
+from orchestration.services.polling import poll_items_due, poll_while_waiting
 from tenants.choices import (
     PARTNER_TAG_KEY,
     PARTNER_TAG_VALUE,
@@ -499,9 +498,7 @@ def _items_run(maker: _ImageMaker, *, job_id: int, item_ids: list[int]) -> None:
     for item in items:
         events.extend(_item_run(maker, job, account, item))
     audit_record_many(events)
-    if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING).exists():
-        job_schedule_poll(job, countdown=_poll_interval())
-    job_refresh_status(job_id=job_id)
+    poll_while_waiting(job, interval=_poll_interval())
 
 
 def _item_run(maker: _ImageMaker, job: Job, account: AwsAccount, item: JobItem) -> list[AuditEvent]:
@@ -664,16 +661,7 @@ def _image_fields(image: WorkspaceImage, now) -> dict:
 
 def image_poll_run(*, job_id: int) -> None:
     """Describe the job's pending images (25 ids a call per region) and settle those AWS has settled."""
-    now = timezone.now()
-    with transaction.atomic():
-        due = list(
-            JobItem.objects.select_for_update(skip_locked=True).filter(
-                job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now
-            )
-        )
-        JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
-            next_poll_at=now + timedelta(seconds=_poll_interval()), updated_at=now
-        )
+    due = poll_items_due(job_id=job_id, interval=_poll_interval())
     job = Job.objects.select_related("customer").get(pk=job_id)
     if due:
         account = AwsAccount.objects.select_related("customer").get(account_id=job.params["aws_account_id"])
@@ -694,9 +682,7 @@ def image_poll_run(*, job_id: int) -> None:
                     _item_fail(item, error.code, error.message)
                 continue
             _settle(group, reported, timezone.now())
-    if JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING).exists():
-        job_schedule_poll(job, countdown=_poll_interval())
-    job_refresh_status(job_id=job_id)
+    poll_while_waiting(job, interval=_poll_interval())
 
 
 def _settle(items: list[JobItem], reported: dict[str, WorkspaceImage], now) -> None:
