@@ -16,16 +16,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-## run: the web app on one machine with a seeded demo customer (SQLite under var/ unless DATABASE_URL is set)
+## run: the whole stack on one machine: the simulator as AWS, a seeded demo customer, a Celery worker + beat
+## (when Redis answers) and the web app (SQLite under var/ unless DATABASE_URL is set). Ctrl-C stops it all.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py schedules_install
 	$(PY) manage.py seed_demo
-	@echo ""
-	@echo "  Partner control plane: http://$(HOST):$(PORT)/admin/"
-	@echo "  Demo logins: ops / demo-partner-portal (partner staff), acme-admin / demo-partner-portal (customer)"
-	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runstack --host $(HOST) --port $(PORT)
 
 ## test: the whole suite against PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/partnerportal)
 test: install

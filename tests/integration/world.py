@@ -9,7 +9,8 @@ from django.utils import timezone
 from orchestration.aws.types import WorkspaceSpec
 from orchestration.aws.workspaces import workspaces_create_batch
 from orchestration.services.accounts import account_access
-from tenants.models import AwsAccount, Bundle, Customer, Desktop, Directory
+from partnerportal.devstack import demo_account_connect
+from tenants.models import Bundle, Customer, Desktop, Directory
 
 
 def onboard_demo_customer(simulator, *, name: str, slug: str) -> dict[str, Any]:
@@ -18,16 +19,7 @@ def onboard_demo_customer(simulator, *, name: str, slug: str) -> dict[str, Any]:
     world = simulator.create_demo_world(ready=True)
     demo = world["accounts"][0]
     customer = Customer.objects.create(name=name, slug=slug)
-    account = AwsAccount.objects.create(
-        customer=customer,
-        account_id=demo["account_id"],
-        role_arn=demo["role_arn"],
-        default_region=demo["region"],
-        regions=[demo["region"]],
-        byop_enabled=True,
-    )
-    # The customer deploys our template: their role's trust policy now names our External ID.
-    simulator.update_account(account.account_id, external_id=account.external_id)
+    account = demo_account_connect(simulator=simulator, customer=customer, demo=demo)
     directory = Directory.objects.create(
         aws_account=account,
         region=demo["region"],

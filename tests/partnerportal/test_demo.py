@@ -14,7 +14,7 @@ def test_seed_demo_is_idempotent_and_the_staff_login_reaches_the_admin(client, s
     call_command("seed_demo", password="demo-secret-for-test")
     call_command("seed_demo", password="demo-secret-for-test")
     assert Customer.objects.filter(slug="acme").count() == 1
-    assert AwsAccount.objects.filter(account_id="123456789012").count() == 1
+    assert AwsAccount.objects.filter(account_id="111111111111").count() == 1
     assert CustomerMembership.objects.get(user__username="acme-admin").customer.slug == "acme"
 
     response = client.post(

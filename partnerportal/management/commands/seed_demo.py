@@ -1,4 +1,8 @@
-"""Seed a demo: a partner ops login, a demo customer with a customer-admin login, and its AWS account."""
+"""Seed a demo: a partner ops login, a demo customer with a customer-admin login, and its AWS account.
+
+The account is the simulator's demo customer acme (`simulator.world`), so `manage.py runstack` can point
+it at a running simulator and everything staff click reaches "AWS".
+"""
 
 import os
 
@@ -12,8 +16,10 @@ from tenants.models import AwsAccount, Customer, CustomerMembership
 
 DEMO_STAFF_USERNAME = "ops"
 DEMO_CUSTOMER_USERNAME = "acme-admin"
-DEMO_ACCOUNT_ID = "123456789012"
-DEMO_ROLE_ARN = f"arn:aws:iam::{DEMO_ACCOUNT_ID}:role/PartnerWorkSpacesCore"
+# The documented demo password: seed_demo runs only with DEBUG on.
+DEFAULT_DEMO_PASSWORD = "demo-partner-portal"  # noqa: S105
+DEMO_ACCOUNT_ID = "111111111111"
+DEMO_ROLE_ARN = f"arn:aws:iam::{DEMO_ACCOUNT_ID}:role/WorkSpacesCorePartnerRole"
 
 
 class Command(BaseCommand):
@@ -22,8 +28,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--password",
-            default=os.environ.get("DEMO_PASSWORD", "demo-partner-portal"),
-            help="Password for both demo logins (default: $DEMO_PASSWORD or demo-partner-portal).",
+            default=os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD),
+            help=f"Password for both demo logins (default: $DEMO_PASSWORD or {DEFAULT_DEMO_PASSWORD}).",
         )
 
     @transaction.atomic
