@@ -727,37 +727,21 @@ def image_permission_update(*, actor: Actor, image: Image, account_id: str, allo
         errors.add("account_id", "An image cannot be shared with the account that owns it.")
     if image.state != ImageState.AVAILABLE:
         errors.add("image", f"{image.image_id} is {image.state}; only an AVAILABLE image can be shared.")
-    access = account_access(account, region=image.region)
-    if not errors:
-        guard = guard_problem(access, resource=image, resource_id=image.image_id, operation=action)
-        if guard:
-            errors.add("image", guard)
-    if errors:
-        refuse_change(
-            actor,
-            account,
-            image.region,
-            action=action,
-            target_type="image",
-            target_id=image.image_id,
-            invalid=ImageInvalid(dict(errors)),
-            error_code="ValidationFailed",
-        )
-    details = {"shared_account_id": account_id, "allow_copy_image": allow}
-    try:
-        request_id = workspace_image_permission_update(
+    _image_change(
+        actor,
+        image,
+        action,
+        errors,
+        lambda access: workspace_image_permission_update(
             access, image_id=image.image_id, account_id=account_id, allow=allow
-        )
-    except AwsError as error:
-        _audit_action(actor, image, action, AuditOutcome.FAILED, details, error=error)
-        raise
-    _audit_action(actor, image, action, AuditOutcome.SUCCEEDED, details, request_id=request_id)
+        ),
+        details={"shared_account_id": account_id, "allow_copy_image": allow},
+    )
 
 
 def image_delete(*, actor: Actor, image: Image) -> None:
     """Delete the image in AWS and forget it; refused while a bundle uses it, while PENDING, or if not ours."""
     action = "DeleteWorkspaceImage"
-    account = image.aws_account
     errors = _Errors()
     bundles = list(Bundle.objects.filter(image=image).order_by("name"))
     if bundles:
@@ -767,52 +751,65 @@ def image_delete(*, actor: Actor, image: Image) -> None:
         )
     if image.state == ImageState.PENDING:
         errors.add("image", f"{image.image_id} is still PENDING; wait until it is AVAILABLE or ERROR.")
-    access = account_access(account, region=image.region)
+    _image_change(
+        actor,
+        image,
+        action,
+        errors,
+        lambda access: workspace_image_delete(access, image.image_id),
+        details={"name": image.name},
+    )
+    image.delete()
+
+
+def _image_change(
+    actor: Actor,
+    image: Image,
+    action: str,
+    errors: _Errors,
+    call: Callable[[AccountAccess], str],
+    *,
+    details: dict,
+) -> None:
+    """The local checks, then the tag guard: any refusal is audited and raised; else the one AWS call,
+    audited whatever the outcome."""
+    access = account_access(image.aws_account, region=image.region)
     if not errors:
         guard = guard_problem(access, resource=image, resource_id=image.image_id, operation=action)
         if guard:
             errors.add("image", guard)
+    audit = {"action": action, "target_type": "image", "target_id": image.image_id}
     if errors:
         refuse_change(
             actor,
-            account,
+            image.aws_account,
             image.region,
-            action=action,
-            target_type="image",
-            target_id=image.image_id,
+            **audit,
             invalid=ImageInvalid(dict(errors)),
             error_code="ValidationFailed",
         )
     try:
-        request_id = workspace_image_delete(access, image.image_id)
+        request_id = call(access)
     except AwsError as error:
-        _audit_action(actor, image, action, AuditOutcome.FAILED, {"name": image.name}, error=error)
+        audit_change(
+            actor,
+            image.aws_account,
+            image.region,
+            **audit,
+            outcome=AuditOutcome.FAILED,
+            aws_request_id=error.request_id,
+            error_code=error.code,
+            error_message=error.message,
+            details=details,
+        )
         raise
-    _audit_action(actor, image, action, AuditOutcome.SUCCEEDED, {"name": image.name}, request_id=request_id)
-    image.delete()
-
-
-def _audit_action(
-    actor: Actor,
-    image: Image,
-    action: str,
-    outcome: str,
-    details: dict,
-    *,
-    request_id: str = "",
-    error: AwsError | None = None,
-) -> None:
     audit_change(
         actor,
         image.aws_account,
         image.region,
-        action=action,
-        target_type="image",
-        target_id=image.image_id,
-        outcome=outcome,
-        aws_request_id=error.request_id if error else request_id,
-        error_code=error.code if error else "",
-        error_message=error.message if error else "",
+        **audit,
+        outcome=AuditOutcome.SUCCEEDED,
+        aws_request_id=request_id,
         details=details,
     )
 
