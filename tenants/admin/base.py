@@ -2,6 +2,7 @@
 page of an action, a refresh per account and region, and a service's refusal shown on a form."""
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,8 +13,11 @@ from django.template.response import TemplateResponse
 
 from tenants.models import AwsAccount
 
+if TYPE_CHECKING:
+    from orchestration.services.errors import RequestInvalid
 
-def add_service_errors(form: forms.Form, invalid) -> None:
+
+def add_service_errors(form: forms.Form, invalid: "RequestInvalid") -> None:
     """A service's refusal (`errors` per field) on the form: each message on its field, else on the form."""
     for field, problems in invalid.errors.items():
         for problem in problems:
