@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from kombu.exceptions import KombuError
 
 from orchestration.choices import (
     JOB_TERMINAL_STATUSES,
@@ -106,7 +107,12 @@ def job_poll(*, job_id: int) -> None:
 
 
 def _send(task_name: str, args: list, queue: str, countdown: float | None = None) -> None:
-    celery_app.send_task(task_name, args=args, queue=queue, countdown=countdown)
+    """Publish after commit; if the broker is down the rows still say what to do, so the sweeper sends
+    it once the broker is back, and the person who asked gets their job rather than an error."""
+    try:
+        celery_app.send_task(task_name, args=args, queue=queue, countdown=countdown)
+    except (KombuError, OSError) as exc:
+        logger.warning("could not publish %s%s (%s); the sweeper will send it", task_name, args, exc)
 
 
 def job_dispatch_items(job: Job, item_ids: list[int], *, countdown: float | None = None) -> None:
