@@ -86,9 +86,17 @@ class RedisProcess:
 class CeleryProcess:
     """`celery worker` or `celery beat` as a child process, logging to a file the test can read."""
 
-    def __init__(self, kind: str, env: dict[str, str], workdir: Path, name: str, concurrency: int = 2):
+    def __init__(
+        self,
+        kind: str,
+        env: dict[str, str],
+        workdir: Path,
+        name: str,
+        concurrency: int = 2,
+        queues: str = QUEUES,
+    ):
         self.kind, self.env, self.workdir, self.name = kind, env, workdir, name
-        self.concurrency = concurrency
+        self.concurrency, self.queues = concurrency, queues
         self.log_path = workdir / f"{name}.log"
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -100,7 +108,7 @@ class CeleryProcess:
             args += [
                 "worker",
                 "-Q",
-                QUEUES,
+                self.queues,
                 "--concurrency",
                 str(self.concurrency),
                 "--pool",

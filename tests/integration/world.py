@@ -13,11 +13,16 @@ from partnerportal.devstack import demo_account_connect
 from tenants.models import Bundle, Customer, Desktop, Directory
 
 
-def onboard_demo_customer(simulator, *, name: str, slug: str) -> dict[str, Any]:
+def onboard_demo_customer(
+    simulator, *, name: str, slug: str, demo_index: int = 0, world: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A customer whose simulated AWS account trusts our role with our External ID, already onboarded:
-    BYOL done, a DEDICATED directory registered, an imported image and a bundle, all tagged."""
-    world = simulator.create_demo_world(ready=True)
-    demo = world["accounts"][0]
+    BYOL done, a DEDICATED directory registered, an imported image and a bundle, all tagged.
+
+    `demo_index` picks the demo world's account (0 acme, 1 globex); pass the first call's `world` to
+    onboard a second customer into the same simulated world."""
+    world = world or simulator.create_demo_world(ready=True)
+    demo = world["accounts"][demo_index]
     customer = Customer.objects.create(name=name, slug=slug)
     account = demo_account_connect(simulator=simulator, customer=customer, demo=demo)
     directory = Directory.objects.create(
@@ -42,6 +47,7 @@ def onboard_demo_customer(simulator, *, name: str, slug: str) -> dict[str, Any]:
         "directory": directory,
         "bundle": bundle,
         "demo": demo,
+        "world": world,
     }
 
 
