@@ -91,12 +91,20 @@ def _validate(request: DesktopCreateRequest) -> None:
             "directory",
             f"Directory {request.directory.directory_id} is not in AWS account {account.account_id}.",
         )
+    elif request.directory.missing_from_aws_since is not None:
+        add(
+            "directory",
+            f"AWS no longer reports directory {request.directory.directory_id} (reconciliation, "
+            f"{request.directory.missing_from_aws_since:%Y-%m-%d %H:%M} UTC): register it again first.",
+        )
     elif request.directory.state != DirectoryState.REGISTERED:
         add("directory", f"Directory {request.directory.directory_id} is not registered with WorkSpaces yet.")
     if request.bundle.aws_account_id != account.pk:
         add("bundle", f"Bundle {request.bundle.bundle_id} is not in AWS account {account.account_id}.")
     elif request.bundle.region != request.directory.region:
         add("bundle", "The bundle and the directory are in different regions.")
+    elif request.bundle.missing_from_aws_since is not None:
+        add("bundle", f"AWS no longer reports bundle {request.bundle.bundle_id}: choose another bundle.")
     if request.running_mode == RunningMode.AUTO_STOP:
         add(
             "running_mode",

@@ -86,6 +86,19 @@ def test_unregistered_directory_is_refused(world):
     assert "not registered" in _refused(**world, count=1)["directory"][0]
 
 
+def test_a_directory_or_bundle_aws_no_longer_has_is_refused(world):
+    from django.utils import timezone
+
+    for key in ("directory", "bundle"):
+        world[key].missing_from_aws_since = timezone.now()
+        world[key].save()
+    errors = _refused(**world, count=1)
+    assert "AWS no longer reports directory" in errors["directory"][0]
+    world["directory"].missing_from_aws_since = None
+    world["directory"].save()
+    assert "AWS no longer reports bundle" in _refused(**world, count=1)["bundle"][0]
+
+
 def test_names_and_count_together_or_neither_are_refused(world):
     assert "either" in _refused(**world, user_names=["a"], count=2)["user_names"][0]
     assert "either" in _refused(**world)["user_names"][0]
