@@ -104,7 +104,7 @@ def _create_request(spec: WorkspaceSpec) -> dict:
     }
 
 
-def _match_created(specs: Sequence[WorkspaceSpec], made: list[Workspace]) -> dict[str, Workspace]:
+def _match_created(specs: Sequence[WorkspaceSpec], made: Sequence[Workspace]) -> dict[str, Workspace]:
     """Pair each made WorkSpace with its spec: by name where AWS echoes it, else by user, else in order."""
     by_name = {spec.workspace_name: spec for spec in specs}
     matched: dict[str, Workspace] = {}

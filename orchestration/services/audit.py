@@ -1,11 +1,33 @@
 """Writing the audit log: one row per AWS mutation or local refusal."""
 
+from typing import Required, TypedDict, Unpack
+
 from orchestration.actors import Actor
 from orchestration.models import AuditEvent, Job
 from tenants.models import Customer
 
 
-def audit_event_for_job(job: Job, **fields) -> AuditEvent:
+class AuditResult(TypedDict, total=False):
+    """How an audited call went: the keywords the helpers around an audit event pass through as given."""
+
+    aws_request_id: str
+    error_code: str
+    error_message: str
+
+
+class AuditFields(AuditResult, total=False):
+    """The keywords of `audit_event_for_actor` after who acted and for which customer."""
+
+    action: Required[str]
+    outcome: Required[str]
+    aws_account_id: str
+    region: str
+    target_type: str
+    target_id: str
+    details: dict | None
+
+
+def audit_event_for_job(job: Job, **fields: Unpack[AuditFields]) -> AuditEvent:
     """An unsaved event attributed to whoever asked for the job (save with audit_record_many).
 
     `fields` are those of `audit_event_for_actor`: action, outcome, target, AWS request id, error…

@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import NoReturn
+from typing import NoReturn, Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -37,7 +37,12 @@ from orchestration.choices import JOB_TERMINAL_STATUSES, AuditOutcome, JobItemSt
 from orchestration.failpoints import failpoint
 from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
-from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
+from orchestration.services.audit import (
+    AuditResult,
+    audit_event_for_actor,
+    audit_event_for_job,
+    audit_record_many,
+)
 from orchestration.services.errors import RequestInvalid
 from orchestration.services.jobs import (
     items_claim,
@@ -288,8 +293,15 @@ def _job_context(job_id: int) -> tuple[Job, AwsAccount]:
     return job, account
 
 
-def _audit(job: Job, account: AwsAccount, cidr: str, outcome: str, **fields) -> None:
-    details = {"management_cidr_range": cidr, **fields.pop("details", {})}
+def _audit(
+    job: Job,
+    account: AwsAccount,
+    cidr: str,
+    outcome: str,
+    *,
+    details: dict | None = None,
+    **fields: Unpack[AuditResult],
+) -> None:
     audit_record_many(
         [
             audit_event_for_job(
@@ -300,7 +312,7 @@ def _audit(job: Job, account: AwsAccount, cidr: str, outcome: str, **fields) -> 
                 region=job.params.get("region", ""),
                 target_type="aws_account",
                 target_id=account.account_id,
-                details=details,
+                details={"management_cidr_range": cidr, **(details or {})},
                 **fields,
             )
         ]

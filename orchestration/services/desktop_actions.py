@@ -29,10 +29,11 @@ is what keeps a lost answer from doing the work twice.
 """
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -49,7 +50,7 @@ from orchestration.aws.errors import (
     is_transient_item_code,
 )
 from orchestration.aws.tagguard import PARTNER_TAG_KEY, PARTNER_TAG_VALUE, is_partner_managed
-from orchestration.aws.types import AccountAccess, FailedItem
+from orchestration.aws.types import AccountAccess, BatchActionResult, FailedItem
 from orchestration.aws.workspaces import (
     BATCH_ACTION_LIMIT,
     DescribedWorkspace,
@@ -70,7 +71,13 @@ from orchestration.aws.workspaces import (
 from orchestration.choices import AuditOutcome, JobItemStatus, JobKind, Queue
 from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access
-from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
+from orchestration.services.audit import (
+    AuditFields,
+    AuditResult,
+    audit_event_for_actor,
+    audit_event_for_job,
+    audit_record_many,
+)
 from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB
 from orchestration.services.errors import RequestInvalid
 from orchestration.services.jobs import (
@@ -97,7 +104,7 @@ TAG_GUARD_REFUSED = "TagGuardRefused"
 ACTION_WAIT_LIMIT = timedelta(hours=6)
 ENDED_STATES = frozenset({DesktopState.TERMINATING, DesktopState.TERMINATED})
 # States that end an action badly, unless the desktop was already in them when it was asked for.
-FAILURE_STATES = frozenset(
+FAILURE_STATES: frozenset[str] = frozenset(
     {DesktopState.ERROR, DesktopState.SUSPENDED, DesktopState.TERMINATING, DesktopState.TERMINATED}
 )
 MODIFY_PARAMS = ("compute_type", "root_volume_gib", "user_volume_gib", "running_mode")
@@ -260,7 +267,7 @@ ACTIONS: dict[str, ActionSpec] = {
     )
 }
 
-_BATCH_CALLS = {
+_BATCH_CALLS: dict[str, Callable[[AccountAccess, Sequence[str]], list[BatchActionResult]]] = {
     DesktopAction.START: workspaces_start,
     DesktopAction.STOP: workspaces_stop,
     DesktopAction.REBOOT: workspaces_reboot,
@@ -417,7 +424,7 @@ def _refusal_events(
 ) -> list[AuditEvent]:
     events = []
     for desktop, code, message in refused:
-        fields = {
+        fields: AuditFields = {
             "action": spec.operation,
             "outcome": AuditOutcome.REFUSED,
             "aws_account_id": desktop.aws_account.account_id,
@@ -604,19 +611,29 @@ class _Delivery:
     settled: set[int] = field(default_factory=set)  # items this delivery already moved on
 
     def desktop(self, item: JobItem) -> Desktop:
+        # Items whose desktop row is gone are failed as orphans before any of their desktops is asked for.
+        assert item.desktop_id is not None, f"job item {item.pk} has no desktop"
         return self.desktops[item.desktop_id]
 
-    def event(self, item: JobItem, access: AccountAccess, **fields) -> None:
-        fields.setdefault("target_id", item.params.get("workspace_id") or item.aws_resource_id)
-        details = {"desktop_id": item.desktop_id, "action": self.spec.name, **fields.pop("details", {})}
+    def event(
+        self,
+        item: JobItem,
+        access: AccountAccess,
+        *,
+        outcome: str,
+        details: dict | None = None,
+        **fields: Unpack[AuditResult],
+    ) -> None:
         self.audit.append(
             audit_event_for_job(
                 self.job,
                 action=self.spec.operation,
+                outcome=outcome,
                 aws_account_id=access.account_id,
                 region=access.region,
                 target_type="desktop",
-                details=details,
+                target_id=item.params.get("workspace_id") or item.aws_resource_id,
+                details={"desktop_id": item.desktop_id, "action": self.spec.name, **(details or {})},
                 **fields,
             )
         )
@@ -765,16 +782,16 @@ class _Delivery:
                 )
                 return []
             if spec.name == DesktopAction.RESTORE:
-                result = workspace_restore(access, item.aws_resource_id)
+                answer = workspace_restore(access, item.aws_resource_id)
             elif spec.name == DesktopAction.MODIFY:
-                result = workspace_modify_properties(
+                answer = workspace_modify_properties(
                     access,
                     item.aws_resource_id,
                     **{name: params[name] for name in MODIFY_PARAMS if name in params},
                 )
             else:
                 (state,) = spec.done_states
-                result = workspace_modify_state(access, item.aws_resource_id, state)
+                answer = workspace_modify_state(access, item.aws_resource_id, state)
         except AwsError as error:
             if error.retryable or isinstance(error, AwsExpiredCredentials):
                 raise
@@ -785,7 +802,7 @@ class _Delivery:
                     error.request_id,
                 )
             ]
-        self.accepted(item, access, result.request_id)
+        self.accepted(item, access, answer.request_id)
         return []
 
     def item_failures(self, access: AccountAccess, failures: list[tuple[JobItem, FailedItem, str]]) -> None:
@@ -1065,7 +1082,7 @@ def desktop_action_poll_run(*, job_id: int) -> None:
     )
     job = Job.objects.select_related("customer").get(pk=job_id)
     spec = ACTIONS[job.params["action"]]
-    delivery = _Delivery(job=job, spec=spec, desktops={i.desktop_id: i.desktop for i in due if i.desktop})
+    delivery = _Delivery(job=job, spec=spec, desktops={i.desktop.pk: i.desktop for i in due if i.desktop})
     orphans = [i for i in due if i.desktop is None]
     if orphans:
         delivery.fail(orphans, "DesktopGone", "The desktop's record was deleted while the action ran.")
@@ -1074,7 +1091,7 @@ def desktop_action_poll_run(*, job_id: int) -> None:
         if item.desktop is not None:
             groups.setdefault((item.desktop.aws_account_id, item.desktop.region), []).append(item)
     for group in groups.values():
-        desktop = group[0].desktop
+        desktop = delivery.desktop(group[0])
         access = account_access(desktop.aws_account, region=desktop.region, job_id=job.pk)
         try:
             reported = {
@@ -1088,11 +1105,13 @@ def desktop_action_poll_run(*, job_id: int) -> None:
     poll_while_waiting(job, interval=settings.JOB_POLL_INTERVAL_SECONDS)
 
 
-def _settle(delivery: _Delivery, items: list[JobItem], reported: dict[str, DescribedWorkspace], now) -> None:
+def _settle(
+    delivery: _Delivery, items: list[JobItem], reported: Mapping[str, DescribedWorkspace], now
+) -> None:
     changed: list[Desktop] = []
     succeeded: list[int] = []
     for item in items:
-        desktop = item.desktop
+        desktop = delivery.desktop(item)
         workspace = reported.get(item.aws_resource_id)
         if workspace is not None:
             _copy_reported(desktop, workspace, now)

@@ -6,6 +6,8 @@ it, and adopts it instead of making a second (CreateWorkspaces has no idempotenc
 """
 
 import re
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -128,8 +130,7 @@ def _validate(request: DesktopCreateRequest) -> None:
     if request.count < 0 or wanted > MAX_DESKTOPS_PER_JOB:
         add("count", f"One request makes 1 to {MAX_DESKTOPS_PER_JOB} desktops.")
     if request.user_names:
-        seen: set[str] = set()
-        duplicates = sorted({n for n in request.user_names if n in seen or seen.add(n)})
+        duplicates = sorted(n for n, times in Counter(request.user_names).items() if times > 1)
         if duplicates:
             add("user_names", f"Listed more than once: {', '.join(duplicates[:20])}.")
         bad = [n for n in request.user_names if n == UNDEFINED_USER or not USER_NAME_PATTERN.match(n)]
@@ -204,6 +205,7 @@ def desktop_create_bulk(*, actor: Actor, request: DesktopCreateRequest) -> Job:
 
 def _spec_for(job: Job, desktop: Desktop) -> WorkspaceSpec:
     params = job.params
+    assert desktop.bundle is not None, "desktop_create_bulk gives every desktop it makes its bundle"
     return WorkspaceSpec(
         directory_id=desktop.directory.directory_id,
         user_name=desktop.user_name,
@@ -216,9 +218,15 @@ def _spec_for(job: Job, desktop: Desktop) -> WorkspaceSpec:
     )
 
 
+def _desktop_id(item: JobItem) -> int:
+    """The desktop a create item was written with (JobItem.desktop is optional only for other kinds)."""
+    assert item.desktop_id is not None, f"create job item {item.pk} has no desktop"
+    return item.desktop_id
+
+
 def _record_made(job: Job, item: JobItem, workspace: Workspace, request_id: str, now) -> None:
     """Write the AWS id the moment we know it: the item now waits for the desktop to come up."""
-    Desktop.objects.filter(pk=item.desktop_id).update(
+    Desktop.objects.filter(pk=_desktop_id(item)).update(
         workspace_id=workspace.workspace_id,
         state=workspace.state or DesktopState.PENDING,
         state_changed_at=now,
@@ -263,7 +271,7 @@ def desktop_create_batch_run(*, job_id: int, item_ids: list[int]) -> None:
             pk__in=[i.desktop_id for i in items]
         )
     }
-    first = desktops[items[0].desktop_id]
+    first = desktops[_desktop_id(items[0])]
     access = account_access(first.aws_account, region=first.region, job_id=job.pk)
     audit = []
     now = timezone.now()
@@ -272,7 +280,7 @@ def desktop_create_batch_run(*, job_id: int, item_ids: list[int]) -> None:
         # A submitted item may exist in AWS already: its earlier delivery died or lost the response.
         to_create: list[JobItem] = []
         for item in items:
-            desktop = desktops[item.desktop_id]
+            desktop = desktops[_desktop_id(item)]
             existing = None
             if item.submitted_at is not None:
                 existing = workspace_find(
@@ -301,7 +309,7 @@ def desktop_create_batch_run(*, job_id: int, item_ids: list[int]) -> None:
 
     if to_create:
         JobItem.objects.filter(pk__in=[i.pk for i in to_create]).update(submitted_at=now, updated_at=now)
-        specs = [_spec_for(job, desktops[item.desktop_id]) for item in to_create]
+        specs = [_spec_for(job, desktops[_desktop_id(item)]) for item in to_create]
         try:
             result = workspaces_create_batch(access, specs)
         except AwsError as error:
@@ -312,7 +320,7 @@ def desktop_create_batch_run(*, job_id: int, item_ids: list[int]) -> None:
         now = timezone.now()
         retry: list[JobItem] = []
         for item in to_create:
-            desktop = desktops[item.desktop_id]
+            desktop = desktops[_desktop_id(item)]
             made = result.created.get(desktop.workspace_name)
             failed = result.failed.get(desktop.workspace_name)
             if made is not None:
@@ -400,11 +408,12 @@ def desktop_create_poll_run(*, job_id: int) -> None:
         job_id=job_id, interval=settings.JOB_POLL_INTERVAL_SECONDS, related="desktop__aws_account__customer"
     )
     job = Job.objects.select_related("customer").get(pk=job_id)
-    by_region: dict[tuple[int, str], list[JobItem]] = {}
+    by_region: dict[tuple[int, str], tuple[Desktop, list[JobItem]]] = {}
     for item in due:
-        by_region.setdefault((item.desktop.aws_account_id, item.desktop.region), []).append(item)
-    for group in by_region.values():
-        desktop = group[0].desktop
+        desktop = item.desktop
+        assert desktop is not None, f"create job item {item.pk} has no desktop"
+        by_region.setdefault((desktop.aws_account_id, desktop.region), (desktop, []))[1].append(item)
+    for desktop, group in by_region.values():
         access = account_access(desktop.aws_account, region=desktop.region, job_id=job.pk)
         try:
             reported = {
@@ -419,7 +428,7 @@ def desktop_create_poll_run(*, job_id: int) -> None:
     poll_while_waiting(job, interval=settings.JOB_POLL_INTERVAL_SECONDS)
 
 
-def _settle(items: list[JobItem], reported: dict[str, Workspace], now) -> None:
+def _settle(items: list[JobItem], reported: Mapping[str, Workspace], now) -> None:
     """Copy what AWS reports onto the desktops; items whose desktop settled are finished."""
     desktops = {d.pk: d for d in Desktop.objects.filter(pk__in=[i.desktop_id for i in items])}
     changed: list[Desktop] = []
@@ -428,7 +437,7 @@ def _settle(items: list[JobItem], reported: dict[str, Workspace], now) -> None:
         workspace = reported.get(item.aws_resource_id)
         if workspace is None:
             continue  # AWS's describe can lag a create by a few seconds
-        desktop = desktops[item.desktop_id]
+        desktop = desktops[_desktop_id(item)]
         if desktop.state != workspace.state:
             desktop.state, desktop.state_changed_at = workspace.state, now
         desktop.computer_name = workspace.computer_name

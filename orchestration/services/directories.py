@@ -10,7 +10,7 @@ directory run at once, audited, behind the tag guard.
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import NoReturn
+from typing import NoReturn, Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -33,7 +33,7 @@ from orchestration.aws.workspaces import resource_tags
 from orchestration.choices import JOB_ITEM_TERMINAL_STATUSES, AuditOutcome, JobItemStatus, JobKind, Queue
 from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
-from orchestration.services.audit import audit_event_for_job, audit_record_many
+from orchestration.services.audit import AuditResult, audit_event_for_job, audit_record_many
 from orchestration.services.errors import RequestInvalid
 from orchestration.services.guard import guarded_change, refuse_change
 from orchestration.services.jobs import (
@@ -188,16 +188,20 @@ def _retry_delay() -> float:
     return max(1.0, settings.AWS_BACKOFF_BASE * 4)
 
 
-def _register_audit(job: Job, item: JobItem, **fields) -> None:
+def _register_audit(
+    job: Job, item: JobItem, *, outcome: str, details: dict | None = None, **fields: Unpack[AuditResult]
+) -> None:
     audit_record_many(
         [
             audit_event_for_job(
                 job,
                 action="RegisterWorkspaceDirectory",
+                outcome=outcome,
                 aws_account_id=job.params["aws_account_id"],
                 region=item.params["region"],
                 target_type="directory",
                 target_id=item.params["directory_id"],
+                details=details,
                 **fields,
             )
         ]

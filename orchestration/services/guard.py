@@ -2,7 +2,7 @@
 guard (S5) on the tags we recorded or DescribeTags, one audit row for the change or its local refusal."""
 
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, Unpack
 
 from orchestration.actors import Actor
 from orchestration.aws.errors import AwsError, TagGuardRefused
@@ -11,7 +11,7 @@ from orchestration.aws.types import AccountAccess
 from orchestration.aws.workspaces import resource_tags
 from orchestration.choices import AuditOutcome
 from orchestration.services.accounts import account_access
-from orchestration.services.audit import audit_event_for_actor, audit_record_many
+from orchestration.services.audit import AuditResult, audit_event_for_actor, audit_record_many
 from tenants.models import AwsAccount
 
 
@@ -51,7 +51,8 @@ def audit_change(
     target_type: str,
     target_id: str,
     outcome: str,
-    **fields,
+    details: dict | None = None,
+    **fields: Unpack[AuditResult],
 ) -> None:
     """Audit one change (or its refusal) made at once, outside any job."""
     audit_record_many(
@@ -65,6 +66,7 @@ def audit_change(
                 region=region,
                 target_type=target_type,
                 target_id=target_id,
+                details=details,
                 **fields,
             )
         ]
@@ -108,36 +110,37 @@ def guarded_change(
     details: dict,
 ) -> AccountAccess:
     """Tag guard, then the one AWS call, audited whatever the outcome; returns the access it used."""
-    audit = {"action": action, "target_type": target_type, "target_id": target_id, "details": details}
     account, region = resource.aws_account, resource.region
+
+    def audit(outcome: str, **fields: Unpack[AuditResult]) -> None:
+        audit_change(
+            actor,
+            account,
+            region,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            outcome=outcome,
+            details=details,
+            **fields,
+        )
+
     access = account_access(account, region=region)
     tags = guarded_tags(access, resource=resource, resource_id=target_id)
     try:
         ensure_partner_managed(target_id, tags, action)
     except TagGuardRefused as refused:
-        audit_change(
-            actor,
-            account,
-            region,
-            outcome=AuditOutcome.REFUSED,
-            error_code=refused.code,
-            error_message=refused.message,
-            **audit,
-        )
+        audit(AuditOutcome.REFUSED, error_code=refused.code, error_message=refused.message)
         raise
     try:
         request_id = call(access)
     except AwsError as error:
-        audit_change(
-            actor,
-            account,
-            region,
-            outcome=AuditOutcome.FAILED,
+        audit(
+            AuditOutcome.FAILED,
             aws_request_id=error.request_id,
             error_code=error.code,
             error_message=error.message,
-            **audit,
         )
         raise
-    audit_change(actor, account, region, outcome=AuditOutcome.SUCCEEDED, aws_request_id=request_id, **audit)
+    audit(AuditOutcome.SUCCEEDED, aws_request_id=request_id)
     return access

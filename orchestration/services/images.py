@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -48,7 +49,7 @@ from orchestration.choices import AuditOutcome, JobItemStatus, JobKind, Queue
 from orchestration.failpoints import failpoint
 from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access
-from orchestration.services.audit import audit_event_for_job, audit_record_many
+from orchestration.services.audit import AuditResult, audit_event_for_job, audit_record_many
 from orchestration.services.errors import RequestInvalid
 from orchestration.services.guard import audit_change, guard_problem, refuse_change
 from orchestration.services.jobs import (
@@ -313,7 +314,7 @@ def image_create_from_desktop(*, actor: Actor, desktop: Desktop, name: str, desc
             f"{desktop.workspace_id} is {desktop.state}; an image can only be made from an AVAILABLE desktop.",
         )
     _check_name_free(errors, account, [desktop.region], name)
-    if not errors:
+    if desktop.workspace_id and not errors:
         access = account_access(account, region=desktop.region)
         guard = guard_problem(
             access,
@@ -505,7 +506,9 @@ def _item_run(maker: _ImageMaker, job: Job, account: AwsAccount, item: JobItem) 
     params = item.params
     access = account_access(account, region=params["region"], job_id=job.pk)
 
-    def event(outcome: str, target: str, **fields) -> AuditEvent:
+    def event(
+        outcome: str, target: str, *, details: dict | None = None, **fields: Unpack[AuditResult]
+    ) -> AuditEvent:
         return audit_event_for_job(
             job,
             action=maker.action,
@@ -514,6 +517,7 @@ def _item_run(maker: _ImageMaker, job: Job, account: AwsAccount, item: JobItem) 
             region=params["region"],
             target_type="image",
             target_id=target,
+            details=details,
             **fields,
         )
 
