@@ -46,7 +46,9 @@ class GoldenImagePipelineAdmin(admin.ModelAdmin):
         for pipeline in queryset:
             run = pipeline_run_now(pipeline=pipeline)
             if run is None:
-                self.message_user(request, f"{pipeline.name}: already running for this minute.", messages.WARNING)
+                self.message_user(
+                    request, f"{pipeline.name}: already running for this minute.", messages.WARNING
+                )
             else:
                 self.message_user(
                     request,
