@@ -31,7 +31,8 @@ class DesktopModifyForm(forms.Form):
     )
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not any(data.get(name) not in (None, "") for name in self.fields):
             raise forms.ValidationError(
                 "Say what to change: compute type, a volume size or the running mode."
@@ -49,9 +50,9 @@ class DesktopMigrateForm(forms.Form):
 
     def __init__(self, *args, bundles: QuerySet[Bundle], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["bundle"].queryset = bundles.filter(state=ImageState.AVAILABLE).select_related(
-            "aws_account"
-        )
+        field = self.fields["bundle"]
+        assert isinstance(field, forms.ModelChoiceField)  # declared above; `fields` holds plain Fields
+        field.queryset = bundles.filter(state=ImageState.AVAILABLE).select_related("aws_account")
 
     def to_params(self) -> dict:
         return {"bundle_id": self.cleaned_data["bundle"].bundle_id}

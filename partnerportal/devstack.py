@@ -206,14 +206,14 @@ class ChildProcess:
 def stop_children(children: list[ChildProcess], timeout: float) -> None:
     """SIGTERM every child's group at once (a worker finishes its running tasks), wait, then SIGKILL what
     is left, including pool processes that outlived their master."""
-    started = [child for child in children if child.process is not None]
-    for child in started:
+    started = [(child, child.process) for child in children if child.process is not None]
+    for child, _ in started:
         child.signal_group(signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    for child in started:
+    for _, process in started:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            child.process.wait(max(0.1, deadline - time.monotonic()))
-    for child in started:
+            process.wait(max(0.1, deadline - time.monotonic()))
+    for child, process in started:
         child.signal_group(signal.SIGKILL)
-        child.process.wait()
+        process.wait()
         child.close()

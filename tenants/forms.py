@@ -32,7 +32,8 @@ class AwsAccountAdminForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         new_secret = cleaned.get("new_secret_access_key")
         has_stored_secret = bool(self.instance.pk and self.instance.has_secret_access_key)
         if cleaned.get("auth_mode") == AuthMode.ACCESS_KEYS and not new_secret and not has_stored_secret:

@@ -19,6 +19,7 @@ says why. Beat's tick (every minute) both starts due runs and moves running ones
 import logging
 import re
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from django.db import transaction
 from django.utils import timezone
@@ -42,6 +43,20 @@ STEP_IMAGE = "image"
 STEP_BUNDLES = "bundles"
 STEP_COPY = "copy"
 STEP_PRUNE = "prune"
+
+
+class _RunResult(TypedDict, total=False):
+    """What a run records in ScheduleRun.result as it goes: the jobs it started and what came of them."""
+
+    start_job_id: int
+    image_job_id: int
+    image_name: str
+    image_id: str
+    bundles_updated: list[str]
+    copy_job_id: int
+    copy_error: str
+    pruned: list[str]
+    kept_in_use: list[str]
 
 
 def pipeline_schedule_name(pipeline: GoldenImagePipeline) -> str:
@@ -128,14 +143,14 @@ def _step(run: ScheduleRun, pipeline: GoldenImagePipeline, actor: Actor) -> bool
     return _step_prune(run, pipeline, actor)
 
 
-def _goto(run: ScheduleRun, step: str, **result) -> bool:
+def _goto(run: ScheduleRun, step: str, **result: Unpack[_RunResult]) -> bool:
     run.step = step
     run.result = {**run.result, **result}
     run.save(update_fields=["step", "result", "updated_at"])
     return True
 
 
-def _finish(run: ScheduleRun, status: str, error: str = "", **result) -> bool:
+def _finish(run: ScheduleRun, status: str, error: str = "", **result: Unpack[_RunResult]) -> bool:
     run.status = status
     run.error = error
     run.result = {**run.result, **result}
@@ -144,7 +159,7 @@ def _finish(run: ScheduleRun, status: str, error: str = "", **result) -> bool:
     return False
 
 
-def _job_outcome(job_id: int | None) -> Job | None:
+def _job_outcome(job_id: int) -> Job | None:
     """The job if it is finished, None while it runs."""
     job = Job.objects.filter(pk=job_id).first()
     return job if job is not None and job.status in JOB_TERMINAL_STATUSES else None
@@ -173,11 +188,13 @@ def _step_start(run: ScheduleRun, pipeline: GoldenImagePipeline, actor: Actor) -
         _goto(run, STEP_START, start_job_id=job.pk)
         return False  # the start job runs; the next tick looks again
     if start_job_id is not None:
-        job = _job_outcome(start_job_id)
-        if job is None:
+        finished = _job_outcome(start_job_id)
+        if finished is None:
             return False  # still starting
-        if job.status != JobStatus.SUCCEEDED:
-            return _finish(run, JobStatus.FAILED, f"The golden desktop did not start: {_job_errors(job)}")
+        if finished.status != JobStatus.SUCCEEDED:
+            return _finish(
+                run, JobStatus.FAILED, f"The golden desktop did not start: {_job_errors(finished)}"
+            )
         return _goto(run, STEP_IMAGE)
     if desktop.state in (DesktopState.STARTING, DesktopState.PENDING, DesktopState.REBOOTING):
         return False  # coming up on its own
@@ -205,15 +222,15 @@ def _step_image(run: ScheduleRun, pipeline: GoldenImagePipeline, actor: Actor) -
         run.save(update_fields=["job", "updated_at"])
         _goto(run, STEP_IMAGE, image_job_id=job.pk, image_name=name)
         return False  # the image takes a while; the next tick looks again
-    job = _job_outcome(image_job_id)
-    if job is None:
+    finished = _job_outcome(image_job_id)
+    if finished is None:
         return False
-    item = JobItem.objects.filter(job=job).first()
-    if job.status != JobStatus.SUCCEEDED or item is None or not item.aws_resource_id:
+    item = JobItem.objects.filter(job=finished).first()
+    if finished.status != JobStatus.SUCCEEDED or item is None or not item.aws_resource_id:
         return _finish(
             run,
             JobStatus.FAILED,
-            f"The golden image failed, so the bundles stay on their last good image: {_job_errors(job)}",
+            f"The golden image failed, so the bundles stay on their last good image: {_job_errors(finished)}",
         )
     return _goto(run, STEP_BUNDLES, image_id=item.aws_resource_id)
 
@@ -245,11 +262,11 @@ def _step_copy(run: ScheduleRun, pipeline: GoldenImagePipeline, actor: Actor) ->
             return _goto(run, STEP_PRUNE, copy_error=str(invalid))
         _goto(run, STEP_COPY, copy_job_id=job.pk)
         return False
-    job = _job_outcome(copy_job_id)
-    if job is None:
+    finished = _job_outcome(copy_job_id)
+    if finished is None:
         return False
-    if job.status != JobStatus.SUCCEEDED:
-        return _goto(run, STEP_PRUNE, copy_error=_job_errors(job))
+    if finished.status != JobStatus.SUCCEEDED:
+        return _goto(run, STEP_PRUNE, copy_error=_job_errors(finished))
     return _goto(run, STEP_PRUNE)
 
 

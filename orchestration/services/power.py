@@ -178,6 +178,12 @@ def _candidates() -> tuple[list[Desktop], dict[int, PowerPolicy]]:
     return desktops, defaults
 
 
+def _workspace_id(desktop: Desktop) -> str:
+    """A candidate's WorkSpace id: `_candidates` takes only desktops AWS has made."""
+    assert desktop.workspace_id is not None, f"desktop {desktop.pk} has no WorkSpace id"
+    return desktop.workspace_id
+
+
 def idle_sweep_run(*, now: datetime | None = None) -> dict:
     """One sweep for the current window; a second call in the same window does nothing (F6)."""
     now = now or timezone.now()
@@ -217,7 +223,7 @@ def idle_sweep(*, now: datetime) -> SweepReport:
         try:
             statuses = {
                 s.workspace_id: s
-                for s in workspaces_connection_status(access, [d.workspace_id for d in ask_aws])
+                for s in workspaces_connection_status(access, [_workspace_id(d) for d in ask_aws])
             }
         except AwsError as error:
             report.errors.append(f"{account.account_id}/{group[0].region}: {error}")
@@ -226,7 +232,7 @@ def idle_sweep(*, now: datetime) -> SweepReport:
         report.checked_with_aws += len(ask_aws)
         to_stop: list[Desktop] = []
         for desktop in ask_aws:
-            status = statuses.get(desktop.workspace_id)
+            status = statuses.get(_workspace_id(desktop))
             if status is None:
                 continue  # AWS no longer reports it; reconciliation deals with that
             merged = facts_with_aws_status(facts[desktop.pk], status)
@@ -240,7 +246,7 @@ def idle_sweep(*, now: datetime) -> SweepReport:
                 stop_reasons[desktop.pk] = reason
                 to_stop.append(desktop)
         report.to_stop += len(to_stop)
-        by_workspace = {d.workspace_id: d for d in to_stop}
+        by_workspace = {_workspace_id(d): d for d in to_stop}
         try:
             results = workspaces_stop(access, list(by_workspace))
         except AwsError as error:

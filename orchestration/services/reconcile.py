@@ -266,7 +266,9 @@ def _changes(desktop: Desktop, workspace: Workspace, bundles: dict[str, Bundle],
         "error_code": workspace.error_code,
         "error_message": workspace.error_message,
     }
-    changes = {name: value for name, value in reported.items() if getattr(desktop, name) != value}
+    changes: dict[str, object] = {
+        name: value for name, value in reported.items() if getattr(desktop, name) != value
+    }
     if "state" in changes:
         changes["state_changed_at"] = now
     current_bundle = desktop.bundle.bundle_id if desktop.bundle else ""
@@ -351,6 +353,7 @@ def _reconcile_desktops(
         for d in Desktop.objects.select_related("bundle").filter(
             aws_account=aws_account, region=region, workspace_id__isnull=False
         )
+        if d.workspace_id is not None  # always true (the filter above); it types the keys as str
     }
     directories = {d.directory_id: d for d in Directory.objects.filter(aws_account=aws_account)}
     bundles = {b.bundle_id: b for b in Bundle.objects.filter(aws_account=aws_account)}
@@ -374,7 +377,7 @@ def _reconcile_desktops(
     }
     updated = 0
     unchanged: list[int] = []
-    seen: list[Desktop] = []
+    seen: dict[str, Desktop] = {}
 
     auto_stop_candidates = [
         rows[wid]
@@ -392,7 +395,7 @@ def _reconcile_desktops(
     for workspace_id, workspace in reported.items():
         desktop = rows.get(workspace_id)
         if desktop is not None:
-            seen.append(desktop)
+            seen[workspace_id] = desktop
             changes = _changes(desktop, workspace, bundles, now)
             if not changes:
                 unchanged.append(desktop.pk)
@@ -448,18 +451,18 @@ def _reconcile_desktops(
                 Desktop.objects.filter(pk=desktop.pk).update(missing_from_aws_since=now, updated_at=now)
             lists["missing"].append(workspace_id)
 
-    live = {d.pk: d for d in seen if reported[d.workspace_id].state != DesktopState.TERMINATED}
+    live = {d.pk: (wid, d) for wid, d in seen.items() if reported[wid].state != DesktopState.TERMINATED}
     batch = tag_check_batch(list(live), _previous_tag_cursor(aws_account, region), tag_checks)
     for pk in batch:
-        desktop = live[pk]
+        workspace_id, desktop = live[pk]
         try:
-            tags = resource_tags(access, desktop.workspace_id)
+            tags = resource_tags(access, workspace_id)
         except AwsPermanent:
             continue
         if tags != desktop.tags:
             Desktop.objects.filter(pk=pk).update(tags=tags)
         if not is_partner_managed(tags):
-            lists["lost_tag"].append(desktop.workspace_id)
+            lists["lost_tag"].append(workspace_id)
 
     counts = {name: len(values) for name, values in lists.items()}
     counts.update(seen=len(reported), updated=updated, tags_checked=len(batch))

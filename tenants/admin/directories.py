@@ -107,10 +107,11 @@ class DirectoryAdmin(AwsResourceAdmin):
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
         form = DirectoryRegisterForm(request.POST or None, initial=request.GET.dict())
+        account_pk = (request.POST or request.GET).get("aws_account")
         account = (
-            AwsAccount.objects.select_related("customer")
-            .filter(pk=(request.POST or request.GET).get("aws_account") or None)
-            .first()
+            AwsAccount.objects.select_related("customer").filter(pk=account_pk).first()
+            if account_pk
+            else None
         )
         region = (request.POST or request.GET).get("region") or (account.default_region if account else "")
         if request.method == "POST" and form.is_valid():
