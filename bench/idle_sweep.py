@@ -95,6 +95,7 @@ def main() -> int:
         desktops = make_available_desktops(world, args.n)
         connected = desktops[:: max(1, round(1 / args.connected_fraction))] if args.connected_fraction else []
         for desktop in connected:
+            assert desktop.workspace_id is not None, "make_available_desktops records each WorkSpace id"
             sim.script_connections(desktop.workspace_id, [(-60, "CONNECTED")])
         log(f"{len(desktops)} desktops ({len(connected)} connected) in {time.monotonic() - started:.1f}s")
         sim.set_faults(latency_ms=args.latency_ms)

@@ -14,7 +14,7 @@ import ipaddress
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from moto.core.base_backend import BackendDict
 from moto.core.resource_tagging import TaggedResource
@@ -49,7 +49,7 @@ from simulator.state import STATE, TAG_KEY, AccountSettings
 MAX_TAGS_PER_RESOURCE = 50
 DEFAULT_PAGE_SIZE = 25
 CIDR_PAGE_SIZE = 5
-PRIVATE_RANGES = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+PRIVATE_RANGES = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 # WorkSpaces' own (AWS-reserved) /16s the management CIDR list never offers.
 RESERVED_MANAGEMENT_RANGES = [ipaddress.ip_network(n) for n in ("172.31.0.0/16", "192.168.0.0/16")]
 # Root volume bounds for BYOL imports (Windows needs >= 30 GiB; BYOL images are at most 70 GiB).
@@ -306,7 +306,9 @@ class SimWorkSpacesBackend(WorkSpacesBackend):
             if problem:
                 failed.append(self._failed_create(request, *problem))
                 continue
-            workspace = self._new_workspace(request, now, self.find_bundle(request["BundleId"]))
+            bundle = self.find_bundle(request["BundleId"])
+            assert bundle is not None, "_check_create_item refuses a bundle it cannot find"
+            workspace = self._new_workspace(request, now, bundle)
             self.sim_workspaces[workspace.workspace_id] = workspace
             pending.append(workspace.to_dict())
         return {"FailedRequests": failed, "PendingRequests": pending}
@@ -763,7 +765,7 @@ class SimWorkSpacesBackend(WorkSpacesBackend):
     def describe_workspace_images_op(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self.settle()
         owned = list(self.sim_images.values())
-        shared = []
+        shared: list[WorkspaceImage] = []
         for backend in all_backends(self.region_name):
             if backend is self:
                 continue
@@ -913,7 +915,12 @@ class SimWorkSpacesBackend(WorkSpacesBackend):
             wanted = ipaddress.ip_network(constraint, strict=False)
         except ValueError as exc:
             raise errors.invalid_parameter(f"{constraint} is not a valid CIDR block.") from exc
-        if wanted.prefixlen > 16 or not any(wanted.subnet_of(private) for private in PRIVATE_RANGES):
+        # IPv4 only (as the model's pattern already is): subnet_of an IPv4 range raises TypeError for IPv6.
+        if (
+            not isinstance(wanted, ipaddress.IPv4Network)
+            or wanted.prefixlen > 16
+            or not any(wanted.subnet_of(private) for private in PRIVATE_RANGES)
+        ):
             raise errors.invalid_parameter(
                 "The constraint must be a private (RFC 1918) CIDR block of prefix /16 or shorter."
             )
@@ -1002,6 +1009,9 @@ class SimWorkSpacesBackend(WorkSpacesBackend):
             directory.connect_settings
             if directory.directory_type == "ADConnector"
             else directory.vpc_settings
+        )
+        assert settings is not None, (
+            "moto gives an AD Connector connect settings and other directories VPC settings"
         )
         vpc_id = settings["VpcId"]
         subnet_ids = params.get("SubnetIds") or list(settings["SubnetIds"])
@@ -1214,8 +1224,10 @@ def install() -> None:
     """Put the simulator's backend where moto looks for WorkSpaces (idempotent)."""
     import moto.workspaces as moto_workspaces_package
 
-    moto_workspaces_models.workspaces_backends = workspaces_backends
-    moto_workspaces_package.workspaces_backends = workspaces_backends
+    # moto only reads backends from it, and ours subclass its WorkSpacesBackend.
+    as_moto = cast("BackendDict[WorkSpacesBackend]", workspaces_backends)
+    moto_workspaces_models.workspaces_backends = as_moto
+    moto_workspaces_package.workspaces_backends = as_moto
 
 
 def backend_for(account_id: str, region: str) -> SimWorkSpacesBackend | None:

@@ -84,7 +84,7 @@ def _workspaces(body: dict[str, Any], query: dict[str, str], rest: str) -> dict[
 
 def _calls(body: dict[str, Any], query: dict[str, str], rest: str) -> Any:
     if body.get("_delete"):
-        STATE.recorder.__init__(keep=STATE.recorder.keep)
+        STATE.recorder.clear()
         return {"cleared": True}
     if rest.strip("/") == "counts":
         return STATE.recorder.count_summary(query.get("account_id"))

@@ -187,7 +187,7 @@ class WorkspaceImage:
             self.state = ERROR if self.failure else AVAILABLE
 
     def to_dict(self) -> dict[str, Any]:
-        failed = self.state == ERROR and self.failure is not None
+        failure = self.failure if self.state == ERROR else None
         return {
             "ImageId": self.image_id,
             "Name": self.name,
@@ -197,9 +197,9 @@ class WorkspaceImage:
             "RequiredTenancy": self.required_tenancy,
             "Created": self.created_at,
             "OwnerAccountId": self.owner_account_id,
-            "ErrorCode": self.failure[0] if failed else None,
-            "ErrorMessage": self.failure[1] if failed else None,
-            "ErrorDetails": self.failure[2] if failed else None,
+            "ErrorCode": failure[0] if failure is not None else None,
+            "ErrorMessage": failure[1] if failure is not None else None,
+            "ErrorDetails": failure[2] if failure is not None else None,
         }
 
 

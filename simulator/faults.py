@@ -171,6 +171,13 @@ class CallRecorder:
         self.counts_by_account: Counter[tuple[str, str]] = Counter()
         self._sequence = 0
 
+    def clear(self) -> None:
+        """Forget every call counted and kept, and number the next one 1 again."""
+        self.records.clear()
+        self.counts.clear()
+        self.counts_by_account.clear()
+        self._sequence = 0
+
     def start(self, **record: Any) -> dict[str, Any]:
         self._sequence += 1
         record["sequence"] = self._sequence

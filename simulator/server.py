@@ -316,6 +316,7 @@ class SimulatorServer:
     def endpoint_url(self) -> str:
         assert self._server is not None, "start() first"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str), "a bound IP socket names its host as text (typeshed allows bytes)"
         return f"http://{host}:{port}"
 
     def prepare(self) -> None:

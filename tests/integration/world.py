@@ -6,7 +6,7 @@ from typing import Any
 import boto3
 from django.utils import timezone
 
-from orchestration.aws.types import WorkspaceSpec
+from orchestration.aws.types import Workspace, WorkspaceSpec
 from orchestration.aws.workspaces import workspaces_create_batch
 from orchestration.services.accounts import account_access
 from partnerportal.devstack import demo_account_connect
@@ -57,7 +57,7 @@ def make_available_desktops(world: dict[str, Any], count: int) -> list[Desktop]:
     provisioning duration decides when AWS reports them AVAILABLE (set it to 0 first)."""
     prefix = f"b{Desktop.objects.count()}-"
     access = account_access(world["aws_account"], region=world["directory"].region)
-    made = []
+    made: list[Workspace] = []
     for start in range(0, count, 25):
         specs = [
             WorkspaceSpec(
