@@ -31,6 +31,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=partnerportal.settings.test $(VENV)/bin/mypy partnerportal tenants orchestration api simulator bench
 
 format: install
 	$(VENV)/bin/ruff check --fix .
