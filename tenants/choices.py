@@ -38,6 +38,13 @@ class ConnectionState(models.TextChoices):
     UNKNOWN = "UNKNOWN"
 
 
+class ActivitySource(models.TextChoices):
+    """Who last reported a desktop's session state: AWS's connection status or the partner's gateway."""
+
+    AWS = "AWS"
+    GATEWAY = "GATEWAY"
+
+
 class RunningMode(models.TextChoices):
     """RunningMode; AUTO_STOP exists in the model but WorkSpaces Core refuses it (seed rule R9)."""
 

@@ -11,12 +11,11 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from tenants.choices import ConnectionState
+from tenants.choices import ActivitySource, ConnectionState
 from tenants.models import Customer, Desktop, DesktopActivity
 
 MAX_EVENTS_PER_BATCH = 500
 SESSION_EVENT_KINDS = ("connect", "disconnect", "heartbeat")
-ACTIVITY_SOURCE_GATEWAY = "GATEWAY"
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def _apply(activity: DesktopActivity, event: SessionEvent) -> bool:
         if activity.connection_state_at is None or event.at >= activity.connection_state_at:
             activity.connection_state = ConnectionState.CONNECTED
             activity.connection_state_at = event.at
-            activity.source = ACTIVITY_SOURCE_GATEWAY
+            activity.source = ActivitySource.GATEWAY
         return True
     if activity.connection_state_at and event.at < activity.connection_state_at:
         return False
@@ -58,7 +57,7 @@ def _apply(activity: DesktopActivity, event: SessionEvent) -> bool:
         activity.connection_state = ConnectionState.DISCONNECTED
         activity.last_disconnected_at = max(filter(None, [activity.last_disconnected_at, event.at]))
     activity.connection_state_at = event.at
-    activity.source = ACTIVITY_SOURCE_GATEWAY
+    activity.source = ActivitySource.GATEWAY
     return True
 
 

@@ -115,6 +115,11 @@ def _check_name(errors: _Errors, name: str) -> None:
         )
 
 
+def image_description_safe(text: str) -> str:
+    """`text` with every character an image description does not allow replaced by "-"."""
+    return "".join(ch if IMAGE_DESCRIPTION_RE.fullmatch(ch) else "-" for ch in text)
+
+
 def _check_description(errors: _Errors, description: str) -> None:
     if len(description) > IMAGE_DESCRIPTION_MAX:
         errors.add("description", f"A description has at most {IMAGE_DESCRIPTION_MAX} characters.")

@@ -17,7 +17,6 @@ says why. Beat's tick (every minute) both starts due runs and moves running ones
 """
 
 import logging
-import re
 from datetime import datetime
 from typing import TypedDict, Unpack
 
@@ -30,7 +29,13 @@ from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus, JobStatu
 from orchestration.models import Job, JobItem, ScheduleRun
 from orchestration.services.bundles import BundleInvalid, bundle_update_image
 from orchestration.services.desktop_actions import DesktopAction, DesktopActionInvalid, desktop_action_bulk
-from orchestration.services.images import ImageInvalid, image_copy, image_create_from_desktop, image_delete
+from orchestration.services.images import (
+    ImageInvalid,
+    image_copy,
+    image_create_from_desktop,
+    image_delete,
+    image_description_safe,
+)
 from orchestration.services.schedules import cron_last_fire, schedule_run_claim
 from tenants.choices import DesktopState, ImageState
 from tenants.models import Bundle, GoldenImagePipeline, Image
@@ -66,11 +71,6 @@ def pipeline_schedule_name(pipeline: GoldenImagePipeline) -> str:
 def pipeline_image_name(pipeline: GoldenImagePipeline, window: datetime) -> str:
     """The deterministic image name of one window: how a resumed run finds what it made."""
     return f"{pipeline.image_name_prefix}-{window:%Y%m%d-%H%M}"
-
-
-def _description_safe(text: str) -> str:
-    """Image descriptions allow letters, digits, spaces and _ . / ( ) - only."""
-    return re.sub(r"[^A-Za-z0-9_./() -]", "-", text)
 
 
 def golden_image_pipelines_due(*, now: datetime | None = None) -> int:
@@ -214,7 +214,7 @@ def _step_image(run: ScheduleRun, pipeline: GoldenImagePipeline, actor: Actor) -
                 actor=actor,
                 desktop=pipeline.golden_desktop,
                 name=name,
-                description=f"Golden image of {_description_safe(pipeline.name)} for {run.window_start:%Y-%m-%d %H%M} UTC",
+                description=f"Golden image of {image_description_safe(pipeline.name)} for {run.window_start:%Y-%m-%d %H%M} UTC",
             )
         except ImageInvalid as invalid:
             return _finish(run, JobStatus.FAILED, f"The image was not made: {invalid}")

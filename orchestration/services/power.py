@@ -36,14 +36,12 @@ from orchestration.choices import AuditOutcome
 from orchestration.services.accounts import account_access
 from orchestration.services.audit import audit_event_for_actor, audit_record_many
 from orchestration.services.schedules import schedule_run_claim, schedule_run_finish, window_start_for
-from tenants.choices import ConnectionState, DesktopState, RunningMode
+from tenants.choices import ActivitySource, ConnectionState, DesktopState, RunningMode
 from tenants.models import DESKTOP_IS_LIVE, Desktop, DesktopActivity, PowerPolicy
 
 logger = logging.getLogger(__name__)
 
 IDLE_SWEEP_SCHEDULE = "idle-sweep"
-ACTIVITY_SOURCE_AWS = "AWS"
-ACTIVITY_SOURCE_GATEWAY = "GATEWAY"
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 
 def gateway_reports_live(facts: SessionFacts, now: datetime) -> bool:
     """The gateway said CONNECTED and has been heard from within the heartbeat window."""
-    if facts.source != ACTIVITY_SOURCE_GATEWAY or facts.connection_state != ConnectionState.CONNECTED:
+    if facts.source != ActivitySource.GATEWAY or facts.connection_state != ConnectionState.CONNECTED:
         return False
     heard = _later(facts.last_heartbeat_at, facts.connection_state_at)
     return heard is not None and now - heard <= timedelta(seconds=settings.SESSION_HEARTBEAT_STALE_SECONDS)
@@ -87,7 +85,7 @@ def facts_with_aws_status(facts: SessionFacts, status: ConnectionStatus) -> Sess
     return SessionFacts(
         available_since=facts.available_since,
         connection_state=status.state,
-        source=ACTIVITY_SOURCE_AWS,
+        source=ActivitySource.AWS,
         connection_state_at=status.checked_at or facts.connection_state_at,
         last_connected_at=_later(facts.last_connected_at, last_seen),
         last_disconnected_at=disconnected_at,
@@ -108,7 +106,7 @@ def within_business_hours(schedule: dict, now: datetime) -> bool:
 def idle_stop_reason(policy: PowerPolicy, facts: SessionFacts, now: datetime) -> str:
     """Why this desktop should be stopped now, or "" if it should keep running."""
     if facts.connection_state == ConnectionState.CONNECTED and (
-        facts.source == ACTIVITY_SOURCE_AWS or gateway_reports_live(facts, now)
+        facts.source == ActivitySource.AWS or gateway_reports_live(facts, now)
     ):
         return ""
     if policy.stop_after_disconnect_minutes and facts.last_disconnected_at is not None:
