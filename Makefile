@@ -31,7 +31,8 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	DJANGO_SETTINGS_MODULE=partnerportal.settings.test $(VENV)/bin/mypy partnerportal tenants orchestration api simulator bench
+	DJANGO_SETTINGS_MODULE=partnerportal.settings.test $(VENV)/bin/mypy partnerportal tenants orchestration simulator bench
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .

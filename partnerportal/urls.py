@@ -13,6 +13,6 @@ urlpatterns = [
     # Ahead of the admin's own URLs: the same login view, with brute-force protection (S6).
     path("admin/login/", login_throttle.throttled_admin_login, name="login"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("api.urls")),
+    path("api/v1/", include("partnerportal.api.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -10,8 +10,8 @@ from django.core.management.base import CommandError
 
 from orchestration.actors import Actor
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
-from orchestration.forms import parse_user_names
 from orchestration.models import Job
+from orchestration.names import parse_user_names
 from orchestration.selectors import job_progress
 from orchestration.services.errors import RequestInvalid
 from tenants.models import AwsAccount

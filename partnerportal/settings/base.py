@@ -27,7 +27,8 @@ INSTALLED_APPS = [
     "tenants",
     "orchestration",
     "partnerportal",
-    "api",
+    "partnerportal.staff",
+    "partnerportal.api",
 ]
 
 MIDDLEWARE = [

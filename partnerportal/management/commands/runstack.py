@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from orchestration.aws.errors import AwsError
+from orchestration.services.errors import AwsError
 from partnerportal import devstack
 from partnerportal.management.commands.seed_demo import (
     DEFAULT_DEMO_PASSWORD,

@@ -1,8 +1,8 @@
-"""What every mirrored AWS resource's admin shares: the changelist shape, its own pages, the intermediate
-page of an action, a refresh per account and region, and a service's refusal shown on a form."""
+"""What the admin modules share: for every mirrored AWS resource the changelist shape, its own pages, the
+intermediate page of an action, a refresh per account and region and a service's refusal shown on a form;
+for the rows only the machinery writes (jobs, audit), a look-only admin."""
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
@@ -11,13 +11,11 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from orchestration.services.errors import AwsError, RequestInvalid
 from tenants.models import AwsAccount
 
-if TYPE_CHECKING:
-    from orchestration.services.errors import RequestInvalid
 
-
-def add_service_errors(form: forms.Form, invalid: "RequestInvalid") -> None:
+def add_service_errors(form: forms.Form, invalid: RequestInvalid) -> None:
     """A service's refusal (`errors` per field) on the form: each message on its field, else on the form."""
     for field, problems in invalid.errors.items():
         for problem in problems:
@@ -74,8 +72,6 @@ class AwsResourceAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset, sync: Callable[..., dict], summary: Callable[[dict], str]
     ) -> None:
         """Refresh from AWS once per account and region of the selection; one message for each."""
-        from orchestration.aws.errors import AwsError
-
         places = {(obj.aws_account_id, obj.region) for obj in queryset}
         for account in AwsAccount.objects.filter(pk__in={pk for pk, _ in places}):
             for region in sorted(r for pk, r in places if pk == account.pk):
@@ -87,3 +83,16 @@ class AwsResourceAdmin(admin.ModelAdmin):
                 self.message_user(
                     request, f"{account.account_id} {region}: {summary(report)}", messages.SUCCESS
                 )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the machinery; staff may look, never edit."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

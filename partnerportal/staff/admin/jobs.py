@@ -1,22 +1,11 @@
-"""Admin for jobs (read-only, progress from items) and the audit log (read-only, append-only)."""
+"""Admin for jobs and their items (read-only, progress from items) and the runs of schedules."""
 
 from django.contrib import admin
 
-from orchestration.models import AuditEvent, Job, JobItem, ScheduleRun
+from orchestration.models import Job, JobItem, ScheduleRun
 from orchestration.selectors import job_progress
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the machinery; staff may look, never edit."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from .base import ReadOnlyAdmin
 
 
 @admin.register(Job)
@@ -40,24 +29,6 @@ class JobItemAdmin(ReadOnlyAdmin):
     list_filter = ["status", "job__kind"]
     list_select_related = ["job"]
     search_fields = ["aws_resource_id", "aws_request_id", "job__id"]
-    show_full_result_count = False
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = [
-        "occurred_at",
-        "actor_label",
-        "customer_label",
-        "action",
-        "target_type",
-        "target_id",
-        "outcome",
-        "aws_request_id",
-    ]
-    list_filter = ["outcome", "actor_kind", "action"]
-    search_fields = ["target_id", "aws_request_id", "actor_label", "customer_label", "action"]
-    date_hierarchy = "occurred_at"
     show_full_result_count = False
 
 

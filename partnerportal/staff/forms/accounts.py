@@ -1,4 +1,4 @@
-"""Forms used by the admin: the account form takes secrets write-only."""
+"""Staff forms for AWS account connections: the account itself (secrets write-only) and the BYOL choice."""
 
 from django import forms
 
@@ -42,3 +42,14 @@ class AwsAccountAdminForm(forms.ModelForm):
             # Encrypt before model validation so the model's own checks see a complete account.
             self.instance.set_secret_access_key(new_secret)
         return cleaned
+
+
+class ByolSetupForm(forms.Form):
+    """The irreversible choice: the /16 from the offered list, typed a second time to confirm it."""
+
+    cidr = forms.CharField(label="Management CIDR (/16)", max_length=18)
+    confirmation = forms.CharField(
+        label="Type the CIDR again",
+        max_length=18,
+        help_text="The management CIDR can never be changed once it is set.",
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from api import views
+from partnerportal.api import views
 
 app_name = "api"
 

@@ -12,6 +12,16 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from orchestration.actors import Actor
+from orchestration.services.desktop_actions import (
+    DesktopActionInvalid,
+    desktop_action_bulk,
+    desktop_action_summary,
+    desktop_snapshots,
+)
+from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB, DesktopCreateInvalid, desktop_create_bulk
+from orchestration.services.errors import AwsError
+from partnerportal.staff.forms.desktops import DesktopCreateForm, DesktopMigrateForm, DesktopModifyForm
 from tenants.models import Bundle, Customer, Desktop
 
 from .base import AwsResourceAdmin, add_service_errors
@@ -69,11 +79,6 @@ class DesktopAdmin(AwsResourceAdmin):
 
     def create_desktops_view(self, request: HttpRequest) -> HttpResponse:
         """The staff form for bulk creation; it calls the same service as the command and the API."""
-        # Imported here: the admin is a web entry point onto orchestration, the models never are.
-        from orchestration.actors import Actor
-        from orchestration.forms import DesktopCreateForm
-        from orchestration.services.desktops import DesktopCreateInvalid, desktop_create_bulk
-
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
         form = DesktopCreateForm(request.POST or None)
@@ -93,9 +98,6 @@ class DesktopAdmin(AwsResourceAdmin):
 
     def snapshots_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The desktop's snapshots, read from AWS when staff ask for them (never on every page view)."""
-        from orchestration.aws.errors import AwsError
-        from orchestration.services.desktop_actions import DesktopActionInvalid, desktop_snapshots
-
         desktop = self.get_object(request, object_id)
         if desktop is None or not self.has_view_permission(request, desktop):
             raise Http404("No such desktop.")
@@ -121,13 +123,6 @@ class DesktopAdmin(AwsResourceAdmin):
         self, request: HttpRequest, queryset: QuerySet[Desktop], action: str, params: dict | None = None
     ):
         """Run the action as one job per customer in the selection, and say what became of it."""
-        from orchestration.actors import Actor
-        from orchestration.services.desktop_actions import (
-            DesktopActionInvalid,
-            desktop_action_bulk,
-            desktop_action_summary,
-        )
-
         by_customer: dict[Customer, list[Desktop]] = {}
         for desktop in queryset.select_related("aws_account__customer"):
             by_customer.setdefault(desktop.aws_account.customer, []).append(desktop)
@@ -149,8 +144,6 @@ class DesktopAdmin(AwsResourceAdmin):
                 )
 
     def _too_many(self, request: HttpRequest, queryset: QuerySet[Desktop]) -> bool:
-        from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB
-
         count = queryset.count()
         if count > MAX_DESKTOPS_PER_JOB:
             self.message_user(
@@ -246,8 +239,6 @@ class DesktopAdmin(AwsResourceAdmin):
 
     @admin.action(description="Modify selected desktops' properties…", permissions=["change"])
     def modify_desktops(self, request, queryset):
-        from orchestration.desktop_action_forms import DesktopModifyForm
-
         if self._too_many(request, queryset):
             return None
         form = DesktopModifyForm(request.POST if request.POST.get("post") == "yes" else None)
@@ -265,8 +256,6 @@ class DesktopAdmin(AwsResourceAdmin):
 
     @admin.action(description="Migrate selected desktops to another bundle…", permissions=["change"])
     def migrate_desktops(self, request, queryset):
-        from orchestration.desktop_action_forms import DesktopMigrateForm
-
         if self._too_many(request, queryset):
             return None
         accounts = queryset.values_list("aws_account_id", flat=True).distinct()

@@ -4,40 +4,26 @@ Every change goes through the audited services in orchestration.services.directo
 deleted or edited by hand here, because they mirror AWS.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 
-from tenants.choices import Tenancy
+from orchestration.actors import Actor
+from orchestration.services.directories import (
+    DirectoryInvalid,
+    directory_candidates,
+    directory_deregister,
+    directory_register,
+    directory_required_tenancy,
+    directory_set_maintenance_mode,
+    directory_set_security_group,
+    directory_sync,
+)
+from orchestration.services.errors import AwsError
+from partnerportal.staff.forms.directories import DirectoryRegisterForm, SecurityGroupForm
 from tenants.models import AwsAccount, Directory
 
 from .base import AwsResourceAdmin, add_service_errors
-
-
-class DirectoryRegisterForm(forms.Form):
-    """Register one Directory Service directory with WorkSpaces; the service checks the rest."""
-
-    aws_account = forms.ModelChoiceField(queryset=AwsAccount.objects.select_related("customer"))
-    region = forms.CharField(max_length=30, initial="us-east-1")
-    directory_id = forms.CharField(max_length=65, help_text="The Directory Service id, d-…")
-    subnet_ids = forms.CharField(
-        required=False,
-        help_text="Two subnets in two Availability Zones, comma-separated; empty: the directory's own.",
-    )
-    tenancy = forms.ChoiceField(
-        choices=[("", "By the rule (BYOL: DEDICATED, otherwise SHARED)"), *Tenancy.choices],
-        required=False,
-    )
-
-    def subnet_list(self) -> list[str]:
-        return [s.strip() for s in self.cleaned_data.get("subnet_ids", "").split(",") if s.strip()]
-
-
-class SecurityGroupForm(forms.Form):
-    security_group_id = forms.CharField(
-        max_length=30, help_text="sg-… in the directory's VPC, opening the ports of your protocol."
-    )
 
 
 def _errors_text(errors: dict[str, list[str]]) -> str:
@@ -94,16 +80,6 @@ class DirectoryAdmin(AwsResourceAdmin):
 
     def register_view(self, request: HttpRequest) -> HttpResponse:
         """Pick an account and region, see its unregistered directories, register one (a job)."""
-        # Imported here: the admin is a web entry point onto orchestration, the models never are.
-        from orchestration.actors import Actor
-        from orchestration.aws.errors import AwsError
-        from orchestration.services.directories import (
-            DirectoryInvalid,
-            directory_candidates,
-            directory_register,
-            directory_required_tenancy,
-        )
-
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
         form = DirectoryRegisterForm(request.POST or None, initial=request.GET.dict())
@@ -154,9 +130,6 @@ class DirectoryAdmin(AwsResourceAdmin):
         )
 
     def _report(self, request: HttpRequest, directory: Directory, call) -> None:
-        from orchestration.aws.errors import AwsError
-        from orchestration.services.directories import DirectoryInvalid
-
         try:
             call()
         except DirectoryInvalid as invalid:
@@ -170,9 +143,6 @@ class DirectoryAdmin(AwsResourceAdmin):
 
     @admin.action(description="Deregister from WorkSpaces…", permissions=["change"])
     def deregister(self, request: HttpRequest, queryset):
-        from orchestration.actors import Actor
-        from orchestration.services.directories import directory_deregister
-
         if request.POST.get("confirmed"):
             actor = Actor.for_user(request.user)
             for directory in queryset:
@@ -190,9 +160,6 @@ class DirectoryAdmin(AwsResourceAdmin):
 
     @admin.action(description="Set custom security group…", permissions=["change"])
     def set_security_group(self, request: HttpRequest, queryset):
-        from orchestration.actors import Actor
-        from orchestration.services.directories import directory_set_security_group
-
         form = SecurityGroupForm(request.POST if request.POST.get("confirmed") else None)
         if form.is_bound and form.is_valid():
             actor = Actor.for_user(request.user)
@@ -216,9 +183,6 @@ class DirectoryAdmin(AwsResourceAdmin):
         )
 
     def _maintenance(self, request: HttpRequest, queryset, enabled: bool) -> None:
-        from orchestration.actors import Actor
-        from orchestration.services.directories import directory_set_maintenance_mode
-
         actor = Actor.for_user(request.user)
         for directory in queryset:
             self._report(
@@ -237,8 +201,6 @@ class DirectoryAdmin(AwsResourceAdmin):
 
     @admin.action(description="Refresh from AWS", permissions=["view"])
     def refresh_from_aws(self, request: HttpRequest, queryset) -> None:
-        from orchestration.services.directories import directory_sync
-
         self.sync_each_place(
             request,
             queryset,

@@ -4,40 +4,24 @@ Every change goes through the audited services in orchestration.services.bundles
 so they are never deleted or edited by hand here.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 
-from tenants.choices import ComputeType, ImageState
-from tenants.models import AwsAccount, Bundle, Image
+from orchestration.actors import Actor
+from orchestration.services.bundles import (
+    BundleCreateRequest,
+    BundleInvalid,
+    bundle_create,
+    bundle_delete,
+    bundle_sync,
+    bundle_update_image,
+)
+from orchestration.services.errors import AwsError
+from partnerportal.staff.forms.bundles import BundleCreateForm, UpdateImageForm
+from tenants.models import Bundle
 
 from .base import AwsResourceAdmin, add_service_errors
-
-
-def _available_images():
-    return Image.objects.filter(state=ImageState.AVAILABLE).select_related("aws_account")
-
-
-class BundleCreateForm(forms.Form):
-    """A bundle from one of our AVAILABLE images; the service checks the combination before AWS sees it."""
-
-    aws_account = forms.ModelChoiceField(queryset=AwsAccount.objects.select_related("customer"))
-    region = forms.CharField(max_length=30, initial="us-east-1")
-    name = forms.CharField(max_length=64, help_text="Letters, digits and _ . / ( ) \\ - ; no spaces.")
-    description = forms.CharField(max_length=255)
-    image = forms.ModelChoiceField(queryset=_available_images())
-    compute_type = forms.ChoiceField(choices=ComputeType.choices, initial=ComputeType.STANDARD)
-    root_volume_gib = forms.IntegerField(
-        initial=80, help_text="Root 80 with user 10, 50 or 100; or root 175-2000 with user 100-2000."
-    )
-    user_volume_gib = forms.IntegerField(initial=50)
-
-
-class UpdateImageForm(forms.Form):
-    image = forms.ModelChoiceField(
-        queryset=_available_images(), help_text="New desktops of the bundle start from this image."
-    )
 
 
 @admin.register(Bundle)
@@ -85,11 +69,6 @@ class BundleAdmin(AwsResourceAdmin):
 
     def create_view(self, request: HttpRequest) -> HttpResponse:
         """The staff form for CreateWorkspaceBundle; it calls the same service as the command."""
-        # Imported here: the admin is a web entry point onto orchestration, the models never are.
-        from orchestration.actors import Actor
-        from orchestration.aws.errors import AwsError
-        from orchestration.services.bundles import BundleCreateRequest, BundleInvalid, bundle_create
-
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
         form = BundleCreateForm(request.POST or None)
@@ -108,9 +87,6 @@ class BundleAdmin(AwsResourceAdmin):
         return self.render_page(request, "admin/tenants/bundle/create.html", "Create a bundle", form=form)
 
     def _report(self, request: HttpRequest, bundle: Bundle, call) -> None:
-        from orchestration.aws.errors import AwsError
-        from orchestration.services.bundles import BundleInvalid
-
         try:
             call()
         except BundleInvalid as invalid:
@@ -123,9 +99,6 @@ class BundleAdmin(AwsResourceAdmin):
 
     @admin.action(description="Update to image…", permissions=["change"])
     def update_image(self, request: HttpRequest, queryset):
-        from orchestration.actors import Actor
-        from orchestration.services.bundles import bundle_update_image
-
         form = UpdateImageForm(request.POST if request.POST.get("confirmed") else None)
         if form.is_bound and form.is_valid():
             actor = Actor.for_user(request.user)
@@ -141,9 +114,6 @@ class BundleAdmin(AwsResourceAdmin):
 
     @admin.action(description="Delete in AWS…", permissions=["change"])
     def delete_in_aws(self, request: HttpRequest, queryset):
-        from orchestration.actors import Actor
-        from orchestration.services.bundles import bundle_delete
-
         if request.POST.get("confirmed"):
             actor = Actor.for_user(request.user)
             for bundle in queryset:
@@ -159,8 +129,6 @@ class BundleAdmin(AwsResourceAdmin):
 
     @admin.action(description="Refresh from AWS", permissions=["view"])
     def refresh_from_aws(self, request: HttpRequest, queryset) -> None:
-        from orchestration.services.bundles import bundle_sync
-
         self.sync_each_place(
             request,
             queryset,

@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 
+from orchestration.services.pipelines import pipeline_run_now
 from tenants.models import GoldenImagePipeline, PowerPolicy
 
 
@@ -40,9 +41,6 @@ class GoldenImagePipelineAdmin(admin.ModelAdmin):
 
     @admin.action(description="Run selected pipelines now")
     def run_now(self, request, queryset) -> None:
-        # Imported here: the admin is a web entry point onto orchestration, the models never are.
-        from orchestration.services.pipelines import pipeline_run_now
-
         for pipeline in queryset:
             run = pipeline_run_now(pipeline=pipeline)
             if run is None:

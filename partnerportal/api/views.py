@@ -7,9 +7,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from api.authentication import ApiTokenAuthentication, TokenUser
-from api.serializers import SessionEventBatchSerializer
 from orchestration.services.activity import SessionEvent, session_events_record
+from partnerportal.api.authentication import ApiTokenAuthentication, TokenUser
+from partnerportal.api.serializers import SessionEventBatchSerializer
 
 
 class SessionEventsView(APIView):

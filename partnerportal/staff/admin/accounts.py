@@ -4,7 +4,6 @@ Object tools on each account: the CloudFormation template and IAM policy to send
 verifying the connection, and the BYOL setup page. Actions: verify and reconcile a selection.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -12,21 +11,21 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from tenants.forms import AwsAccountAdminForm
+from orchestration.actors import Actor
+from orchestration.services.byol import ByolSetupInvalid, byol_cidr_ranges, byol_setup_start, byol_status_sync
+from orchestration.services.errors import AwsError
+from orchestration.services.onboarding import (
+    TEMPLATE_FORMATS,
+    account_cloudformation_template,
+    account_permissions_policy,
+    account_trust_policy,
+    account_verify,
+)
+from orchestration.services.reconcile import ReconcileInvalid, reconcile_start
+from partnerportal.staff.forms.accounts import AwsAccountAdminForm, ByolSetupForm
 from tenants.models import AwsAccount
 
 DEFAULT_CIDR_CONSTRAINT = "10.0.0.0/8"
-
-
-class ByolSetupForm(forms.Form):
-    """The irreversible choice: the /16 from the offered list, typed a second time to confirm it."""
-
-    cidr = forms.CharField(label="Management CIDR (/16)", max_length=18)
-    confirmation = forms.CharField(
-        label="Type the CIDR again",
-        max_length=18,
-        help_text="The management CIDR can never be changed once it is set.",
-    )
 
 
 @admin.register(AwsAccount)
@@ -113,8 +112,6 @@ class AwsAccountAdmin(admin.ModelAdmin):
 
     def template_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Download the CloudFormation template (YAML, or JSON with ?format=json) to send to the customer."""
-        from orchestration.services.onboarding import TEMPLATE_FORMATS, account_cloudformation_template
-
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
@@ -131,8 +128,6 @@ class AwsAccountAdmin(admin.ModelAdmin):
 
     def policy_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The role's permissions policy as IAM JSON (?document=trust for its trust policy)."""
-        from orchestration.services.onboarding import account_permissions_policy, account_trust_policy
-
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
@@ -160,24 +155,12 @@ class AwsAccountAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:tenants_awsaccount_change", args=[account.pk]))
 
     def _verify(self, request: HttpRequest, account: AwsAccount) -> None:
-        from orchestration.actors import Actor
-        from orchestration.services.onboarding import account_verify
-
         result = account_verify(actor=Actor.for_user(request.user), aws_account=account)
         level = messages.SUCCESS if result.ok else messages.ERROR
         self.message_user(request, f"{account.account_id}: {result.status}. {result.message}", level)
 
     def byol_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """BYOL setup: what AWS reports, the /16s it offers, and the confirmed choice that starts the job."""
-        from orchestration.actors import Actor
-        from orchestration.aws.errors import AwsError
-        from orchestration.services.byol import (
-            ByolSetupInvalid,
-            byol_cidr_ranges,
-            byol_setup_start,
-            byol_status_sync,
-        )
-
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
         account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
@@ -237,9 +220,6 @@ class AwsAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reconcile now", permissions=["change"])
     def reconcile_now(self, request: HttpRequest, queryset) -> None:
-        from orchestration.actors import Actor
-        from orchestration.services.reconcile import ReconcileInvalid, reconcile_start
-
         actor = Actor.for_user(request.user)
         for account in queryset.select_related("customer"):
             try:

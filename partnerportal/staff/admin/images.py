@@ -3,88 +3,24 @@
 Every page and action calls the audited image services; nothing here talks to AWS itself.
 """
 
-from typing import cast
-
-from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 
-from tenants.choices import IngestionProcess
-from tenants.models import AwsAccount, Desktop, Image
+from orchestration.actors import Actor
+from orchestration.services import images as image_services  # via the module: tests patch its answers
+from orchestration.services.errors import AwsError
+from orchestration.services.images import ImageInvalid
+from partnerportal.staff.forms.images import (
+    AmiSourceForm,
+    ImageCopyForm,
+    ImageFromDesktopForm,
+    ImageImportForm,
+    ImageShareForm,
+)
+from tenants.models import AwsAccount, Image
 
 from .base import AwsResourceAdmin, add_service_errors
-
-BYOP_CHOICES = [
-    (IngestionProcess.BYOL_REGULAR_BYOP, "BYOL_REGULAR_BYOP (non-GPU bundles)"),
-    (IngestionProcess.BYOL_GRAPHICS_G4DN_BYOP, "BYOL_GRAPHICS_G4DN_BYOP (Graphics.g4dn bundles)"),
-]
-
-
-class AmiSourceForm(forms.Form):
-    """Where to look for AMIs: one customer account and one of its regions."""
-
-    aws_account = forms.ModelChoiceField(
-        queryset=AwsAccount.objects.select_related("customer"), label="AWS account"
-    )
-    region = forms.CharField(required=False, help_text="Empty: the account's default region.")
-
-    def clean(self) -> dict:
-        data = super().clean() or {}
-        account = data.get("aws_account")
-        if account is not None:
-            data["region"] = data.get("region") or account.default_region
-            if data["region"] not in account.regions:
-                self.add_error("region", f"Not one of the account's regions ({', '.join(account.regions)}).")
-        return data
-
-
-class ImageImportForm(forms.Form):
-    """The AMI chosen in the table, and what the WorkSpaces image is called."""
-
-    ami_id = forms.CharField(
-        label="AMI", error_messages={"required": "Choose an importable AMI in the table."}
-    )
-    name = forms.CharField(max_length=200, help_text="Letters, digits and _ . / ( ) \\ - only; at most 64.")
-    description = forms.CharField(max_length=500, required=False)
-    ingestion_process = forms.ChoiceField(choices=BYOP_CHOICES, initial=IngestionProcess.BYOL_REGULAR_BYOP)
-
-
-class ImageFromDesktopForm(forms.Form):
-    """Image one of our desktops, chosen by its WorkSpace id."""
-
-    workspace_id = forms.CharField(label="WorkSpace id", help_text="The desktop to image (ws-...).")
-    name = forms.CharField(max_length=200, help_text="Letters, digits and _ . / ( ) \\ - only; at most 64.")
-    description = forms.CharField(max_length=500, required=False)
-
-    def clean_workspace_id(self) -> Desktop:
-        workspace_id = self.cleaned_data["workspace_id"].strip()
-        desktop = (
-            Desktop.objects.select_related("aws_account__customer").filter(workspace_id=workspace_id).first()
-        )
-        if desktop is None:
-            raise forms.ValidationError(f"No desktop {workspace_id} is known.")
-        return desktop
-
-
-class ImageCopyForm(forms.Form):
-    regions = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, help_text="One copy per region.")
-    name = forms.CharField(max_length=200, required=False, help_text="Empty: each image's own name.")
-    description = forms.CharField(max_length=500, required=False)
-
-    def __init__(self, *args, regions: list[str], **kwargs):
-        super().__init__(*args, **kwargs)
-        cast(forms.MultipleChoiceField, self.fields["regions"]).choices = [(r, r) for r in regions]
-
-
-class ImageShareForm(forms.Form):
-    account_id = forms.CharField(label="AWS account id", help_text="12 digits.")
-    allow = forms.TypedChoiceField(
-        label="Permission",
-        choices=[("1", "Share (allow copying)"), ("0", "Stop sharing")],
-        coerce=lambda value: value == "1",
-        initial="1",
-    )
 
 
 @admin.register(Image)
@@ -133,10 +69,6 @@ class ImageAdmin(AwsResourceAdmin):
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Pick an account and region, see its AMIs with the seed's columns and why some cannot be imported,
         then import one: the same service as the command."""
-        from orchestration.actors import Actor
-        from orchestration.aws.errors import AwsError
-        from orchestration.services.images import ImageInvalid, ami_list, image_import, image_sync
-
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
         source = AmiSourceForm(request.GET or None)
@@ -148,7 +80,7 @@ class ImageAdmin(AwsResourceAdmin):
             actor = Actor.for_user(request.user)
             if request.method == "POST" and "sync" in request.POST:
                 try:
-                    report = image_sync(aws_account=account, region=region)
+                    report = image_services.image_sync(aws_account=account, region=region)
                 except AwsError as error:
                     self.message_user(request, f"AWS refused: {error}", messages.ERROR)
                 else:
@@ -156,14 +88,16 @@ class ImageAdmin(AwsResourceAdmin):
                 return HttpResponseRedirect(reverse("admin:tenants_image_changelist"))
             if request.method == "POST" and form.is_valid():
                 try:
-                    job = image_import(actor=actor, aws_account=account, region=region, **form.cleaned_data)
+                    job = image_services.image_import(
+                        actor=actor, aws_account=account, region=region, **form.cleaned_data
+                    )
                 except ImageInvalid as invalid:
                     add_service_errors(form, invalid)
                 else:
                     self.message_user(request, f"Job {job.pk} is importing {form.cleaned_data['ami_id']}.")
                     return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
             try:
-                amis = ami_list(aws_account=account, region=region)
+                amis = image_services.ami_list(aws_account=account, region=region)
             except AwsError as error:
                 self.message_user(request, f"Could not list the AMIs: {error}", messages.ERROR)
                 amis = []
@@ -181,16 +115,13 @@ class ImageAdmin(AwsResourceAdmin):
 
     def create_from_desktop_view(self, request: HttpRequest) -> HttpResponse:
         """Image one of our AVAILABLE desktops (the golden-image step), chosen by WorkSpace id."""
-        from orchestration.actors import Actor
-        from orchestration.services.images import ImageInvalid, image_create_from_desktop
-
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
         form = ImageFromDesktopForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                job = image_create_from_desktop(
+                job = image_services.image_create_from_desktop(
                     actor=Actor.for_user(request.user),
                     desktop=data["workspace_id"],
                     name=data["name"],
@@ -219,8 +150,6 @@ class ImageAdmin(AwsResourceAdmin):
 
     def _report(self, request, image: Image, problem) -> None:
         """One image's refusal or AWS error as a message naming the image."""
-        from orchestration.services.images import ImageInvalid
-
         if isinstance(problem, ImageInvalid):
             text = " ".join(message for messages_ in problem.errors.values() for message in messages_)
         else:
@@ -229,9 +158,6 @@ class ImageAdmin(AwsResourceAdmin):
 
     @admin.action(description="Copy to regions…", permissions=["change"])
     def copy_to_regions(self, request: HttpRequest, queryset):
-        from orchestration.actors import Actor
-        from orchestration.services.images import ImageInvalid, image_copy
-
         queryset = queryset.select_related("aws_account__customer")
         regions = sorted({region for image in queryset for region in image.aws_account.regions})
         form = ImageCopyForm(request.POST if "apply" in request.POST else None, regions=regions)
@@ -239,7 +165,7 @@ class ImageAdmin(AwsResourceAdmin):
             data = form.cleaned_data
             for image in queryset:
                 try:
-                    job = image_copy(
+                    job = image_services.image_copy(
                         actor=Actor.for_user(request.user),
                         image=image,
                         regions=[r for r in data["regions"] if r != image.region],
@@ -262,17 +188,13 @@ class ImageAdmin(AwsResourceAdmin):
 
     @admin.action(description="Share with account…", permissions=["change"])
     def share_with_account(self, request: HttpRequest, queryset):
-        from orchestration.actors import Actor
-        from orchestration.aws.errors import AwsError
-        from orchestration.services.images import ImageInvalid, image_permission_list, image_permission_update
-
         queryset = queryset.select_related("aws_account__customer")
         form = ImageShareForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             data = form.cleaned_data
             for image in queryset:
                 try:
-                    image_permission_update(
+                    image_services.image_permission_update(
                         actor=Actor.for_user(request.user),
                         image=image,
                         account_id=data["account_id"].strip(),
@@ -289,7 +211,7 @@ class ImageAdmin(AwsResourceAdmin):
         notes = {}
         for image in queryset:
             try:
-                shared = image_permission_list(image=image)
+                shared = image_services.image_permission_list(image=image)
             except AwsError as error:
                 notes[image.pk] = f"could not read its permissions: {error}"
             else:
@@ -306,15 +228,11 @@ class ImageAdmin(AwsResourceAdmin):
 
     @admin.action(description="Delete (in AWS)…", permissions=["change"])
     def delete_images(self, request: HttpRequest, queryset):
-        from orchestration.actors import Actor
-        from orchestration.aws.errors import AwsError
-        from orchestration.services.images import ImageInvalid, image_delete
-
         queryset = queryset.select_related("aws_account__customer").prefetch_related("bundles")
         if "apply" in request.POST:
             for image in queryset:
                 try:
-                    image_delete(actor=Actor.for_user(request.user), image=image)
+                    image_services.image_delete(actor=Actor.for_user(request.user), image=image)
                 except (ImageInvalid, AwsError) as problem:
                     self._report(request, image, problem)
                 else:
@@ -332,13 +250,10 @@ class ImageAdmin(AwsResourceAdmin):
 
     @admin.action(description="Refresh from AWS", permissions=["change"])
     def refresh_from_aws(self, request: HttpRequest, queryset) -> None:
-        from orchestration.aws.errors import AwsError
-        from orchestration.services.images import image_sync
-
         places = {(image.aws_account, image.region) for image in queryset.select_related("aws_account")}
         for account, region in sorted(places, key=lambda place: (place[0].account_id, place[1])):
             try:
-                report = image_sync(aws_account=account, region=region)
+                report = image_services.image_sync(aws_account=account, region=region)
             except AwsError as error:
                 self.message_user(
                     request, f"{account.account_id} {region}: AWS refused: {error}", messages.ERROR
