@@ -154,7 +154,16 @@ class VerificationStatus(models.TextChoices):
 
 
 class MembershipRole(models.TextChoices):
-    """What a customer user may do on the self-service pages."""
+    """What a customer user may do on the self-service pages (capabilities in tenants.access)."""
 
     ADMIN = "ADMIN", "Administrator"
+    OPERATOR = "OPERATOR", "Operator (help desk)"
     VIEWER = "VIEWER", "Viewer"
+
+
+class TokenScope(models.TextChoices):
+    """What an API token may do (capabilities in tenants.access)."""
+
+    READ = "read", "Read"
+    OPERATE = "operate", "Operate (power and repair desktops)"
+    ADMIN = "admin", "Administer"

@@ -2,7 +2,7 @@
 
 from .accounts import AwsAccount, generate_external_id
 from .activity import API_TOKEN_PREFIX, ApiToken, DesktopActivity, DesktopStateChange
-from .customers import Customer, CustomerMembership
+from .customers import Customer, CustomerMembership, StaffCustomerLimit
 from .policies import GoldenImagePipeline, PowerPolicy
 from .resources import DESKTOP_IS_LIVE, Bundle, Desktop, Directory, Image
 
@@ -21,5 +21,6 @@ __all__ = [
     "GoldenImagePipeline",
     "Image",
     "PowerPolicy",
+    "StaffCustomerLimit",
     "generate_external_id",
 ]

@@ -40,3 +40,18 @@ class CustomerMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.customer} ({self.role})"
+
+
+class StaffCustomerLimit(models.Model):
+    """Limits a partner staff user (an account manager) to some customers; staff without one see all."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_limit"
+    )
+    customers = models.ManyToManyField(Customer, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = "staff customer limit"
+
+    def __str__(self) -> str:
+        return f"{self.user} limited to {self.customers.count()} customers"

@@ -165,6 +165,12 @@ class Desktop(AwsResource):
 
     class Meta:
         ordering = ["-created_at"]
+        # What staff roles grant beyond view and change (see tenants.access).
+        permissions = [
+            ("power_desktop", "Start, stop and reboot desktops"),
+            ("repair_desktop", "Rebuild and restore desktops"),
+            ("provision_desktop", "Create, modify, migrate, maintain and terminate desktops"),
+        ]
         indexes = [
             models.Index(fields=["aws_account", "region", "state"], name="desktop_account_region_state"),
             models.Index(fields=["state"], name="desktop_state"),
