@@ -1,11 +1,13 @@
-"""Reads for jobs: progress is always counted from item rows."""
+"""Reads for jobs and the audit log, scoped by principal; progress is always counted from item rows."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
-from orchestration.choices import JobItemStatus
-from orchestration.models import Job
+from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
+from orchestration.models import AuditEvent, Job, JobItem
+from tenants.access import Principal
 
 
 @dataclass(frozen=True)
@@ -36,3 +38,87 @@ def job_progress(*, job: Job) -> JobProgress:
         failed=counts["failed"],
         in_flight=total - counts["succeeded"] - counts["failed"],
     )
+
+
+def job_progress_many(*, job_ids: list[int]) -> dict[int, JobProgress]:
+    """Progress of many jobs in one query (a list page's progress bars)."""
+    rows = (
+        JobItem.objects.filter(job_id__in=job_ids)
+        .values("job_id")
+        .annotate(
+            total=Count("id"),
+            succeeded=Count("id", filter=Q(status=JobItemStatus.SUCCEEDED)),
+            failed=Count("id", filter=Q(status=JobItemStatus.FAILED)),
+        )
+    )
+    progress = {job_id: JobProgress(total=0, succeeded=0, failed=0, in_flight=0) for job_id in job_ids}
+    for row in rows:
+        progress[row["job_id"]] = JobProgress(
+            total=row["total"],
+            succeeded=row["succeeded"],
+            failed=row["failed"],
+            in_flight=row["total"] - row["succeeded"] - row["failed"],
+        )
+    return progress
+
+
+def job_list(
+    *,
+    principal: Principal,
+    statuses: tuple[str, ...] = (),
+    kinds: tuple[str, ...] = (),
+    customer_id: int | None = None,
+) -> QuerySet[Job]:
+    """The jobs a principal sees, newest first."""
+    jobs = principal.scope(Job.objects.all()).select_related("customer")
+    if statuses:
+        jobs = jobs.filter(status__in=statuses)
+    if kinds:
+        jobs = jobs.filter(kind__in=kinds)
+    if customer_id is not None:
+        jobs = jobs.filter(customer_id=customer_id)
+    return jobs.order_by("-created_at", "-pk")
+
+
+def jobs_in_flight(*, principal: Principal) -> QuerySet[Job]:
+    """Jobs not finished yet, newest first."""
+    return job_list(principal=principal).exclude(status__in=JOB_TERMINAL_STATUSES)
+
+
+def job_get(*, principal: Principal, pk: int) -> Job:
+    """One job the principal sees; Job.DoesNotExist otherwise (another tenant's is not found)."""
+    return principal.scope(Job.objects.select_related("customer")).get(pk=pk)
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What an audit list is narrowed to; empty fields do not narrow."""
+
+    action: str = ""
+    outcome: str = ""
+    target_id: str = ""
+    actor: str = ""  # part of the actor's label
+    since: datetime | None = None
+    until: datetime | None = None
+    customer_id: int | None = None
+
+
+def audit_event_list(*, principal: Principal, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
+    """The audit events a principal sees, newest first. Events name their customer by id, not by key."""
+    filters = filters or AuditFilters()
+    events = principal.scope(AuditEvent.objects.all())
+    if filters.customer_id is not None:
+        events = events.filter(customer_id=filters.customer_id)
+    if filters.action:
+        events = events.filter(action=filters.action)
+    if filters.outcome:
+        events = events.filter(outcome=filters.outcome)
+    if filters.target_id:
+        events = events.filter(target_id=filters.target_id)
+    if filters.actor:
+        events = events.filter(actor_label__icontains=filters.actor)
+    if filters.since:
+        events = events.filter(occurred_at__gte=filters.since)
+    if filters.until:
+        events = events.filter(occurred_at__lt=filters.until)
+    return events.order_by("-occurred_at", "-id")

@@ -1,4 +1,4 @@
-"""Reads of the domain, always given the customer they are for."""
+"""Reads of the domain, always given the customer (or the principal) they are for."""
 
 import csv
 from collections import defaultdict
@@ -7,8 +7,104 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Count, Q, QuerySet
+
+from tenants.access import Principal
 from tenants.choices import DesktopState
 from tenants.models import Customer, Desktop, DesktopStateChange
+
+# States a person should look at: AWS reports trouble, or the create never reached AWS.
+ATTENTION_STATES = (DesktopState.IMPAIRED, DesktopState.UNHEALTHY, DesktopState.ERROR)
+# Orderings a list may ask for (a leading "-" reverses); the id breaks ties so pages are stable.
+DESKTOP_ORDERINGS = ("created_at", "workspace_id", "user_name", "state", "state_changed_at", "compute_type")
+DESKTOP_OWNER = "aws_account__customer_id"
+
+
+@dataclass(frozen=True)
+class DesktopFilters:
+    """What a desktop list is narrowed to; empty fields do not narrow. Ids are AWS's (ws-, d-, wsb-)."""
+
+    search: str = ""  # part of a WorkSpace id, user name, computer name or WorkspaceName
+    states: tuple[str, ...] = ()
+    user_name: str = ""  # exact, case-insensitive (directory user names are)
+    bundle_id: str = ""
+    directory_id: str = ""
+    running_mode: str = ""
+    customer_id: int | None = None  # for principals that see several customers
+    include_terminated: bool = False
+
+
+def desktop_list(
+    *, principal: Principal, filters: DesktopFilters | None = None, ordering: str = "-created_at"
+) -> QuerySet[Desktop]:
+    """The desktops a principal sees, filtered and ordered; lazy, so callers page it with a slice.
+
+    Indexed columns only in filters and orderings, so a page stays fast at tens of thousands of rows.
+    """
+    filters = filters or DesktopFilters()
+    desktops = principal.scope(Desktop.objects.all(), DESKTOP_OWNER).select_related(
+        "aws_account__customer", "directory", "bundle"
+    )
+    if filters.customer_id is not None:
+        desktops = desktops.filter(aws_account__customer_id=filters.customer_id)
+    if not filters.include_terminated and DesktopState.TERMINATED not in filters.states:
+        desktops = desktops.exclude(state=DesktopState.TERMINATED)
+    if filters.search:
+        term = filters.search.strip()
+        desktops = desktops.filter(
+            Q(workspace_id__icontains=term)
+            | Q(user_name__icontains=term)
+            | Q(computer_name__icontains=term)
+            | Q(workspace_name__icontains=term)
+        )
+    if filters.states:
+        desktops = desktops.filter(state__in=filters.states)
+    if filters.user_name:
+        desktops = desktops.filter(user_name__iexact=filters.user_name)
+    if filters.bundle_id:
+        desktops = desktops.filter(bundle__bundle_id=filters.bundle_id)
+    if filters.directory_id:
+        desktops = desktops.filter(directory__directory_id=filters.directory_id)
+    if filters.running_mode:
+        desktops = desktops.filter(running_mode=filters.running_mode)
+    field = ordering.lstrip("-")
+    if field not in DESKTOP_ORDERINGS:
+        raise ValueError(f"ordering is one of {', '.join(DESKTOP_ORDERINGS)}, optionally with a leading -")
+    direction = "-" if ordering.startswith("-") else ""
+    return desktops.order_by(ordering, f"{direction}pk")
+
+
+def desktop_get(*, principal: Principal, pk: int | None = None, workspace_id: str = "") -> Desktop:
+    """One desktop the principal sees; Desktop.DoesNotExist otherwise (another tenant's is not found)."""
+    desktops = principal.scope(Desktop.objects.all(), DESKTOP_OWNER).select_related(
+        "aws_account__customer", "directory", "bundle", "power_policy"
+    )
+    if pk is not None:
+        return desktops.get(pk=pk)
+    return desktops.get(workspace_id=workspace_id)
+
+
+def desktop_state_counts(*, principal: Principal, customer_id: int | None = None) -> dict[str, int]:
+    """How many live desktops are in each state, in one query."""
+    desktops = principal.scope(Desktop.objects.exclude(state=DesktopState.TERMINATED), DESKTOP_OWNER)
+    if customer_id is not None:
+        desktops = desktops.filter(aws_account__customer_id=customer_id)
+    rows = desktops.values("state").annotate(n=Count("id")).order_by("state")
+    return {row["state"]: row["n"] for row in rows}
+
+
+def desktops_needing_attention(*, principal: Principal) -> QuerySet[Desktop]:
+    """Desktops a person should look at: in trouble per AWS, or gone from AWS while we still track them."""
+    return (
+        principal.scope(Desktop.objects.all(), DESKTOP_OWNER)
+        .filter(
+            Q(state__in=ATTENTION_STATES)
+            | Q(missing_from_aws_since__isnull=False) & ~Q(state=DesktopState.TERMINATED)
+        )
+        .select_related("aws_account__customer", "directory", "bundle")
+        .order_by("-state_changed_at", "-pk")
+    )
+
 
 USAGE_GRANULARITIES = ("day", "month")
 USAGE_CSV_COLUMNS = [
