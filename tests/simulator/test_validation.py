@@ -6,7 +6,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from simulator.backend import OPERATIONS
+from simulator.operations import OPERATIONS
 from simulator.model import service_model
 from tests.simulator.conftest import make_client
 
