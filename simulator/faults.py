@@ -45,7 +45,13 @@ class FaultRule:
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
         rule = cls(**data)
-        for name in ("throttle_rate", "error_rate", "failed_item_rate", "lose_response_rate", "late_answer_rate"):
+        for name in (
+            "throttle_rate",
+            "error_rate",
+            "failed_item_rate",
+            "lose_response_rate",
+            "late_answer_rate",
+        ):
             value = getattr(rule, name)
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")

@@ -237,7 +237,9 @@ class SimulatorApp:
             access_key_id=call.access_key_id,
             principal_arn=principal,
             tag_policy_applies=(
-                account.tag_enforcement and call.access_key_id != account.admin_access_key_id and not adoption_role
+                account.tag_enforcement
+                and call.access_key_id != account.admin_access_key_id
+                and not adoption_role
             ),
             strict_tag_keys=account.tag_policy_strict_keys,
             adoption_role=adoption_role,

@@ -20,7 +20,17 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.backend import SimWorkSpacesBackend
-from simulator.operations import account, bundles, directories, images, policy, power, sessions, tags, workspaces
+from simulator.operations import (
+    account,
+    bundles,
+    directories,
+    images,
+    policy,
+    power,
+    sessions,
+    tags,
+    workspaces,
+)
 from simulator.operations.context import Handler, RequestContext
 
 OPERATIONS: dict[str, Handler] = {

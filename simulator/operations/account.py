@@ -61,7 +61,9 @@ def list_available_management_cidr_ranges(
     return {"ManagementCidrRanges": page, "NextToken": token}
 
 
-def modify_account(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def modify_account(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
     now = backend.settle()
     if params.get("DedicatedTenancySupport") != "ENABLED":
         raise errors.invalid_parameter("DedicatedTenancySupport=ENABLED is required.")
@@ -69,7 +71,9 @@ def modify_account(backend: SimWorkSpacesBackend, ctx: RequestContext, params: d
     if not cidr:
         raise errors.invalid_parameter("DedicatedTenancyManagementCidrRange is required.")
     if not backend.settings.byol_eligible:
-        raise errors.access_denied("This account is not enabled for BYOL; the customer must enable BYOL first.")
+        raise errors.access_denied(
+            "This account is not enabled for BYOL; the customer must enable BYOL first."
+        )
     for modification in backend.account_modifications:
         if modification.state(now) in ("PENDING", "COMPLETED"):
             raise errors.invalid_state(
@@ -94,7 +98,9 @@ def modify_account(backend: SimWorkSpacesBackend, ctx: RequestContext, params: d
     return {}
 
 
-def describe_account(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def describe_account(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
     now = backend.settle()
     completed = [m for m in backend.account_modifications if m.state(now) == "COMPLETED"]
     return {

@@ -41,7 +41,9 @@ def _bundle_image(backend: SimWorkSpacesBackend, image_id: str, compute: str | N
         raise errors.unavailable(f"The image {image_id} is {image.state}; it must be AVAILABLE.")
     g4dn_image = "G4DN" in (image.ingestion_process or "")
     if compute and g4dn_image != (compute in G4DN_COMPUTE):
-        raise errors.invalid_parameter(f"The compute type {compute} does not match the image's ingestion process.")
+        raise errors.invalid_parameter(
+            f"The compute type {compute} does not match the image's ingestion process."
+        )
     return image
 
 

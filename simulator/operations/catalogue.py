@@ -27,7 +27,13 @@ class AmazonBundle(NamedTuple):
 
 AMAZON_BUNDLES = (
     AmazonBundle(
-        "wsb-bh8rsxt14", "Value with Windows 10 (English)", "Value bundle", "VALUE", "80", "10", "wsi-8kzr3tb1v"
+        "wsb-bh8rsxt14",
+        "Value with Windows 10 (English)",
+        "Value bundle",
+        "VALUE",
+        "80",
+        "10",
+        "wsi-8kzr3tb1v",
     ),
     AmazonBundle(
         "wsb-3t36q0xfc",
@@ -57,7 +63,13 @@ AMAZON_BUNDLES = (
         "wsi-3l8yxkq5c",
     ),
     AmazonBundle(
-        "wsb-1pzkp0bx4", "PowerPro with Windows 7", "PowerPro bundle", "POWERPRO", "175", "100", "wsi-0q4kc7nfm"
+        "wsb-1pzkp0bx4",
+        "PowerPro with Windows 7",
+        "PowerPro bundle",
+        "POWERPRO",
+        "175",
+        "100",
+        "wsi-0q4kc7nfm",
     ),
     AmazonBundle(
         "wsb-clj85qzj1",

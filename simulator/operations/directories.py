@@ -57,7 +57,9 @@ def register_workspace_directory(
         )
     connector = directory.directory_type == "ADConnector"
     settings = directory.connect_settings if connector else directory.vpc_settings
-    assert settings is not None, "moto gives an AD Connector connect settings and other directories VPC settings"
+    assert settings is not None, (
+        "moto gives an AD Connector connect settings and other directories VPC settings"
+    )
     vpc_id = settings["VpcId"]
     subnet_ids = params.get("SubnetIds") or list(settings["SubnetIds"])
     _check_subnets(backend, subnet_ids, vpc_id)

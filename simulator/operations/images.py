@@ -48,11 +48,16 @@ def _import_failure(
     image_type = getattr(ami, "image_type", "machine")
     if image_type != "machine":
         details.append(
-            {"ErrorCode": "OSNotSupported", "ErrorMessage": f"The AMI is a {image_type} image, not a machine image."}
+            {
+                "ErrorCode": "OSNotSupported",
+                "ErrorMessage": f"The AMI is a {image_type} image, not a machine image.",
+            }
         )
     platform = (getattr(ami, "platform_details", None) or getattr(ami, "platform", None) or "").lower()
     if "windows" not in platform:
-        details.append({"ErrorCode": "OSNotSupported", "ErrorMessage": "Only Windows client images can be imported."})
+        details.append(
+            {"ErrorCode": "OSNotSupported", "ErrorMessage": "Only Windows client images can be imported."}
+        )
     size = int(volume.get("VolumeSize") or 0)
     if size < IMPORT_MIN_ROOT_GIB:
         details.append(
@@ -92,7 +97,9 @@ def import_workspace_image(
         raise errors.invalid_parameter(f"The EC2 image {ami.id} is {ami.state}; it must be available.")
     volume = _ami_volume(ami)
     if volume.get("Encrypted"):
-        raise errors.invalid_parameter(f"The EC2 image {ami.id} is encrypted; encrypted AMIs are not supported.")
+        raise errors.invalid_parameter(
+            f"The EC2 image {ami.id} is encrypted; encrypted AMIs are not supported."
+        )
     image = WorkspaceImage(
         image_id=new_id("wsi"),
         name=params["ImageName"],
@@ -119,7 +126,9 @@ def create_workspace_image(
     now = backend.settle()
     workspace = backend.get_workspace(params["WorkspaceId"])
     if workspace.state != AVAILABLE or workspace.in_transition:
-        raise errors.invalid_state(f"The WorkSpace is {workspace.state}; an image needs an AVAILABLE WorkSpace.")
+        raise errors.invalid_state(
+            f"The WorkSpace is {workspace.state}; an image needs an AVAILABLE WorkSpace."
+        )
     _check_new_image_name(backend, params["Name"])
     bundle = find_bundle(backend, workspace.bundle_id)
     source_image = backend.sim_images.get(bundle.image_id) if bundle else None
@@ -163,7 +172,9 @@ def copy_workspace_image(
     source_backend.settle()
     source = visible_image(source_backend, params["SourceImageId"])
     if source is None:
-        raise errors.not_found(f"The image {params['SourceImageId']} could not be found in {params['SourceRegion']}.")
+        raise errors.not_found(
+            f"The image {params['SourceImageId']} could not be found in {params['SourceRegion']}."
+        )
     if source.state != AVAILABLE:
         raise errors.unavailable(f"The image {source.image_id} is {source.state}; it must be AVAILABLE.")
     _check_new_image_name(backend, params["Name"])
@@ -194,7 +205,9 @@ def delete_workspace_image(
         return {}  # AWS answers a delete of an unknown image with success
     policy.authorize_resource(backend, ctx, "workspaceimage", image.image_id, image.tags)
     if image.state == PENDING:
-        raise errors.invalid_state(f"The image {image.image_id} is PENDING; wait until it is AVAILABLE or ERROR.")
+        raise errors.invalid_state(
+            f"The image {image.image_id} is PENDING; wait until it is AVAILABLE or ERROR."
+        )
     used_by = [b.bundle_id for b in backend.sim_bundles.values() if b.image_id == image.image_id]
     if used_by:
         raise errors.associated(f"The image {image.image_id} is used by the bundle(s) {', '.join(used_by)}.")

@@ -71,7 +71,9 @@ def authorize_tag_change(
     authorize_resource(backend, ctx, kind, resource_id, tags)
 
 
-def authorize_adoption_role(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> None:
+def authorize_adoption_role(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> None:
     """The adoption/release role's whole policy; every other call of that role is denied.
 
     Allow workspaces:CreateTags on ``workspace/*`` when aws:RequestTag/PartnerManaged = true and

@@ -57,7 +57,9 @@ def _batch(
     now = backend.settle()
     for workspace_id in ids:
         if workspace_id in backend.sim_workspaces:
-            policy.authorize_resource(backend, ctx, "workspace", workspace_id, backend.sim_workspaces[workspace_id].tags)
+            policy.authorize_resource(
+                backend, ctx, "workspace", workspace_id, backend.sim_workspaces[workspace_id].tags
+            )
     failed = []
     for workspace_id in ids:
         fault_code = ctx.faults.item_fails()
@@ -67,7 +69,11 @@ def _batch(
         workspace = backend.sim_workspaces.get(workspace_id)
         if workspace is None:
             failed.append(
-                _failed(workspace_id, "ResourceNotFoundException", f"The WorkSpace {workspace_id} could not be found.")
+                _failed(
+                    workspace_id,
+                    "ResourceNotFoundException",
+                    f"The WorkSpace {workspace_id} could not be found.",
+                )
             )
             continue
         if accept is not None and accept(workspace):
@@ -84,7 +90,9 @@ def _batch(
         if allowed_from is not None and (workspace.state not in allowed_from or workspace.in_transition):
             failed.append(
                 _failed(
-                    workspace_id, "InvalidResourceStateException", f"The WorkSpace is {workspace.state}; {requirement}"
+                    workspace_id,
+                    "InvalidResourceStateException",
+                    f"The WorkSpace is {workspace.state}; {requirement}",
                 )
             )
             continue
@@ -92,7 +100,9 @@ def _batch(
     return {"FailedRequests": failed}
 
 
-def start_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def start_workspaces(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
     ids = _workspace_ids(params, "StartWorkspaceRequests")
     durations = STATE.durations
 
@@ -104,7 +114,9 @@ def start_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, params:
     )
 
 
-def stop_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def stop_workspaces(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
     ids = _workspace_ids(params, "StopWorkspaceRequests")
     durations = STATE.durations
 
@@ -117,7 +129,9 @@ def stop_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, params: 
     )
 
 
-def reboot_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def reboot_workspaces(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
     ids = [item["WorkspaceId"] for item in params["RebootWorkspaceRequests"]]
     durations = STATE.durations
 
@@ -128,7 +142,9 @@ def reboot_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, params
     return _batch(backend, ctx, ids, REBOOT_FROM, reboot, "a WorkSpace must be AVAILABLE to reboot.")
 
 
-def rebuild_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def rebuild_workspaces(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
     ids = [item["WorkspaceId"] for item in params["RebuildWorkspaceRequests"]]
     durations = STATE.durations
 
@@ -136,7 +152,9 @@ def rebuild_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, param
         workspace.end_session(now)
         workspace.begin("REBUILDING", AVAILABLE, durations.rebuilding, now)
 
-    return _batch(backend, ctx, ids, REBUILD_FROM, rebuild, "it must be AVAILABLE, ERROR, UNHEALTHY or STOPPED.")
+    return _batch(
+        backend, ctx, ids, REBUILD_FROM, rebuild, "it must be AVAILABLE, ERROR, UNHEALTHY or STOPPED."
+    )
 
 
 def terminate_workspaces(

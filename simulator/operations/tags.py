@@ -33,7 +33,9 @@ def delete_tags(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict
     return {}
 
 
-def describe_tags(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def describe_tags(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
     _, tags = backend.find_taggable(params["ResourceId"])
     return {"TagList": tag_list(tags)}
 

@@ -35,7 +35,9 @@ from simulator.state import STATE
 
 RESTORE_FROM = {AVAILABLE, ERROR, "UNHEALTHY", STOPPED}
 MODIFY_FROM = {AVAILABLE, STOPPED}
-AUTO_STOP_REFUSED = "The AUTO_STOP running mode is not available for WorkSpaces Core; use MANUAL or ALWAYS_ON."
+AUTO_STOP_REFUSED = (
+    "The AUTO_STOP running mode is not available for WorkSpaces Core; use MANUAL or ALWAYS_ON."
+)
 AUTO_STOP_TIMEOUT = "RunningModeAutoStopTimeoutInMinutes"
 AUTO_STOP_TIMEOUT_REFUSED = f"{AUTO_STOP_TIMEOUT} applies only to the AUTO_STOP running mode."
 
@@ -49,7 +51,9 @@ def _failed_create(request: dict[str, Any], code: str, message: str) -> dict[str
     return {"WorkspaceRequest": request, "ErrorCode": code, "ErrorMessage": message}
 
 
-def _check_create_item(backend: SimWorkSpacesBackend, request: dict[str, Any], now: float) -> tuple[str, str] | None:
+def _check_create_item(
+    backend: SimWorkSpacesBackend, request: dict[str, Any], now: float
+) -> tuple[str, str] | None:
     """Why AWS would refuse this one WorkSpace of a CreateWorkspaces call, or None."""
     directory = backend.sim_directories.get(request["DirectoryId"])
     if directory is None or directory.state(now) != "REGISTERED":
@@ -77,9 +81,15 @@ def _check_create_item(backend: SimWorkSpacesBackend, request: dict[str, Any], n
         if existing.directory_id != request["DirectoryId"]:
             continue
         if user != UNDEFINED_USER and same_user(existing.user_name, user):
-            return "ResourceAlreadyExistsException", f"The user {user} already has a WorkSpace in this directory."
+            return (
+                "ResourceAlreadyExistsException",
+                f"The user {user} already has a WorkSpace in this directory.",
+            )
         if backend.settings.unique_workspace_names and name and existing.workspace_name == name:
-            return "ResourceAlreadyExistsException", f"A WorkSpace named {name} already exists in this directory."
+            return (
+                "ResourceAlreadyExistsException",
+                f"A WorkSpace named {name} already exists in this directory.",
+            )
     if len(backend.live_workspaces()) >= backend.settings.workspace_quota:
         return "ResourceLimitExceededException", "The WorkSpaces quota of this account is reached."
     return None
@@ -95,7 +105,9 @@ def _allocate_ip(backend: SimWorkSpacesBackend, subnet_id: str | None) -> str:
     return str(network.network_address + offset)
 
 
-def new_workspace(backend: SimWorkSpacesBackend, request: dict[str, Any], now: float, bundle: Bundle) -> Workspace:
+def new_workspace(
+    backend: SimWorkSpacesBackend, request: dict[str, Any], now: float, bundle: Bundle
+) -> Workspace:
     """A PENDING WorkSpace for one create request (stored by the caller)."""
     directory = backend.sim_directories[request["DirectoryId"]]
     properties = {
@@ -106,7 +118,9 @@ def new_workspace(backend: SimWorkSpacesBackend, request: dict[str, Any], now: f
         **(request.get("WorkspaceProperties") or {}),
     }
     subnet_id = (
-        directory.subnet_ids[len(backend.sim_workspaces) % len(directory.subnet_ids)] if directory.subnet_ids else None
+        directory.subnet_ids[len(backend.sim_workspaces) % len(directory.subnet_ids)]
+        if directory.subnet_ids
+        else None
     )
     workspace = Workspace(
         workspace_id=new_id("ws"),
@@ -129,7 +143,9 @@ def new_workspace(backend: SimWorkSpacesBackend, request: dict[str, Any], now: f
     return workspace
 
 
-def create_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def create_workspaces(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
     requests = params["Workspaces"]
     for request in requests:
         policy.authorize_create(backend, ctx, request.get("Tags"), "workspace")
@@ -152,8 +168,14 @@ def create_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, params
     return {"FailedRequests": failed, "PendingRequests": pending}
 
 
-def describe_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    ids, directory_id, bundle_id = params.get("WorkspaceIds"), params.get("DirectoryId"), params.get("BundleId")
+def describe_workspaces(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
+    ids, directory_id, bundle_id = (
+        params.get("WorkspaceIds"),
+        params.get("DirectoryId"),
+        params.get("BundleId"),
+    )
     if sum(1 for value in (ids, directory_id, bundle_id) if value) > 1:
         raise errors.invalid_parameter(
             "An invalid number of parameters provided with DescribeWorkspaces. Only one of the following "
@@ -184,7 +206,9 @@ def describe_workspaces(backend: SimWorkSpacesBackend, ctx: RequestContext, para
     return {"Workspaces": [w.to_dict() for w in page], "NextToken": token}
 
 
-def restore_workspace(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def restore_workspace(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
     now = backend.settle()
     workspace = backend.get_workspace(params["WorkspaceId"])
     policy.authorize_resource(backend, ctx, "workspace", workspace.workspace_id, workspace.tags)
@@ -220,7 +244,9 @@ def modify_workspace_properties(
     if not changes and not params.get("DataReplication"):
         raise errors.invalid_parameter("No WorkSpace property to modify was given.")
     if workspace.modifications:
-        raise errors.AwsError("OperationInProgressException", "A modification of this WorkSpace is in progress.")
+        raise errors.AwsError(
+            "OperationInProgressException", "A modification of this WorkSpace is in progress."
+        )
     if workspace.state not in MODIFY_FROM or workspace.in_transition:
         raise errors.invalid_state(f"The WorkSpace is {workspace.state}; it must be AVAILABLE or STOPPED.")
     modified = []
@@ -230,7 +256,9 @@ def modify_workspace_properties(
                 raise errors.invalid_parameter(f"{key} can only be increased.")
             if changes[key] != workspace.properties.get(key):
                 modified.append(resource)
-    if changes.get("ComputeTypeName") and changes["ComputeTypeName"] != workspace.properties.get("ComputeTypeName"):
+    if changes.get("ComputeTypeName") and changes["ComputeTypeName"] != workspace.properties.get(
+        "ComputeTypeName"
+    ):
         modified.append("COMPUTE_TYPE")
     if "Protocols" in changes and changes["Protocols"] != workspace.properties.get("Protocols"):
         modified.append("PROTOCOL")
@@ -259,7 +287,9 @@ def modify_workspace_state(
     return {}
 
 
-def migrate_workspace(backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def migrate_workspace(
+    backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
     now = backend.settle()
     source = backend.get_workspace(params["SourceWorkspaceId"])
     policy.authorize_resource(backend, ctx, "workspace", source.workspace_id, source.tags)
@@ -272,7 +302,9 @@ def migrate_workspace(backend: SimWorkSpacesBackend, ctx: RequestContext, params
         raise errors.AwsError("OperationInProgressException", f"The WorkSpace is {source.state}.")
     if source.state not in MODIFY_FROM:
         # The model declares no InvalidResourceState for MigrateWorkspace.
-        raise errors.not_supported(f"The WorkSpace is {source.state}; it must be AVAILABLE or STOPPED to migrate.")
+        raise errors.not_supported(
+            f"The WorkSpace is {source.state}; it must be AVAILABLE or STOPPED to migrate."
+        )
     request = {
         "DirectoryId": source.directory_id,
         "UserName": source.user_name,

@@ -49,7 +49,12 @@ def stack(simulator, acme):
     simulator.advance(1200)
     described = simulator.deploy_adoption_stack(acme["account_id"])
     assert described["adoption_stack"] is True
-    return {**acme, "adoption_role_arn": described["adoption_role_arn"], "customer_desktop": customer_desktop, "ws": ws}
+    return {
+        **acme,
+        "adoption_role_arn": described["adoption_role_arn"],
+        "customer_desktop": customer_desktop,
+        "ws": ws,
+    }
 
 
 def test_the_adoption_role_tags_and_untags_partner_managed(simulator, stack):
@@ -59,7 +64,9 @@ def test_the_adoption_role_tags_and_untags_partner_managed(simulator, stack):
     assert tags_of(stack["ws"], desktop) == {"PartnerManaged": "true"}
     # Adopted: the steady-state role may now act on it under the tag policy.
     partner = make_client("workspaces", simulator.endpoint_url, assume(simulator, stack))
-    assert partner.reboot_workspaces(RebootWorkspaceRequests=[{"WorkspaceId": desktop}])["FailedRequests"] == []
+    assert (
+        partner.reboot_workspaces(RebootWorkspaceRequests=[{"WorkspaceId": desktop}])["FailedRequests"] == []
+    )
     adoption.delete_tags(ResourceId=desktop, TagKeys=["PartnerManaged"])
     assert tags_of(stack["ws"], desktop) == {}
     assert [c["status"] for c in simulator.calls("CreateTags")] == [200]
@@ -123,7 +130,9 @@ def test_the_role_exists_only_while_the_stack_is_deployed(simulator, acme):
     trust = role["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
     assert trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] == acme["external_id"]
-    policy = json.loads(json.dumps(iam.get_role_policy(RoleName="PartnerAdoptionRole", PolicyName="PartnerAdoption")))
+    policy = json.loads(
+        json.dumps(iam.get_role_policy(RoleName="PartnerAdoptionRole", PolicyName="PartnerAdoption"))
+    )
     assert {s["Action"] for s in policy["PolicyDocument"]["Statement"]} == {
         "workspaces:CreateTags",
         "workspaces:DeleteTags",
@@ -141,7 +150,11 @@ def test_the_role_exists_only_while_the_stack_is_deployed(simulator, acme):
     with pytest.raises(ClientError):
         iam.get_role(RoleName="PartnerAdoptionRole")
     # A session issued before the stack was deleted has no permission left.
-    message = denied(make_client("workspaces", simulator.endpoint_url, session).create_tags, ResourceId=desktop, Tags=PARTNER_TAG)
+    message = denied(
+        make_client("workspaces", simulator.endpoint_url, session).create_tags,
+        ResourceId=desktop,
+        Tags=PARTNER_TAG,
+    )
     assert "deleted" in message
     with pytest.raises(ClientError) as raised:
         sts.assume_role(RoleArn=adoption_role_arn, RoleSessionName="partner", ExternalId=acme["external_id"])

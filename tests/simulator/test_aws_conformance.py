@@ -114,7 +114,9 @@ def test_amazon_public_bundles_can_be_listed_and_used(simulator, acme, ws):
     ws.deregister_workspace_directory(DirectoryId=acme["directory_id"])
     ws.register_workspace_directory(DirectoryId=acme["directory_id"], Tenancy="SHARED")
     result = ws.create_workspaces(
-        Workspaces=[{"DirectoryId": acme["directory_id"], "UserName": "Administrator", "BundleId": "wsb-bh8rsxt14"}]
+        Workspaces=[
+            {"DirectoryId": acme["directory_id"], "UserName": "Administrator", "BundleId": "wsb-bh8rsxt14"}
+        ]
     )
     assert result["FailedRequests"] == []
     assert result["PendingRequests"][0]["WorkspaceProperties"]["ComputeTypeName"] == "VALUE"
@@ -124,8 +126,9 @@ def test_moto_reset_also_forgets_the_simulator_accounts(simulator, acme, ws):
     create_desktops(ws, acme, 2)
     simulator.set_faults(throttle_rate=0.5)
     assert [a["account_id"] for a in simulator.accounts()] == ["111111111111", "222222222222"]
-    request = urllib.request.Request(f"{simulator.endpoint_url}/moto-api/reset", data=b"", method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the local simulator
+    reset_url = f"{simulator.endpoint_url}/moto-api/reset"
+    request = urllib.request.Request(reset_url, data=b"", method="POST")  # noqa: S310 - the local simulator
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         assert json.loads(response.read()) == {"status": "ok"}
     assert simulator.accounts() == []
     assert simulator.faults()["throttle_rate"] == 0.0

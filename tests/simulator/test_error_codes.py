@@ -101,7 +101,8 @@ def codes_raised(function: Callable[..., Any], seen: set[Any] | None = None) -> 
     tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     namespace = dict(function.__globals__)
     if function.__closure__:
-        namespace.update(zip(function.__code__.co_freevars, (c.cell_contents for c in function.__closure__)))
+        cells = [cell.cell_contents for cell in function.__closure__]
+        namespace.update(zip(function.__code__.co_freevars, cells, strict=True))
     codes: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and AwsError in _resolve(node.func, namespace):

@@ -40,7 +40,9 @@ def decoupled(account: dict, name: str) -> dict:
 
 def impatient_client(simulator, account: dict, attempts: int):
     config = Config(
-        read_timeout=CLIENT_TIMEOUT, connect_timeout=5, retries={"total_max_attempts": attempts, "mode": "standard"}
+        read_timeout=CLIENT_TIMEOUT,
+        connect_timeout=5,
+        retries={"total_max_attempts": attempts, "mode": "standard"},
     )
     return make_client("workspaces", simulator.endpoint_url, admin_credentials(account), config=config)
 
@@ -48,7 +50,9 @@ def impatient_client(simulator, account: dict, attempts: int):
 def test_the_effect_lands_at_the_end_of_the_delay(simulator, acme, ws):
     simulator.schedule_fault("CreateWorkspaces", "late_answer", seconds=LATE_SECONDS)
     with pytest.raises(ReadTimeoutError):
-        impatient_client(simulator, acme, attempts=1).create_workspaces(Workspaces=[decoupled(acme, "late-1")])
+        impatient_client(simulator, acme, attempts=1).create_workspaces(
+            Workspaces=[decoupled(acme, "late-1")]
+        )
     # The client gave up; the call is still in flight and has made nothing yet.
     assert ws.describe_workspaces()["Workspaces"] == []
     [in_flight] = simulator.calls("CreateWorkspaces")
@@ -64,7 +68,9 @@ def test_the_effect_lands_at_the_end_of_the_delay(simulator, acme, ws):
 def test_a_retry_during_the_delay_makes_a_duplicate_that_describe_shows(simulator, acme, ws):
     """What a client that retries a timed-out CreateWorkspaces gets from AWS, which has no idempotency token."""
     simulator.schedule_fault("CreateWorkspaces", "late_answer", seconds=LATE_SECONDS)
-    answer = impatient_client(simulator, acme, attempts=2).create_workspaces(Workspaces=[decoupled(acme, "pool-1")])
+    answer = impatient_client(simulator, acme, attempts=2).create_workspaces(
+        Workspaces=[decoupled(acme, "pool-1")]
+    )
     assert answer["FailedRequests"] == []  # the retry's answer
     assert len(ws.describe_workspaces()["Workspaces"]) == 1  # only the retry's WorkSpace so far
     calls = wait_until_answered(simulator, "CreateWorkspaces", 2)
@@ -74,7 +80,9 @@ def test_a_retry_during_the_delay_makes_a_duplicate_that_describe_shows(simulato
 
 
 def test_a_rate_of_late_answers_per_operation(simulator, acme, ws):
-    simulator.set_faults(operations={"DescribeWorkspaces": {"late_answer_rate": 1.0, "late_answer_seconds": 0.2}})
+    simulator.set_faults(
+        operations={"DescribeWorkspaces": {"late_answer_rate": 1.0, "late_answer_seconds": 0.2}}
+    )
     assert ws.describe_workspaces()["Workspaces"] == []
     ws.describe_workspace_bundles()
     [late] = simulator.calls("DescribeWorkspaces")
@@ -108,5 +116,11 @@ def test_a_late_answer_needs_its_delay(simulator):
         simulator.set_faults(late_answer_rate=0.5)
     plan = simulator.schedule_fault("CreateWorkspaces", "late_answer", seconds=40, count=2)
     assert plan["scheduled"] == [
-        {"operation": "CreateWorkspaces", "kind": "late_answer", "code": None, "remaining": 2, "seconds": 40.0}
+        {
+            "operation": "CreateWorkspaces",
+            "kind": "late_answer",
+            "code": None,
+            "remaining": 2,
+            "seconds": 40.0,
+        }
     ]
