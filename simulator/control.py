@@ -96,7 +96,8 @@ class SimulatorControl:
         """A customer account: ``{"account_id", "role_arn", "external_id", "admin_access_key_id", ...}``.
 
         ``settings``: name, external_id, role_name, tag_enforcement, tag_policy_strict_keys, byop_enabled,
-        byol_eligible, max_session_duration, modify_account_outcome, workspace_quota.
+        byol_eligible, max_session_duration, modify_account_outcome, workspace_quota, unique_workspace_names,
+        adoption_stack.
         """
         body = dict(settings)
         if account_id is not None:
@@ -111,6 +112,16 @@ class SimulatorControl:
 
     def update_account(self, account_id: str, **settings: Any) -> dict[str, Any]:
         return self._request("POST", f"accounts/{account_id}", settings)
+
+    def deploy_adoption_stack(self, account_id: str) -> dict[str, Any]:
+        """The customer deploys the temporary adoption/release stack: a second role, assumable with the
+        account's External ID, allowed only to tag WorkSpaces ``PartnerManaged=true`` and to remove that key.
+        """
+        return self._request("POST", f"accounts/{account_id}/adoption-stack", {"deployed": True})
+
+    def delete_adoption_stack(self, account_id: str) -> dict[str, Any]:
+        """The customer deletes the adoption stack: the role goes, its sessions lose every permission."""
+        return self._request("DELETE", f"accounts/{account_id}/adoption-stack")
 
     def set_tag_enforcement(
         self, account_id: str, enabled: bool = True, strict_keys: bool = False
@@ -131,7 +142,8 @@ class SimulatorControl:
 
     def set_faults(self, **config: Any) -> dict[str, Any]:
         """Replace the fault rules. Keys: seed, throttle_rate, error_rate, error_codes, failed_item_rate,
-        failed_item_codes, lose_response_rate, latency_ms, operations={"Op": {same keys}}.
+        failed_item_codes, lose_response_rate, latency_ms, late_answer_rate, late_answer_seconds,
+        operations={"Op": {same keys}}.
         """
         return self._request("POST", "faults", config)
 
@@ -139,14 +151,20 @@ class SimulatorControl:
         return self._request("DELETE", "faults")
 
     def schedule_fault(
-        self, operation: str, kind: str, *, code: str | None = None, count: int = 1
+        self,
+        operation: str,
+        kind: str,
+        *,
+        code: str | None = None,
+        count: int = 1,
+        seconds: float | None = None,
     ) -> dict[str, Any]:
         """The next ``count`` calls of ``operation`` (``"*"``: any WorkSpaces call) get the fault ``kind``:
-        throttle, error (with ``code``), lose_response, expired_token, failed_items (with ``code``).
+        throttle, error (with ``code``), lose_response, expired_token, failed_items (with ``code``),
+        late_answer (with ``seconds``: the call takes effect and answers that many wall seconds late).
         """
-        return self._request(
-            "POST", "faults/schedule", {"operation": operation, "kind": kind, "code": code, "count": count}
-        )
+        body = {"operation": operation, "kind": kind, "code": code, "count": count, "seconds": seconds}
+        return self._request("POST", "faults/schedule", body)
 
     # ------------------------------------------------------------ sessions
     def set_connection(self, workspace_id: str, state: str, *, at: datetime | None = None) -> dict[str, Any]:

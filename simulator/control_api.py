@@ -44,8 +44,16 @@ def _durations(body: dict[str, Any], query: dict[str, str], rest: str) -> dict[s
 
 
 def _accounts(body: dict[str, Any], query: dict[str, str], rest: str) -> Any:
+    account_id, _, sub = rest.strip("/").partition("/")
+    if sub == "adoption-stack":
+        if body.get("_delete"):
+            return world.set_adoption_stack(account_id, False)
+        if "deployed" in body:
+            return world.set_adoption_stack(account_id, bool(body["deployed"]))
+        return STATE.account(account_id).describe()
+    if sub:
+        raise KeyError(f"unknown account route {sub}")
     if rest:
-        account_id = rest.strip("/")
         if body:
             return world.update_account(account_id, **body)
         return STATE.account(account_id).describe()
@@ -64,7 +72,13 @@ def _credentials(body: dict[str, Any], query: dict[str, str], rest: str) -> Any:
 
 def _faults(body: dict[str, Any], query: dict[str, str], rest: str) -> dict[str, Any]:
     if rest.strip("/") == "schedule":
-        STATE.faults.schedule(body["operation"], body["kind"], body.get("code"), int(body.get("count", 1)))
+        STATE.faults.schedule(
+            body["operation"],
+            body["kind"],
+            body.get("code"),
+            int(body.get("count", 1)),
+            seconds=body.get("seconds"),
+        )
     elif body.get("_delete"):
         STATE.faults.configure({"seed": STATE.faults.seed})
         STATE.faults.scheduled.clear()

@@ -54,6 +54,7 @@ class Workspace:
     modifications: list[str] = field(default_factory=list)
     modification_ends_at: float | None = None
     connection_events: list[tuple[float, str]] = field(default_factory=list)
+    sequence: int = 0  # creation order in its account and Region: what a NextToken points after
 
     @property
     def in_transition(self) -> bool:
@@ -181,6 +182,7 @@ class WorkspaceImage:
     shared_with: list[str] = field(default_factory=list)
     failure: tuple[str, str, list[dict[str, str]]] | None = None  # code, message, details
     state: str = PENDING
+    sequence: int = 0
 
     def settle(self, now: float) -> None:
         if self.state == PENDING and now >= self.ready_at:
@@ -218,6 +220,7 @@ class Bundle:
     created_at: float
     updated_at: float
     tags: dict[str, str] = field(default_factory=dict)
+    sequence: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -234,6 +237,16 @@ class Bundle:
             "State": AVAILABLE,
             "BundleType": "REGULAR",
         }
+
+
+def default_access_properties() -> dict[str, str]:
+    """Which client devices a newly registered directory lets in: web, Linux and thin clients start denied."""
+    allowed = ("Windows", "Osx", "Ios", "Android", "ChromeOs", "ZeroClient")
+    denied = ("Web", "Linux", "WorkSpacesThinClient")
+    return {
+        **{f"DeviceType{device}": "ALLOW" for device in allowed},
+        **{f"DeviceType{device}": "DENY" for device in denied},
+    }
 
 
 @dataclass
@@ -256,6 +269,8 @@ class RegisteredDirectory:
     enable_self_service: bool = False
     tags: dict[str, str] = field(default_factory=dict)
     creation_properties: dict[str, Any] = field(default_factory=dict)
+    access_properties: dict[str, str] = field(default_factory=default_access_properties)
+    sequence: int = 0
 
     def state(self, now: float) -> str:
         return "REGISTERED" if now >= self.ready_at else "REGISTERING"
@@ -283,6 +298,10 @@ class RegisteredDirectory:
                 "SwitchRunningMode": mode,
                 "RebuildWorkspace": mode,
             },
+            "WorkspaceAccessProperties": dict(self.access_properties),
+            # SAML 2.0 and certificate-based authentication are off until the customer sets them up.
+            "SamlProperties": {"Status": "DISABLED", "RelayStateParameterName": "RelayState"},
+            "CertificateBasedAuthProperties": {"Status": "DISABLED"},
         }
 
 

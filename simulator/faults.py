@@ -21,7 +21,7 @@ THROTTLE_CODE_BY_SERVICE = {
     "ec2": "RequestLimitExceeded",
 }
 # Fault kinds a test may schedule for the next calls of an operation.
-SCHEDULED_KINDS = ("throttle", "error", "lose_response", "expired_token", "failed_items")
+SCHEDULED_KINDS = ("throttle", "error", "lose_response", "expired_token", "failed_items", "late_answer")
 
 
 @dataclass
@@ -35,6 +35,8 @@ class FaultRule:
     failed_item_codes: list[str] = field(default_factory=lambda: list(DEFAULT_FAILED_ITEM_CODES))
     lose_response_rate: float = 0.0
     latency_ms: float = 0.0
+    late_answer_rate: float = 0.0  # this fraction of calls is performed and answered late_answer_seconds late
+    late_answer_seconds: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultRule:
@@ -43,10 +45,20 @@ class FaultRule:
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
         rule = cls(**data)
-        for name in ("throttle_rate", "error_rate", "failed_item_rate", "lose_response_rate"):
+        for name in (
+            "throttle_rate",
+            "error_rate",
+            "failed_item_rate",
+            "lose_response_rate",
+            "late_answer_rate",
+        ):
             value = getattr(rule, name)
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
+        if float(rule.late_answer_seconds) < 0:
+            raise ValueError("late_answer_seconds must be >= 0")
+        if rule.late_answer_rate and not rule.late_answer_seconds:
+            raise ValueError("late_answer_rate needs late_answer_seconds")
         return rule
 
 
@@ -58,6 +70,7 @@ class ScheduledFault:
     kind: str
     code: str | None = None
     remaining: int = 1
+    seconds: float | None = None  # late_answer: how long the call stays in flight
 
 
 @dataclass
@@ -70,6 +83,8 @@ class CallFaults:
     failed_item_rate: float = 0.0
     failed_item_codes: list[str] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)
+    # Wall seconds the call stays in flight before it takes effect and answers (the client may time out).
+    late_answer_seconds: float = 0.0
 
     def item_fails(self) -> str | None:
         """Per-item fault for batch operations: the code to fail this item with, or None."""
@@ -98,10 +113,29 @@ class FaultPlan:
         self.per_operation = {name: FaultRule.from_dict(rule) for name, rule in operations.items()}
         self._calls.clear()
 
-    def schedule(self, operation: str, kind: str, code: str | None = None, count: int = 1) -> None:
+    def schedule(
+        self,
+        operation: str,
+        kind: str,
+        code: str | None = None,
+        count: int = 1,
+        seconds: float | None = None,
+    ) -> None:
         if kind not in SCHEDULED_KINDS:
             raise ValueError(f"kind must be one of {SCHEDULED_KINDS}")
-        self.scheduled.append(ScheduledFault(operation=operation, kind=kind, code=code, remaining=count))
+        if kind == "late_answer" and not (seconds and float(seconds) > 0):
+            raise ValueError("a late_answer fault needs seconds > 0")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        self.scheduled.append(
+            ScheduledFault(
+                operation=operation,
+                kind=kind,
+                code=code,
+                remaining=count,
+                seconds=float(seconds) if seconds is not None else None,
+            )
+        )
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -146,9 +180,15 @@ class FaultPlan:
                 decision.code = rng.choice(rule.error_codes or list(DEFAULT_ERROR_CODES))
             elif lose_draw < rule.lose_response_rate:
                 decision.kind = "lose_response"
+            # Its own stream, so switching late answers on leaves every other draw where it was.
+            late_draw = random.Random(f"{self.seed}|{operation}|{index}|late").random()
+            if late_draw < rule.late_answer_rate:
+                decision.late_answer_seconds = float(rule.late_answer_seconds)
         scheduled = self._take_scheduled(operation, service)
         if scheduled is not None:
-            if scheduled.kind == "failed_items":
+            if scheduled.kind == "late_answer":
+                decision.late_answer_seconds = float(scheduled.seconds or 0.0)
+            elif scheduled.kind == "failed_items":
                 decision.failed_item_rate = 1.0
                 decision.failed_item_codes = [scheduled.code or DEFAULT_FAILED_ITEM_CODES[0]]
             else:

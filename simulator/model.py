@@ -63,6 +63,11 @@ def _check_length(value: Any, meta: dict[str, Any], where: str, errors: list[str
 
 
 def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
+    """Append every constraint ``value`` breaks to ``errors``, recursing through the shape.
+
+    One piece: one branch per shape kind of the model, each short, around a single recursion; split
+    apart, the kinds would have to pass the same path and error list back and forth.
+    """
     kind = shape.type_name
     meta = shape.metadata
     where = f"at '{path}'" if path else ""

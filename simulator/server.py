@@ -26,7 +26,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from simulator import backend as sim_backend
-from simulator import model, world
+from simulator import model, operations, world
 from simulator.errors import AwsError
 from simulator.faults import CallFaults
 from simulator.state import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, STATE, IssuedCredential, StartupOptions
@@ -121,7 +121,11 @@ class SimulatorApp:
             return [body]
         if path.startswith("/moto-api"):
             with STATE.lock:
-                return list(self.moto_app(environ, start_response))
+                answer = list(self.moto_app(environ, start_response))
+                if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+                    # moto forgot its backends; the simulator's accounts, credentials and faults go too.
+                    world.reset()
+                return answer
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         return self.handle_aws(environ, body, start_response)
@@ -144,11 +148,17 @@ class SimulatorApp:
                 request_id=request_id,
             )
             faults = STATE.faults.decide(call.key, call.service)
-        if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000.0)  # outside the lock: slow calls must not block others
+            if faults.late_answer_seconds:
+                record["late_answer_seconds"] = faults.late_answer_seconds
+        # Outside the lock: slow calls must not block others. A late answer is still in flight here: it
+        # takes effect only after the delay, so a Describe meanwhile (or the client's retry) does not see it.
+        delay = faults.latency_ms / 1000.0 + faults.late_answer_seconds
+        if delay:
+            time.sleep(delay)
         with STATE.lock:
             status, headers, payload = self._answer(environ, call, faults, request_id)
-            record.update(status=status, fault=faults.kind)
+            late = "late_answer" if faults.late_answer_seconds else None
+            record.update(status=status, fault=faults.kind or late)
             if status >= 400:
                 record["error_code"] = self._error_code(payload, headers)
         headers = [*headers, ("x-amzn-RequestId", request_id), ("Content-Length", str(len(payload)))]
@@ -195,8 +205,7 @@ class SimulatorApp:
             raise AwsError(_expired_code(call), "The security token included in the request is expired")
 
     def _workspaces(self, call: AwsCall, faults: CallFaults) -> tuple[int, list[tuple[str, str]], bytes]:
-        method_name = sim_backend.OPERATIONS.get(call.operation)
-        if method_name is None:
+        if call.operation not in operations.OPERATIONS:
             raise AwsError(
                 "NotImplemented", f"The WorkSpaces simulator does not implement {call.operation}.", status=501
             )
@@ -206,6 +215,13 @@ class SimulatorApp:
         backend = sim_backend.backend_for(call.account_id, call.region)
         if backend is None:
             raise AwsError("UnrecognizedClientException", f"The Region {call.region} is not valid.")
+        result = operations.dispatch(backend, self._context(call, faults), call.params)
+        payload = json.dumps(model.conform_output(call.operation, result)).encode()
+        return 200, [("Content-Type", JSON_CONTENT_TYPE)], payload
+
+    @staticmethod
+    def _context(call: AwsCall, faults: CallFaults) -> operations.RequestContext:
+        """Who signed the call, and which of the customer's policies applies to them."""
         account = STATE.account(call.account_id)
         credential = STATE.credentials.get(call.access_key_id)
         principal = (
@@ -213,19 +229,23 @@ class SimulatorApp:
             if credential
             else f"arn:aws:iam::{call.account_id}:user/{call.access_key_id or 'anonymous'}"
         )
-        ctx = sim_backend.RequestContext(
+        adoption_role = credential is not None and credential.role_arn == account.adoption_role_arn
+        return operations.RequestContext(
             operation=call.operation,
             account_id=call.account_id,
             region=call.region,
             access_key_id=call.access_key_id,
             principal_arn=principal,
-            tag_policy_applies=account.tag_enforcement and call.access_key_id != account.admin_access_key_id,
+            tag_policy_applies=(
+                account.tag_enforcement
+                and call.access_key_id != account.admin_access_key_id
+                and not adoption_role
+            ),
             strict_tag_keys=account.tag_policy_strict_keys,
+            adoption_role=adoption_role,
+            adoption_role_exists=account.adoption_stack,
             faults=faults,
         )
-        result = getattr(backend, method_name)(ctx, call.params)
-        payload = json.dumps(model.conform_output(call.operation, result)).encode()
-        return 200, [("Content-Type", JSON_CONTENT_TYPE)], payload
 
     def _assume_role(
         self, environ: dict[str, Any], call: AwsCall
@@ -247,7 +267,7 @@ class SimulatorApp:
                 "AccessDenied",
                 f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
             )
-            if role_arn != account.role_arn or external_id != account.external_id:
+            if role_arn not in account.assumable_role_arns() or external_id != account.external_id:
                 raise denied
             if duration > account.max_session_duration:
                 raise AwsError(

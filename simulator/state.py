@@ -5,6 +5,7 @@ faults and recorded calls. One instance per process (moto's backends are process
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -15,6 +16,7 @@ from simulator.faults import CallRecorder, FaultPlan, FaultRule
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 PARTNER_ROLE_NAME = "WorkSpacesCorePartnerRole"
+ADOPTION_ROLE_NAME = "PartnerAdoptionRole"
 TAG_KEY = "PartnerManaged"
 
 
@@ -65,19 +67,33 @@ class AccountSettings:
     tag_enforcement: bool = False  # the seed's tag-based authorization policy on the partner role
     tag_policy_strict_keys: bool = False  # also deny request tags other than PartnerManaged (aws:TagKeys)
     workspace_quota: int = 100_000
+    # AWS documents no unique WorkspaceName; a test may switch this on to refuse a second live one.
+    unique_workspace_names: bool = False
     admin_access_key_id: str = ""
     admin_secret_access_key: str = ""
     registered: bool = True
+    # The customer's temporary adoption/release stack: a second role allowed only to tag/untag PartnerManaged.
+    adoption_stack: bool = False
+    adoption_role_name: str = ADOPTION_ROLE_NAME
 
     @property
     def role_arn(self) -> str:
         return f"arn:aws:iam::{self.account_id}:role/{self.role_name}"
 
+    @property
+    def adoption_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.adoption_role_name}"
+
+    def assumable_role_arns(self) -> set[str]:
+        """The roles of this account the partner may assume (with the account's External ID)."""
+        return {self.role_arn, self.adoption_role_arn} if self.adoption_stack else {self.role_arn}
+
     def describe(self) -> dict[str, Any]:
-        return {**asdict(self), "role_arn": self.role_arn}
+        return {**asdict(self), "role_arn": self.role_arn, "adoption_role_arn": self.adoption_role_arn}
 
     def update(self, values: dict[str, Any]) -> None:
-        settable = {f.name for f in fields(self)} - {"account_id", "registered"}
+        # The adoption stack creates and deletes an IAM role: world.set_adoption_stack does that.
+        settable = {f.name for f in fields(self)} - {"account_id", "registered", "adoption_stack"}
         unknown = set(values) - settable
         if unknown:
             raise ValueError(f"unknown account settings: {sorted(unknown)}")
@@ -129,6 +145,8 @@ class SimulatorState:
         self.faults = FaultPlan(seed=self.options.seed, default=FaultRule(latency_ms=self.options.latency_ms))
         self.recorder = CallRecorder(keep=self.options.recorded_calls)
         self.seed = self.options.seed
+        # Signs NextTokens, so a token cannot be edited or carried to another account; a reset voids them.
+        self.token_secret = secrets.token_bytes(32)
 
     def reset(self, seed: int | None = None, time_scale: float | None = None) -> None:
         with self.lock:

@@ -20,7 +20,12 @@ from moto.moto_api._internal import mock_random
 
 from simulator import backend as sim_backend
 from simulator.amis import DEFAULT_AMI_SPECS, seed_amis
-from simulator.backend import RequestContext, SimWorkSpacesBackend
+from simulator.backend import SimWorkSpacesBackend
+from simulator.operations import account as account_ops
+from simulator.operations import bundles as bundle_ops
+from simulator.operations import directories as directory_ops
+from simulator.operations import images as image_ops
+from simulator.operations.context import RequestContext
 from simulator.state import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
@@ -59,6 +64,64 @@ def _trust_policy(external_id: str) -> str:
     )
 
 
+def _adoption_policy() -> str:
+    """What the customer's temporary adoption/release stack lets the partner do, and nothing else."""
+    workspaces = "arn:aws:workspaces:*:*:workspace/*"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AdoptTagPartnerManaged",
+                    "Effect": "Allow",
+                    "Action": "workspaces:CreateTags",
+                    "Resource": workspaces,
+                    "Condition": {
+                        "StringEquals": {f"aws:RequestTag/{TAG_KEY}": "true"},
+                        "ForAllValues:StringEquals": {"aws:TagKeys": [TAG_KEY]},
+                    },
+                },
+                {
+                    "Sid": "ReleaseUntagPartnerManaged",
+                    "Effect": "Allow",
+                    "Action": "workspaces:DeleteTags",
+                    "Resource": workspaces,
+                    "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": [TAG_KEY]}},
+                },
+            ],
+        }
+    )
+
+
+def set_adoption_stack(account_id: str, deployed: bool) -> dict[str, Any]:
+    """Deploy or delete the customer's temporary adoption/release stack (its IAM role) in an account.
+
+    The role is assumable by the partner with the account's External ID; its only permissions are
+    tagging a WorkSpace ``PartnerManaged=true`` and removing that key. Deleting it leaves sessions
+    already issued for it without any permission.
+    """
+    account = STATE.accounts.get(account_id)
+    if account is None or not account.registered:
+        raise KeyError(f"no customer account {account_id}")
+    iam = iam_backends[account_id]["aws"]
+    if deployed and not account.adoption_stack:
+        iam.create_role(
+            role_name=account.adoption_role_name,
+            assume_role_policy_document=_trust_policy(account.external_id),
+            path="/",
+            permissions_boundary=None,
+            description="Temporary: lets the partner tag WorkSpaces PartnerManaged=true (adopt) or untag them.",
+            tags=[],
+            max_session_duration=str(account.max_session_duration),
+        )
+        iam.put_role_policy(account.adoption_role_name, "PartnerAdoption", _adoption_policy())
+    elif not deployed and account.adoption_stack:
+        iam.delete_role_policy(account.adoption_role_name, "PartnerAdoption")
+        iam.delete_role(account.adoption_role_name)
+    account.adoption_stack = deployed
+    return account.describe()
+
+
 def _next_account_id() -> str:
     number = 300000000000 + sum(1 for a in STATE.accounts.values() if a.registered) + 1
     while str(number) in STATE.accounts and STATE.accounts[str(number)].registered:
@@ -78,8 +141,9 @@ def create_customer_account(
 
     ``settings`` are :class:`AccountSettings` fields: ``tag_enforcement``, ``byop_enabled``,
     ``byol_eligible``, ``max_session_duration``, ``modify_account_outcome``, ``tag_policy_strict_keys``,
-    ``workspace_quota``.
+    ``workspace_quota``, ``unique_workspace_names``; ``adoption_stack=True`` also deploys the adoption stack.
     """
+    adoption_stack = bool(settings.pop("adoption_stack", False))
     account_id = account_id or _next_account_id()
     if len(account_id) != 12 or not account_id.isdigit():
         raise ValueError("an account id has 12 digits")
@@ -107,10 +171,14 @@ def create_customer_account(
     account.admin_access_key_id = key.access_key_id
     account.admin_secret_access_key = key.secret_access_key
     STATE.accounts[account_id] = account
+    if adoption_stack:
+        set_adoption_stack(account_id, True)
     return account.describe()
 
 
 def update_account(account_id: str, **settings: Any) -> dict[str, Any]:
+    if "adoption_stack" in settings:
+        set_adoption_stack(account_id, bool(settings.pop("adoption_stack")))
     account = STATE.account(account_id)
     account.update(settings)
     return account.describe()
@@ -216,18 +284,19 @@ def make_ready(account_id: str, region: str, network: dict[str, Any]) -> dict[st
     """Do the onboarding steps at once: BYOL, DEDICATED directory, imported image, bundle (all tagged)."""
     backend = sim_backend.workspaces_backends[account_id][region]
     ctx = RequestContext(operation="DemoWorld", account_id=account_id, region=region)
-    ranges = backend.available_management_ranges("10.0.0.0/8")
-    backend.modify_account_op(
-        ctx, {"DedicatedTenancySupport": "ENABLED", "DedicatedTenancyManagementCidrRange": ranges[0]}
+    ranges = account_ops.available_management_ranges(backend, "10.0.0.0/8")
+    account_ops.modify_account(
+        backend, ctx, {"DedicatedTenancySupport": "ENABLED", "DedicatedTenancyManagementCidrRange": ranges[0]}
     )
     now = STATE.now()
     backend.account_modifications[-1].completes_at = now
-    backend.register_workspace_directory_op(
-        ctx, {"DirectoryId": network["directory_id"], "Tenancy": "DEDICATED", "Tags": PARTNER_TAGS}
+    directory_ops.register_workspace_directory(
+        backend, ctx, {"DirectoryId": network["directory_id"], "Tenancy": "DEDICATED", "Tags": PARTNER_TAGS}
     )
     backend.sim_directories[network["directory_id"]].ready_at = now
     ami = next(a for a in network["amis"] if a["kind"] == "importable")
-    image_id = backend.import_workspace_image_op(
+    image_id = image_ops.import_workspace_image(
+        backend,
         ctx,
         {
             "Ec2ImageId": ami["image_id"],
@@ -239,7 +308,8 @@ def make_ready(account_id: str, region: str, network: dict[str, Any]) -> dict[st
     )["ImageId"]
     backend.sim_images[image_id].ready_at = now
     backend.settle()
-    bundle = backend.create_workspace_bundle_op(
+    bundle = bundle_ops.create_workspace_bundle(
+        backend,
         ctx,
         {
             "BundleName": "demo-win10-standard",

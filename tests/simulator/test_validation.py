@@ -6,8 +6,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from simulator.backend import OPERATIONS
 from simulator.model import service_model
+from simulator.operations import OPERATIONS
 from tests.simulator.conftest import make_client
 
 SEED_OPERATIONS = [

@@ -196,7 +196,7 @@ def test_byol_bundle_needs_a_dedicated_directory(simulator, acme, ws):
         Workspaces=[{"DirectoryId": acme["directory_id"], "UserName": "u", "BundleId": acme["bundle_id"]}]
     )
     assert result["FailedRequests"][0]["ErrorCode"] == "InvalidParameterValuesException"
-    amazon = {"DirectoryId": acme["directory_id"], "UserName": "u", "BundleId": "wsb-amzncore01"}
+    amazon = {"DirectoryId": acme["directory_id"], "UserName": "u", "BundleId": "wsb-bh8rsxt14"}
     assert ws.create_workspaces(Workspaces=[amazon])["FailedRequests"] == []
 
 
