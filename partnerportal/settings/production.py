@@ -26,7 +26,9 @@ FIELD_ENCRYPTION_KEYS = [key.strip() for key in required("FIELD_ENCRYPTION_KEYS"
 # Every customer's role trusts this account: a default here would be a trust given to a stranger.
 PARTNER_AWS_ACCOUNT_ID = required("PARTNER_AWS_ACCOUNT_ID")
 if not re.fullmatch(r"\d{12}", PARTNER_AWS_ACCOUNT_ID):
-    raise ImproperlyConfigured(f"PARTNER_AWS_ACCOUNT_ID must be a 12-digit AWS account id, not {PARTNER_AWS_ACCOUNT_ID!r}.")
+    raise ImproperlyConfigured(
+        f"PARTNER_AWS_ACCOUNT_ID must be a 12-digit AWS account id, not {PARTNER_AWS_ACCOUNT_ID!r}."
+    )
 # The image collects static files here at build time (outside the installed packages); whitenoise serves them.
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(STATIC_ROOT)))
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS])

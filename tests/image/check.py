@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 
 from tests.image import compose
 from tests.image.dockerfile import parse_dockerfile
-from tests.image.layout import BuiltStage, Layout, build
+from tests.image.layout import Layout, build
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -117,7 +117,9 @@ class Run:
         # `env` starts the command: setpriv's own exec may still pass root's permission checks.
         return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", "env", *command]
 
-    def start(self, name: str, command: list[str], *, env: dict[str, str], cwd: Path, image: bool = True) -> Started:
+    def start(
+        self, name: str, command: list[str], *, env: dict[str, str], cwd: Path, image: bool = True
+    ) -> Started:
         log = self.logs / f"{name}.log"
         with log.open("ab") as output:
             process = subprocess.Popen(
@@ -133,7 +135,9 @@ class Run:
         self.processes.append(started)
         return started
 
-    def run(self, name: str, command: list[str], *, env: dict[str, str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, name: str, command: list[str], *, env: dict[str, str], cwd: Path, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             self.as_image_user(command),
             cwd=cwd,
@@ -180,11 +184,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for(what: str, ready: Callable[[], bool], *, attempts: int = 240, process: Started | None = None) -> None:
+def wait_for(
+    what: str, ready: Callable[[], bool], *, attempts: int = 240, process: Started | None = None
+) -> None:
     """Poll `ready` a bounded number of times; a process that exits meanwhile fails at once, with its log."""
     for _ in range(attempts):
         if process is not None and process.process.poll() is not None:
-            raise CheckFailed(f"{process.name} exited with {process.process.returncode} before {what}:\n{tail(process.log)}")
+            raise CheckFailed(
+                f"{process.name} exited with {process.process.returncode} before {what}:\n{tail(process.log)}"
+            )
         if ready():
             return
         time.sleep(WAIT_STEP_SECONDS)
@@ -208,7 +216,14 @@ class Answer:
         return ", ".join(self.headers.get_all(name) or [])
 
 
-def request(port: int, path: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None) -> Answer:
+def request(
+    port: int,
+    path: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> Answer:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         connection.request(method, path, body=body, headers=headers or {})
@@ -246,8 +261,14 @@ def check_compose_files(run: Run) -> None:
         raw = compose.load_raw([PRODUCTION_COMPOSE])
         expect("simulator" not in raw["services"], "the production compose file runs the simulator")
         text = PRODUCTION_COMPOSE.read_text()
-        expect("AWS_ENDPOINT_URL" not in text, "the production compose file points AWS somewhere (AWS_ENDPOINT_URL)")
-        expect(not re.search(r"AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY):[^\n]*:-\w", text), "the production compose file has default AWS keys")
+        expect(
+            "AWS_ENDPOINT_URL" not in text,
+            "the production compose file points AWS somewhere (AWS_ENDPOINT_URL)",
+        )
+        expect(
+            not re.search(r"AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY):[^\n]*:-\w", text),
+            "the production compose file has default AWS keys",
+        )
 
     client = compose_client()
     with run.step("compose: `config` of a compose client agrees") as details:
@@ -262,34 +283,53 @@ def check_compose_files(run: Run) -> None:
             arguments = [*client, "--project-directory", str(ROOT), "--env-file", str(empty_env_file)]
             for path in files:
                 arguments += ["-f", str(path)]
-            return subprocess.run([*arguments, "config", "-q"], env=env, capture_output=True, text=True, check=False, timeout=120)
+            return subprocess.run(
+                [*arguments, "config", "-q"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=120,
+            )
 
         refused = config([PRODUCTION_COMPOSE], base_env)
         expect(refused.returncode != 0, "`config` accepted docker-compose.yml with no settings")
         said = refused.stdout + refused.stderr
         messages = {item.message for item in compose.missing_variables([PRODUCTION_COMPOSE], {})}
-        expect(any(message in said for message in messages), f"`config` refused without naming a missing setting:\n{said}")
+        expect(
+            any(message in said for message in messages),
+            f"`config` refused without naming a missing setting:\n{said}",
+        )
         for files in ([PRODUCTION_COMPOSE], [PRODUCTION_COMPOSE, DEMO_COMPOSE]):
             accepted = config(files, {**base_env, **SETTINGS_FOR_THE_RUN})
-            expect(accepted.returncode == 0, f"`config` refused {[p.name for p in files]}:\n{accepted.stdout}{accepted.stderr}")
-        details.append(f"{' '.join(client)}: refuses without settings, accepts production and production + demo")
+            expect(
+                accepted.returncode == 0,
+                f"`config` refused {[p.name for p in files]}:\n{accepted.stdout}{accepted.stderr}",
+            )
+        details.append(
+            f"{' '.join(client)}: refuses without settings, accepts production and production + demo"
+        )
 
 
 # ---------------------------------------------------------------------------------------- the image
 def image_user(stages: list[Any]) -> tuple[str, int] | None:
     """The final stage's USER and the uid its useradd gives it (None for root)."""
     final = stages[-1]
-    name = None
-    uid = None
+    name: str | None = None
+    uid: int | None = None
     for instruction in final.instructions:
         if instruction.keyword == "USER":
             name = str(instruction.args).split(":")[0]
-        if instruction.keyword == "RUN" and isinstance(instruction.args, str) and instruction.args.startswith("useradd"):
+        if (
+            instruction.keyword == "RUN"
+            and isinstance(instruction.args, str)
+            and instruction.args.startswith("useradd")
+        ):
             words = shlex.split(instruction.args)
             for index, word in enumerate(words[:-1]):
                 if word in {"--uid", "-u"}:
                     uid = int(words[index + 1])
-    if name in (None, "root", "0"):
+    if name is None or name in ("root", "0"):
         return None
     if name.isdigit():
         return name, int(name)
@@ -301,11 +341,19 @@ def image_user(stages: list[Any]) -> tuple[str, int] | None:
 def python_for(version: tuple[int, int], run: Run) -> str:
     """A CPython of the base image's version that the image's user may run (root's own may be unreadable)."""
     base = getattr(sys, "_base_executable", sys.executable)
-    candidates = [base, shutil.which(f"python{version[0]}.{version[1]}") or "", f"/usr/bin/python{version[0]}.{version[1]}"]
+    candidates = [
+        base,
+        shutil.which(f"python{version[0]}.{version[1]}") or "",
+        f"/usr/bin/python{version[0]}.{version[1]}",
+    ]
     for candidate in dict.fromkeys(c for c in candidates if c and Path(c).exists()):
         probe = subprocess.run(
             run.as_image_user(
-                [candidate, "-c", "import os, sys, venv, ensurepip; open(os.__file__).close(); print('%d.%d' % sys.version_info[:2])"]
+                [
+                    candidate,
+                    "-c",
+                    "import os, sys, venv, ensurepip; open(os.__file__).close(); print('%d.%d' % sys.version_info[:2])",
+                ]
             ),
             capture_output=True,
             text=True,
@@ -330,7 +378,9 @@ def build_image(run: Run, dockerfile: Path) -> Layout:
         if final_user is not None and run.image_user is None:
             details.append("not root here, so services run as this user rather than the image's")
 
-    with run.step("docker build, reproduced (.dockerignore, builder wheels, final install, collectstatic)") as details:
+    with run.step(
+        "docker build, reproduced (.dockerignore, builder wheels, final install, collectstatic)"
+    ) as details:
         saved = run.folder / "layout.pickle"
         if saved.exists():
             layout = pickle.loads(saved.read_bytes())  # noqa: S301 - our own file, from an earlier --keep run
@@ -345,25 +395,42 @@ def build_image(run: Run, dockerfile: Path) -> Layout:
         skipped = [command.split(" ", 1)[0] for stage in layout.stages for command in stage.not_reproduced]
         details.append("not reproduced (operating system): " + ", ".join(skipped))
         if run.image_user is not None:
-            os.chmod(run.folder, 0o755)
-            os.chmod(image.host_path("/tmp"), 0o1777)
+            # The image's user reads the layout, and writes its /tmp as on any system.
+            os.chmod(run.folder, 0o755)  # noqa: S103
+            os.chmod(image.host_path("/tmp"), 0o1777)  # noqa: S103
             home = image.host_path(f"/home/{run.image_user[0]}")
             home.mkdir(parents=True, exist_ok=True)
             os.chown(home, run.image_user[1], run.image_user[1])
 
     with run.step("the image is multi-stage, slim and runs as a user") as details:
-        expect(len(stages) >= 2, "the Dockerfile has one stage: build wheels in a builder stage, install them in a slim one")
-        expect(final_user is not None, "the final stage runs as root: add a user with useradd and switch to it with USER")
+        expect(
+            len(stages) >= 2,
+            "the Dockerfile has one stage: build wheels in a builder stage, install them in a slim one",
+        )
+        expect(
+            final_user is not None,
+            "the final stage runs as root: add a user with useradd and switch to it with USER",
+        )
         assert final_user is not None
         expect(image.user == final_user[0], "USER is not the final stage's last word on the user")
-        expect("slim" in stages[-1].base, f"the final stage is built FROM {stages[-1].base}, not a slim image")
-        details.append(f"{len(stages)} stages; final FROM {stages[-1].base} as {final_user[0]} (uid {final_user[1]})")
+        expect(
+            "slim" in stages[-1].base, f"the final stage is built FROM {stages[-1].base}, not a slim image"
+        )
+        details.append(
+            f"{len(stages)} stages; final FROM {stages[-1].base} as {final_user[0]} (uid {final_user[1]})"
+        )
     return layout
 
 
 def context_packages(layout: Layout) -> list[str]:
     """Top-level Python packages of the build context: each must be in the image, whole."""
-    return sorted({path.split("/")[0] for path in layout.context_files if path.count("/") == 1 and path.endswith("/__init__.py")})
+    return sorted(
+        {
+            path.split("/")[0]
+            for path in layout.context_files
+            if path.count("/") == 1 and path.endswith("/__init__.py")
+        }
+    )
 
 
 def files_missing_from(layout: Layout, site_packages: Path) -> dict[str, list[str]]:
@@ -398,11 +465,15 @@ class Services:
     def app_services(self, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {name: service for name, service in spec["services"].items() if "build" in service}
 
-    def env(self, layout: Layout, spec: dict[str, Any], name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    def env(
+        self, layout: Layout, spec: dict[str, Any], name: str, extra: dict[str, str] | None = None
+    ) -> dict[str, str]:
         service = spec["services"][name]
         declared = compose.service_environment(service)
         names = set(self.demo["services"])
-        pointed = {key: compose.point_at_stand_ins(value, self.stand_ins, names) for key, value in declared.items()}
+        pointed = {
+            key: compose.point_at_stand_ins(value, self.stand_ins, names) for key, value in declared.items()
+        }
         return layout.image.process_env({**pointed, **(extra or {})})
 
     def command(self, spec: dict[str, Any], name: str) -> list[str]:
@@ -418,21 +489,37 @@ def check_install(run: Run, layout: Layout, services: Services) -> None:
         expect(bool(packages), "the build context has no Python package")
         probe = run.run(
             "install",
-            ["python", "-c", "import importlib.util, json, sys; print(json.dumps({n: importlib.util.find_spec(n).origin for n in sys.argv[1:]}))", *packages],
+            [
+                "python",
+                "-c",
+                "import importlib.util, json, sys; print(json.dumps({n: importlib.util.find_spec(n).origin for n in sys.argv[1:]}))",
+                *packages,
+            ],
             env=env,
             cwd=workdir,
         )
         expect(probe.returncode == 0, f"the image cannot find its packages:\n{probe.stdout}{probe.stderr}")
         origins = json.loads(probe.stdout)
-        outside = {name: origin for name, origin in origins.items() if not str(origin).startswith(str(layout.site_packages))}
+        outside = {
+            name: origin
+            for name, origin in origins.items()
+            if not str(origin).startswith(str(layout.site_packages))
+        }
         expect(not outside, f"packages imported from outside the installed wheel: {outside}")
         for direct_url in layout.site_packages.glob("*.dist-info/direct_url.json"):
-            expect(not json.loads(direct_url.read_text()).get("dir_info", {}).get("editable"), f"editable install: {direct_url.parent.name}")
+            expect(
+                not json.loads(direct_url.read_text()).get("dir_info", {}).get("editable"),
+                f"editable install: {direct_url.parent.name}",
+            )
         details.append(f"{', '.join(packages)} from site-packages")
 
     with run.step("every file of every package is in the image (code, templates, static files)") as details:
         missing = files_missing_from(layout, layout.site_packages)
-        expect(not missing, "files of the build context missing from the installed image:\n" + describe_missing(missing, layout))
+        expect(
+            not missing,
+            "files of the build context missing from the installed image:\n"
+            + describe_missing(missing, layout),
+        )
         count = sum(1 for p in layout.context_files if p.split("/")[0] in packages)
         details.append(f"{count} files of {len(packages)} packages")
 
@@ -467,7 +554,11 @@ def command_problem(run: Run, words: list[str], *, env: dict[str, str], cwd: Pat
         return f"{words[0]} is not installed"
     probe: list[str] | None = None
     if words[0].startswith("python") and words[1:2] == ["-m"]:
-        probe = [words[0], "-c", f"import importlib.util, sys; sys.exit(importlib.util.find_spec({words[2]!r}) is None)"]
+        probe = [
+            words[0],
+            "-c",
+            f"import importlib.util, sys; sys.exit(importlib.util.find_spec({words[2]!r}) is None)",
+        ]
     elif words[0].startswith("python") and len(words) > 1 and words[1].endswith(".py"):
         if not (cwd / words[1]).is_file():
             return f"{words[1]} is not in the working directory"
@@ -525,7 +616,11 @@ def start_redis(run: Run, services: dict[str, Any]) -> int:
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir()
     started = run.start(
-        "redis", [*command, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data), "--save", ""], env={"PATH": "/usr/bin:/bin"}, cwd=data, image=False
+        "redis",
+        [*command, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data), "--save", ""],
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=data,
+        image=False,
     )
     wait_for("Redis to accept connections", lambda: port_answers(port), process=started)
     return port
@@ -545,48 +640,89 @@ def check_services(run: Run, layout: Layout) -> None:
         services = Services(
             production=production,
             demo=demo,
-            stand_ins={"postgres": database_url, "redis": f"redis://127.0.0.1:{redis_port}", "simulator": f"http://127.0.0.1:{simulator_port}"},
+            stand_ins={
+                "postgres": database_url,
+                "redis": f"redis://127.0.0.1:{redis_port}",
+                "simulator": f"http://127.0.0.1:{simulator_port}",
+            },
         )
         check_install(run, layout, services)
 
         with run.step("migrate: compose's migrate command on a new PostgreSQL database") as details:
             command = services.command(production, "migrate")
-            result = run.run("migrate", command, env=services.env(layout, production, "migrate", FAST_SCHEDULE), cwd=workdir)
-            expect(result.returncode == 0, f"`{shlex.join(command)}` exited with {result.returncode}:\n{(result.stdout + result.stderr)[-3000:]}")
+            result = run.run(
+                "migrate",
+                command,
+                env=services.env(layout, production, "migrate", FAST_SCHEDULE),
+                cwd=workdir,
+            )
+            expect(
+                result.returncode == 0,
+                f"`{shlex.join(command)}` exited with {result.returncode}:\n{(result.stdout + result.stderr)[-3000:]}",
+            )
             applied = result.stdout.count(" OK")
             details.append(f"{applied} migrations applied, schedules installed")
 
         with run.step("production settings pass `check --deploy`") as details:
             command = ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
-            result = run.run("check-deploy", command, env=services.env(layout, production, "web"), cwd=workdir)
+            result = run.run(
+                "check-deploy", command, env=services.env(layout, production, "web"), cwd=workdir
+            )
             expect(result.returncode == 0, f"{shlex.join(command)}:\n{result.stdout}{result.stderr}")
             details.append(result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "")
 
         web_port = free_port()
         with run.step("web: gunicorn with production settings serves the portal") as details:
-            command = compose.listen_locally(services.command(production, "web"), compose.container_ports(production["services"]["web"])[0], web_port)
+            command = compose.listen_locally(
+                services.command(production, "web"),
+                compose.container_ports(production["services"]["web"])[0],
+                web_port,
+            )
             web = run.start("web", command, env=services.env(layout, production, "web"), cwd=workdir)
             wait_for("gunicorn to listen", lambda: port_answers(web_port), process=web)
             details.extend(check_web(web_port))
 
-        with run.step("worker and beat: compose's commands; the worker answers a ping and runs what beat sends") as details:
-            worker = run.start("worker", services.command(production, "worker"), env=services.env(layout, production, "worker"), cwd=workdir)
-            beat = run.start("beat", services.command(production, "beat"), env=services.env(layout, production, "beat"), cwd=workdir)
+        with run.step(
+            "worker and beat: compose's commands; the worker answers a ping and runs what beat sends"
+        ) as details:
+            worker = run.start(
+                "worker",
+                services.command(production, "worker"),
+                env=services.env(layout, production, "worker"),
+                cwd=workdir,
+            )
+            beat = run.start(
+                "beat",
+                services.command(production, "beat"),
+                env=services.env(layout, production, "beat"),
+                cwd=workdir,
+            )
             ping_env = services.env(layout, production, "worker")
             replies: list[str] = []
 
             def worker_answers() -> bool:
-                result = run.run("ping", ["celery", "-A", "partnerportal", "inspect", "ping", "--timeout", "2"], env=ping_env, cwd=workdir, timeout=60)
+                result = run.run(
+                    "ping",
+                    ["celery", "-A", "partnerportal", "inspect", "ping", "--timeout", "2"],
+                    env=ping_env,
+                    cwd=workdir,
+                    timeout=60,
+                )
                 if result.returncode == 0 and "pong" in result.stdout:
                     replies.append(result.stdout)
                     return True
                 return False
 
             wait_for("the worker to answer a ping", worker_answers, attempts=30, process=worker)
-            wait_for("beat to start", lambda: "beat: Starting" in worker_log(beat), process=beat, attempts=240)
+            wait_for(
+                "beat to start", lambda: "beat: Starting" in worker_log(beat), process=beat, attempts=240
+            )
             wait_for(
                 "the worker to run the jobs sweep that beat sent",
-                lambda: re.search(r"Task orchestration\.jobs_sweep\[[^\]]+\] succeeded", worker_log(worker)) is not None,
+                lambda: (
+                    re.search(r"Task orchestration\.jobs_sweep\[[^\]]+\] succeeded", worker_log(worker))
+                    is not None
+                ),
                 process=worker,
                 attempts=240,
             )
@@ -597,34 +733,60 @@ def check_services(run: Run, layout: Layout) -> None:
 
         with run.step("flower: refuses a request without credentials, answers with them") as details:
             flower_port = free_port()
-            command = compose.listen_locally(services.command(production, "flower"), compose.container_ports(production["services"]["flower"])[0], flower_port)
+            command = compose.listen_locally(
+                services.command(production, "flower"),
+                compose.container_ports(production["services"]["flower"])[0],
+                flower_port,
+            )
             flower_env = services.env(layout, production, "flower")
             expect(bool(flower_env.get("FLOWER_BASIC_AUTH")), "flower's environment has no FLOWER_BASIC_AUTH")
             flower = run.start("flower", command, env=flower_env, cwd=workdir)
             wait_for("Flower to listen", lambda: port_answers(flower_port), process=flower)
             anonymous = request(flower_port, "/")
-            expect(anonymous.status == 401, f"Flower answered {anonymous.status} to a request without credentials")
+            expect(
+                anonymous.status == 401,
+                f"Flower answered {anonymous.status} to a request without credentials",
+            )
             token = base64.b64encode(flower_env["FLOWER_BASIC_AUTH"].encode()).decode()
-            wrong = request(flower_port, "/", headers={"Authorization": "Basic " + base64.b64encode(b"ops:wrong").decode()})
+            wrong = request(
+                flower_port,
+                "/",
+                headers={"Authorization": "Basic " + base64.b64encode(b"ops:wrong").decode()},
+            )
             expect(wrong.status == 401, f"Flower answered {wrong.status} to a wrong password")
             signed_in = request(flower_port, "/", headers={"Authorization": f"Basic {token}"})
-            expect(signed_in.status == 200, f"Flower answered {signed_in.status} with its credentials:\n{tail(flower.log)}")
+            expect(
+                signed_in.status == 200,
+                f"Flower answered {signed_in.status} with its credentials:\n{tail(flower.log)}",
+            )
             details.append("401 without or with a wrong password, 200 with FLOWER_BASIC_AUTH")
 
         with run.step("simulator (demo file): its command serves AWS to the image's boto3") as details:
             expect("simulator" in demo["services"], "docker-compose.demo.yml has no simulator service")
-            command = compose.listen_locally(services.command(demo, "simulator"), compose.container_ports(demo["services"]["simulator"])[0], simulator_port)
-            simulator = run.start("simulator", command, env=services.env(layout, demo, "simulator"), cwd=workdir)
+            command = compose.listen_locally(
+                services.command(demo, "simulator"),
+                compose.container_ports(demo["services"]["simulator"])[0],
+                simulator_port,
+            )
+            simulator = run.start(
+                "simulator", command, env=services.env(layout, demo, "simulator"), cwd=workdir
+            )
             wait_for("the simulator to listen", lambda: port_answers(simulator_port), process=simulator)
             demo_env = services.env(layout, demo, "web")
-            expect(demo_env.get("AWS_ENDPOINT_URL", "").endswith(f":{simulator_port}"), "the demo file does not point the app at the simulator")
+            expect(
+                demo_env.get("AWS_ENDPOINT_URL", "").endswith(f":{simulator_port}"),
+                "the demo file does not point the app at the simulator",
+            )
             result = run.run(
                 "simulator-call",
                 ["python", "-c", "import boto3; print(boto3.client('sts').get_caller_identity()['Account'])"],
                 env=demo_env,
                 cwd=workdir,
             )
-            expect(result.returncode == 0, f"GetCallerIdentity against the simulator failed:\n{result.stdout}{result.stderr}")
+            expect(
+                result.returncode == 0,
+                f"GetCallerIdentity against the simulator failed:\n{result.stdout}{result.stderr}",
+            )
             details.append(f"GetCallerIdentity: account {result.stdout.strip()}")
 
         run.stop_all()
@@ -638,9 +800,15 @@ def check_web(port: int) -> list[str]:
     """What a TLS proxy in front of the web service would see."""
     proxied = {"Host": HOST, "X-Forwarded-Proto": "https"}
     health = request(port, "/healthz", headers=proxied)
-    expect(health.status == 200 and json.loads(health.body) == {"status": "ok"}, f"/healthz: {health.status} {health.body[:300]!r}")
+    expect(
+        health.status == 200 and json.loads(health.body) == {"status": "ok"},
+        f"/healthz: {health.status} {health.body[:300]!r}",
+    )
     plain = request(port, "/healthz", headers={"Host": HOST})
-    expect(plain.status == 301 and plain.header("Location").startswith("https://"), f"plain HTTP is not redirected to HTTPS: {plain.status}")
+    expect(
+        plain.status == 301 and plain.header("Location").startswith("https://"),
+        f"plain HTTP is not redirected to HTTPS: {plain.status}",
+    )
     login = request(port, "/admin/login/", headers=proxied)
     expect(login.status == 200, f"/admin/login/: {login.status}\n{login.body[:500]!r}")
     expect("Secure" in login.header("Set-Cookie"), "the login page's cookies are not Secure")
@@ -648,8 +816,13 @@ def check_web(port: int) -> list[str]:
     expect(hashed is not None, "the login page does not link a hashed stylesheet (collectstatic's manifest)")
     assert hashed is not None
     stylesheet = request(port, hashed.group(1).decode(), headers=proxied)
-    expect(stylesheet.status == 200 and len(stylesheet.body) > 0, f"{hashed.group(1).decode()}: {stylesheet.status}")
-    expect("immutable" in stylesheet.header("Cache-Control"), "the hashed stylesheet is not served as immutable")
+    expect(
+        stylesheet.status == 200 and len(stylesheet.body) > 0,
+        f"{hashed.group(1).decode()}: {stylesheet.status}",
+    )
+    expect(
+        "immutable" in stylesheet.header("Cache-Control"), "the hashed stylesheet is not served as immutable"
+    )
     api = request(
         port,
         "/api/v1/session-events",
@@ -678,7 +851,9 @@ def check_negative_control(run: Run, layout: Layout) -> None:
         shutil.rmtree(run.folder / "without", ignore_errors=True)
         for package in context_packages(layout):
             home = run.folder / "without" / package
-            subprocess.run([layout.python, "-m", "venv", "--without-pip", str(home)], check=True, capture_output=True)
+            subprocess.run(
+                [layout.python, "-m", "venv", "--without-pip", str(home)], check=True, capture_output=True
+            )
             visible = run.folder / "without" / f"{package}-site-packages"
             visible.mkdir(parents=True)
             for entry in layout.site_packages.iterdir():
@@ -710,9 +885,18 @@ def check_negative_control(run: Run, layout: Layout) -> None:
 # ----------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (the image's layout and logs)")
-    parser.add_argument("--dockerfile", type=Path, default=DOCKERFILE, help="another Dockerfile, with this checkout as its context")
-    parser.add_argument("--folder", type=Path, help="work in this folder (kept); a layout already built there is reused")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (the image's layout and logs)"
+    )
+    parser.add_argument(
+        "--dockerfile",
+        type=Path,
+        default=DOCKERFILE,
+        help="another Dockerfile, with this checkout as its context",
+    )
+    parser.add_argument(
+        "--folder", type=Path, help="work in this folder (kept); a layout already built there is reused"
+    )
     options = parser.parse_args(argv)
     started = time.monotonic()
     if options.folder:
@@ -731,7 +915,14 @@ def main(argv: list[str] | None = None) -> int:
         check_services(run, layout)
         check_negative_control(run, layout)
         failed = False
-    except (CheckFailed, compose.ComposeError, subprocess.SubprocessError, OSError, ValueError, RuntimeError) as error:
+    except (
+        CheckFailed,
+        compose.ComposeError,
+        subprocess.SubprocessError,
+        OSError,
+        ValueError,
+        RuntimeError,
+    ) as error:
         if not run.reported:
             print(f"FAIL {type(error).__name__}: {error}", flush=True)
     finally:

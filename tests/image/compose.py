@@ -20,6 +20,10 @@ _INTERPOLATION = re.compile(
 )
 
 
+# What a server in a container listens on to be reachable through its published port.
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104
+
+
 class ComposeError(ValueError):
     """What `docker compose` would refuse, with compose's own reason."""
 
@@ -31,7 +35,9 @@ class MissingVariable:
     where: str
 
 
-def interpolate(value: str, environment: dict[str, str], *, where: str = "") -> tuple[str, list[MissingVariable]]:
+def interpolate(
+    value: str, environment: dict[str, str], *, where: str = ""
+) -> tuple[str, list[MissingVariable]]:
     """One string with compose's interpolation; the required variables that were missing, with messages."""
     missing: list[MissingVariable] = []
 
@@ -58,7 +64,9 @@ def interpolate(value: str, environment: dict[str, str], *, where: str = "") -> 
     return _INTERPOLATION.sub(replace, value), missing
 
 
-def _interpolate_tree(node: Any, environment: dict[str, str], where: str, missing: list[MissingVariable]) -> Any:
+def _interpolate_tree(
+    node: Any, environment: dict[str, str], where: str, missing: list[MissingVariable]
+) -> Any:
     if isinstance(node, str):
         value, absent = interpolate(node, environment, where=where)
         missing.extend(absent)
@@ -142,7 +150,9 @@ def command_list(service: dict[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------------- stand-ins for the other services
-_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<userinfo>[^@/\s]*@)?(?P<host>[A-Za-z0-9_.-]+)(?::(?P<port>\d+))?(?P<path>[^\s,]*)")
+_URL = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<userinfo>[^@/\s]*@)?(?P<host>[A-Za-z0-9_.-]+)(?::(?P<port>\d+))?(?P<path>[^\s,]*)"
+)
 
 
 def point_at_stand_ins(value: str, stand_ins: dict[str, str], service_names: set[str]) -> str:
@@ -158,7 +168,9 @@ def point_at_stand_ins(value: str, stand_ins: dict[str, str], service_names: set
         if host not in service_names:
             return match.group(0)
         if host not in stand_ins:
-            raise ComposeError(f"{match.group(0)} names the service {host!r}, which the check has no stand-in for")
+            raise ComposeError(
+                f"{match.group(0)} names the service {host!r}, which the check has no stand-in for"
+            )
         replacement = stand_ins[host]
         replacement_has_path = "/" in replacement.split("://", 1)[-1]
         return replacement if replacement_has_path else replacement + match.group("path")
@@ -173,13 +185,13 @@ def listen_locally(command: list[str], container_port: int, host_port: int) -> l
     to be reachable through its published port, and on the port compose publishes.
     """
     joined = " ".join(command)
-    if "0.0.0.0" not in joined:
+    if EVERY_INTERFACE not in joined:
         raise ComposeError(f"`{joined}` does not listen on 0.0.0.0: its published port would answer nothing")
     port_text = str(container_port)
     rewritten = []
     found_port = False
     for argument in command:
-        argument = argument.replace("0.0.0.0", "127.0.0.1")
+        argument = argument.replace(EVERY_INTERFACE, "127.0.0.1")
         if argument == port_text:
             argument, found_port = str(host_port), True
         elif argument.endswith((":" + port_text, "=" + port_text)):

@@ -142,7 +142,9 @@ class Layout:
 
 
 def _base_python_version(base: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(?:docker\.io/)?(?:library/)?python:(\d+)\.(\d+)(?:\.\d+)?(?:-[\w.-]+)?(?:@sha256:[0-9a-f]+)?", base)
+    match = re.fullmatch(
+        r"(?:docker\.io/)?(?:library/)?python:(\d+)\.(\d+)(?:\.\d+)?(?:-[\w.-]+)?(?:@sha256:[0-9a-f]+)?", base
+    )
     if not match:
         raise DockerfileError(f"FROM {base}: the check stands in only for the official python images")
     return int(match.group(1)), int(match.group(2))
@@ -152,18 +154,37 @@ def _python_stand_in(folder: Path, base: str, *, python: str, log: Path) -> Path
     """A fresh virtualenv of `python`, which must be the CPython version the base image names."""
     version = _base_python_version(base)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    probe = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True, check=False)
+    probe = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if probe.stdout.strip() != f"{version[0]}.{version[1]}":
-        raise BuildError(f"FROM {base} is CPython {version[0]}.{version[1]}; {python} is {probe.stdout.strip()}")
-    _run([python, "-m", "venv", str(folder)], cwd=folder.parent, env=_minimal_env(), log=log, what=f"FROM {base}")
+        raise BuildError(
+            f"FROM {base} is CPython {version[0]}.{version[1]}; {python} is {probe.stdout.strip()}"
+        )
+    _run(
+        [python, "-m", "venv", str(folder)],
+        cwd=folder.parent,
+        env=_minimal_env(),
+        log=log,
+        what=f"FROM {base}",
+    )
     return folder
 
 
 def _minimal_env() -> dict[str, str]:
-    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/root")}
+    return {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": os.environ.get("HOME", "/root"),
+    }
 
 
-def _run(command: list[str], *, cwd: Path, env: dict[str, str], log: Path, what: str, timeout: float = 1200) -> None:
+def _run(
+    command: list[str], *, cwd: Path, env: dict[str, str], log: Path, what: str, timeout: float = 1200
+) -> None:
     with log.open("a") as output:
         output.write(f"\n$ {what}\n")
         output.flush()
@@ -205,10 +226,14 @@ def _resolve(stage: BuiltStage, path: str) -> str:
     return path if path.startswith("/") else os.path.normpath(os.path.join(stage.workdir, path))
 
 
-def _step_copy(stage: BuiltStage, instruction: Instruction, *, context: Path, built: dict[str, BuiltStage]) -> None:
+def _step_copy(
+    stage: BuiltStage, instruction: Instruction, *, context: Path, built: dict[str, BuiltStage]
+) -> None:
     unsupported = set(instruction.flags) - {"from", "chown", "chmod", "link"}
     if unsupported:
-        raise DockerfileError(f"line {instruction.line}: COPY --{', --'.join(sorted(unsupported))} is not reproduced")
+        raise DockerfileError(
+            f"line {instruction.line}: COPY --{', --'.join(sorted(unsupported))} is not reproduced"
+        )
     words = instruction.args if isinstance(instruction.args, list) else shlex.split(instruction.args)
     if len(words) < 2:
         raise DockerfileError(f"line {instruction.line}: COPY needs a source and a destination")
@@ -216,14 +241,20 @@ def _step_copy(stage: BuiltStage, instruction: Instruction, *, context: Path, bu
     source_stage = instruction.flags.get("from")
     if source_stage is not None:
         if source_stage not in built:
-            raise DockerfileError(f"line {instruction.line}: COPY --from={source_stage}: no earlier stage of that name")
+            raise DockerfileError(
+                f"line {instruction.line}: COPY --from={source_stage}: no earlier stage of that name"
+            )
         origin_stage = built[source_stage]
     target = _resolve(stage, destination)
     stage.learn_paths(target)
     into_folder = destination.endswith("/") or len(sources) > 1
     for source in sources:
         if source_stage is None:
-            matches = sorted(context.glob(source.lstrip("/"))) if any(c in source for c in "*?[") else [context / source]
+            matches = (
+                sorted(context.glob(source.lstrip("/")))
+                if any(c in source for c in "*?[")
+                else [context / source]
+            )
         else:
             matches = [origin_stage.host_path(source)]
         for match in matches:
@@ -238,10 +269,14 @@ def _step_copy(stage: BuiltStage, instruction: Instruction, *, context: Path, bu
                 _copy(match, host_target)
 
 
-def _step_run(stage: BuiltStage, instruction: Instruction, *, built: dict[str, BuiltStage], log: Path, is_final: bool) -> None:
+def _step_run(
+    stage: BuiltStage, instruction: Instruction, *, built: dict[str, BuiltStage], log: Path, is_final: bool
+) -> None:
     unsupported = set(instruction.flags) - {"mount", "network"}
     if unsupported:
-        raise DockerfileError(f"line {instruction.line}: RUN --{', --'.join(sorted(unsupported))} is not reproduced")
+        raise DockerfileError(
+            f"line {instruction.line}: RUN --{', --'.join(sorted(unsupported))} is not reproduced"
+        )
     command = instruction.args if isinstance(instruction.args, str) else shlex.join(instruction.args)
     first_word = command.split(None, 1)[0] if command.strip() else ""
     if first_word in SYSTEM_COMMANDS:
@@ -263,10 +298,16 @@ def _step_run(stage: BuiltStage, instruction: Instruction, *, built: dict[str, B
         elif mount["type"] == "cache":
             # A cache mount outlives builds: the host's own cache folder of the same name plays it.
             relative = target.removeprefix("/root/").lstrip("/")
-            source = Path.home() / relative if target.startswith("/root/.cache/") else Path.home() / ".cache" / "image-check" / relative
+            source = (
+                Path.home() / relative
+                if target.startswith("/root/.cache/")
+                else Path.home() / ".cache" / "image-check" / relative
+            )
             source.mkdir(parents=True, exist_ok=True)
         else:
-            raise DockerfileError(f"line {instruction.line}: RUN --mount=type={mount['type']} is not reproduced")
+            raise DockerfileError(
+                f"line {instruction.line}: RUN --mount=type={mount['type']} is not reproduced"
+            )
         links.append((stage.host_path(target), source))
     moved_aside = []
     try:
@@ -305,7 +346,9 @@ def _record_user(stage: BuiltStage, command: str) -> None:
         stage.host_path(f"/home/{name}").mkdir(parents=True, exist_ok=True)
 
 
-def build(dockerfile: Path, context_source: Path, folder: Path, *, logs: Path, python: str = sys.executable) -> Layout:
+def build(
+    dockerfile: Path, context_source: Path, folder: Path, *, logs: Path, python: str = sys.executable
+) -> Layout:
     """Lay out every stage of `dockerfile` under `folder`, with `context_source` as the build context.
 
     `python` stands in for the base image's interpreter (same minor version)."""
