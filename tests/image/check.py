@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +45,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.image import compose
-from tests.image.dockerfile import parse_dockerfile
-from tests.image.layout import Layout, build
+from tests.image.dockerfile import Stage, parse_dockerfile
+from tests.image.layout import BuiltStage, Layout, build
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -312,7 +313,7 @@ def check_compose_files(run: Run) -> None:
 
 
 # ---------------------------------------------------------------------------------------- the image
-def image_user(stages: list[Any]) -> tuple[str, int] | None:
+def image_user(stages: list[Stage]) -> tuple[str, int] | None:
     """The final stage's USER and the uid its useradd gives it (None for root)."""
     final = stages[-1]
     name: str | None = None
@@ -373,9 +374,20 @@ def build_image(run: Run, dockerfile: Path) -> Layout:
         match = re.search(r"python:(\d+)\.(\d+)", stages[-1].base)
         expect(match is not None, f"FROM {stages[-1].base}: not an official python image")
         assert match is not None
-        interpreter = python_for((int(match.group(1)), int(match.group(2))), run)
+        version = (int(match.group(1)), int(match.group(2)))
+        try:
+            interpreter = python_for(version, run)
+        except CheckFailed:
+            if run.image_user is None:
+                raise
+            # No interpreter of that version the image's uid may run: run everything as this user.
+            run.image_user = None
+            interpreter = python_for(version, run)
+            details.append(
+                f"no CPython {version[0]}.{version[1]} the image's uid can run, so services run as root"
+            )
         details.append(f"{len(stages)} stage(s); {stages[-1].base} stands in as {interpreter}")
-        if final_user is not None and run.image_user is None:
+        if final_user is not None and os.geteuid() != 0:
             details.append("not root here, so services run as this user rather than the image's")
 
     with run.step(
@@ -402,6 +414,13 @@ def build_image(run: Run, dockerfile: Path) -> Layout:
             home.mkdir(parents=True, exist_ok=True)
             os.chown(home, run.image_user[1], run.image_user[1])
 
+    check_image_rules(run, stages, final_user, layout.image)
+    return layout
+
+
+def check_image_rules(
+    run: Run, stages: list[Stage], final_user: tuple[str, int] | None, image: BuiltStage
+) -> None:
     with run.step("the image is multi-stage, slim and runs as a user") as details:
         expect(
             len(stages) >= 2,
@@ -419,7 +438,6 @@ def build_image(run: Run, dockerfile: Path) -> Layout:
         details.append(
             f"{len(stages)} stages; final FROM {stages[-1].base} as {final_user[0]} (uid {final_user[1]})"
         )
-    return layout
 
 
 def context_packages(layout: Layout) -> list[str]:
@@ -627,13 +645,45 @@ def start_redis(run: Run, services: dict[str, Any]) -> int:
 
 
 # ---------------------------------------------------------------------------------------- services
+@dataclass
+class Stack:
+    """One run's services: the install, compose's files read with the run's settings, and the stand-ins."""
+
+    run: Run
+    layout: Layout
+    services: Services
+    simulator_port: int
+
+    @property
+    def workdir(self) -> Path:
+        return self.layout.image.host_path(self.layout.image.workdir)
+
+    @property
+    def production(self) -> dict[str, Any]:
+        return self.services.production
+
+    @property
+    def demo(self) -> dict[str, Any]:
+        return self.services.demo
+
+    def env(self, name: str, *, demo: bool = False, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return self.services.env(self.layout, self.demo if demo else self.production, name, extra)
+
+    def start(self, name: str, *, demo: bool = False, port: int | None = None) -> Started:
+        """A service with compose's command; a server is moved from 0.0.0.0:<published> to loopback:`port`."""
+        spec = self.demo if demo else self.production
+        command = self.services.command(spec, name)
+        if port is not None:
+            command = compose.listen_locally(
+                command, compose.container_ports(spec["services"][name])[0], port
+            )
+        return self.run.start(name, command, env=self.env(name, demo=demo), cwd=self.workdir)
+
+
 def check_services(run: Run, layout: Layout) -> None:
-    """Compose's services, from the install, against the stand-ins; one function because each needs the last."""
-    image = layout.image
-    workdir = image.host_path(image.workdir)
+    """Compose's services from the install, in compose's order, against a new database and a throwaway Redis."""
     production = compose.load([PRODUCTION_COMPOSE], SETTINGS_FOR_THE_RUN)
     demo = compose.load([PRODUCTION_COMPOSE, DEMO_COMPOSE], SETTINGS_FOR_THE_RUN)
-
     with fresh_database(run) as database_url:
         redis_port = start_redis(run, production["services"])
         simulator_port = free_port()
@@ -646,157 +696,120 @@ def check_services(run: Run, layout: Layout) -> None:
                 "simulator": f"http://127.0.0.1:{simulator_port}",
             },
         )
+        stack = Stack(run=run, layout=layout, services=services, simulator_port=simulator_port)
         check_install(run, layout, services)
-
-        with run.step("migrate: compose's migrate command on a new PostgreSQL database") as details:
-            command = services.command(production, "migrate")
-            result = run.run(
-                "migrate",
-                command,
-                env=services.env(layout, production, "migrate", FAST_SCHEDULE),
-                cwd=workdir,
-            )
-            expect(
-                result.returncode == 0,
-                f"`{shlex.join(command)}` exited with {result.returncode}:\n{(result.stdout + result.stderr)[-3000:]}",
-            )
-            applied = result.stdout.count(" OK")
-            details.append(f"{applied} migrations applied, schedules installed")
-
-        with run.step("production settings pass `check --deploy`") as details:
-            command = ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
-            result = run.run(
-                "check-deploy", command, env=services.env(layout, production, "web"), cwd=workdir
-            )
-            expect(result.returncode == 0, f"{shlex.join(command)}:\n{result.stdout}{result.stderr}")
-            details.append(result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "")
-
-        web_port = free_port()
-        with run.step("web: gunicorn with production settings serves the portal") as details:
-            command = compose.listen_locally(
-                services.command(production, "web"),
-                compose.container_ports(production["services"]["web"])[0],
-                web_port,
-            )
-            web = run.start("web", command, env=services.env(layout, production, "web"), cwd=workdir)
-            wait_for("gunicorn to listen", lambda: port_answers(web_port), process=web)
-            details.extend(check_web(web_port))
-
-        with run.step(
-            "worker and beat: compose's commands; the worker answers a ping and runs what beat sends"
-        ) as details:
-            worker = run.start(
-                "worker",
-                services.command(production, "worker"),
-                env=services.env(layout, production, "worker"),
-                cwd=workdir,
-            )
-            beat = run.start(
-                "beat",
-                services.command(production, "beat"),
-                env=services.env(layout, production, "beat"),
-                cwd=workdir,
-            )
-            ping_env = services.env(layout, production, "worker")
-            replies: list[str] = []
-
-            def worker_answers() -> bool:
-                result = run.run(
-                    "ping",
-                    ["celery", "-A", "partnerportal", "inspect", "ping", "--timeout", "2"],
-                    env=ping_env,
-                    cwd=workdir,
-                    timeout=60,
-                )
-                if result.returncode == 0 and "pong" in result.stdout:
-                    replies.append(result.stdout)
-                    return True
-                return False
-
-            wait_for("the worker to answer a ping", worker_answers, attempts=30, process=worker)
-            wait_for(
-                "beat to start", lambda: "beat: Starting" in worker_log(beat), process=beat, attempts=240
-            )
-            wait_for(
-                "the worker to run the jobs sweep that beat sent",
-                lambda: (
-                    re.search(r"Task orchestration\.jobs_sweep\[[^\]]+\] succeeded", worker_log(worker))
-                    is not None
-                ),
-                process=worker,
-                attempts=240,
-            )
-            expect(beat.process.poll() is None, f"beat exited:\n{tail(beat.log)}")
-            sent = worker_log(beat).count("Sending due task jobs-sweep")
-            details.append(f"ping: {replies[0].strip().splitlines()[0]}")
-            details.append(f"beat sent jobs-sweep {sent}x; the worker ran it")
-
-        with run.step("flower: refuses a request without credentials, answers with them") as details:
-            flower_port = free_port()
-            command = compose.listen_locally(
-                services.command(production, "flower"),
-                compose.container_ports(production["services"]["flower"])[0],
-                flower_port,
-            )
-            flower_env = services.env(layout, production, "flower")
-            expect(bool(flower_env.get("FLOWER_BASIC_AUTH")), "flower's environment has no FLOWER_BASIC_AUTH")
-            flower = run.start("flower", command, env=flower_env, cwd=workdir)
-            wait_for("Flower to listen", lambda: port_answers(flower_port), process=flower)
-            anonymous = request(flower_port, "/")
-            expect(
-                anonymous.status == 401,
-                f"Flower answered {anonymous.status} to a request without credentials",
-            )
-            token = base64.b64encode(flower_env["FLOWER_BASIC_AUTH"].encode()).decode()
-            wrong = request(
-                flower_port,
-                "/",
-                headers={"Authorization": "Basic " + base64.b64encode(b"ops:wrong").decode()},
-            )
-            expect(wrong.status == 401, f"Flower answered {wrong.status} to a wrong password")
-            signed_in = request(flower_port, "/", headers={"Authorization": f"Basic {token}"})
-            expect(
-                signed_in.status == 200,
-                f"Flower answered {signed_in.status} with its credentials:\n{tail(flower.log)}",
-            )
-            details.append("401 without or with a wrong password, 200 with FLOWER_BASIC_AUTH")
-
-        with run.step("simulator (demo file): its command serves AWS to the image's boto3") as details:
-            expect("simulator" in demo["services"], "docker-compose.demo.yml has no simulator service")
-            command = compose.listen_locally(
-                services.command(demo, "simulator"),
-                compose.container_ports(demo["services"]["simulator"])[0],
-                simulator_port,
-            )
-            simulator = run.start(
-                "simulator", command, env=services.env(layout, demo, "simulator"), cwd=workdir
-            )
-            wait_for("the simulator to listen", lambda: port_answers(simulator_port), process=simulator)
-            demo_env = services.env(layout, demo, "web")
-            expect(
-                demo_env.get("AWS_ENDPOINT_URL", "").endswith(f":{simulator_port}"),
-                "the demo file does not point the app at the simulator",
-            )
-            result = run.run(
-                "simulator-call",
-                ["python", "-c", "import boto3; print(boto3.client('sts').get_caller_identity()['Account'])"],
-                env=demo_env,
-                cwd=workdir,
-            )
-            expect(
-                result.returncode == 0,
-                f"GetCallerIdentity against the simulator failed:\n{result.stdout}{result.stderr}",
-            )
-            details.append(f"GetCallerIdentity: account {result.stdout.strip()}")
-
+        check_migrate(stack)
+        check_web(stack)
+        check_worker_and_beat(stack)
+        check_flower(stack)
+        check_simulator(stack)
         run.stop_all()
 
 
-def worker_log(started: Started) -> str:
+def check_migrate(stack: Stack) -> None:
+    with stack.run.step("migrate: compose's migrate command on a new PostgreSQL database") as details:
+        command = stack.services.command(stack.production, "migrate")
+        env = stack.env("migrate", extra=FAST_SCHEDULE)
+        result = stack.run.run("migrate", command, env=env, cwd=stack.workdir)
+        said = result.stdout + result.stderr
+        expect(
+            result.returncode == 0,
+            f"`{shlex.join(command)}` exited with {result.returncode}:\n{said[-3000:]}",
+        )
+        details.append(f"{result.stdout.count(' OK')} migrations applied, schedules installed")
+
+    with stack.run.step("production settings pass `check --deploy`") as details:
+        command = ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+        result = stack.run.run("check-deploy", command, env=stack.env("web"), cwd=stack.workdir)
+        expect(result.returncode == 0, f"{shlex.join(command)}:\n{result.stdout}{result.stderr}")
+        details.append(result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "")
+
+
+def check_web(stack: Stack) -> None:
+    with stack.run.step("web: gunicorn with production settings serves the portal") as details:
+        port = free_port()
+        web = stack.start("web", port=port)
+        wait_for("gunicorn to listen", lambda: port_answers(port), process=web)
+        details.extend(web_answers(port))
+
+
+def check_worker_and_beat(stack: Stack) -> None:
+    with stack.run.step(
+        "worker and beat: compose's commands; the worker answers a ping and runs what beat sends"
+    ) as details:
+        worker = stack.start("worker")
+        beat = stack.start("beat")
+        replies: list[str] = []
+
+        def worker_answers() -> bool:
+            ping = ["celery", "-A", "partnerportal", "inspect", "ping", "--timeout", "2"]
+            result = stack.run.run("ping", ping, env=stack.env("worker"), cwd=stack.workdir, timeout=60)
+            if result.returncode == 0 and "pong" in result.stdout:
+                replies.append(result.stdout.strip().splitlines()[0])
+                return True
+            return False
+
+        def sweep_ran() -> bool:
+            return (
+                re.search(r"Task orchestration\.jobs_sweep\[[^\]]+\] succeeded", log_text(worker)) is not None
+            )
+
+        wait_for("the worker to answer a ping", worker_answers, attempts=30, process=worker)
+        wait_for("beat to start", lambda: "beat: Starting" in log_text(beat), process=beat)
+        wait_for("the worker to run the jobs sweep that beat sent", sweep_ran, process=worker)
+        expect(beat.process.poll() is None, f"beat exited:\n{tail(beat.log)}")
+        sent = log_text(beat).count("Sending due task jobs-sweep")
+        details.append(f"ping: {replies[0]}")
+        details.append(f"beat sent jobs-sweep {sent}x; the worker ran it")
+
+
+def check_flower(stack: Stack) -> None:
+    with stack.run.step("flower: refuses a request without credentials, answers with them") as details:
+        port = free_port()
+        password = stack.env("flower").get("FLOWER_BASIC_AUTH", "")
+        expect(bool(password), "flower's environment has no FLOWER_BASIC_AUTH")
+        flower = stack.start("flower", port=port)
+        wait_for("Flower to listen", lambda: port_answers(port), process=flower)
+
+        def basic(credentials: str) -> dict[str, str]:
+            return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+        anonymous = request(port, "/")
+        expect(
+            anonymous.status == 401, f"Flower answered {anonymous.status} to a request without credentials"
+        )
+        wrong = request(port, "/", headers=basic("ops:wrong"))
+        expect(wrong.status == 401, f"Flower answered {wrong.status} to a wrong password")
+        signed_in = request(port, "/", headers=basic(password))
+        expect(
+            signed_in.status == 200,
+            f"Flower answered {signed_in.status} with its password:\n{tail(flower.log)}",
+        )
+        details.append("401 without or with a wrong password, 200 with FLOWER_BASIC_AUTH")
+
+
+def check_simulator(stack: Stack) -> None:
+    with stack.run.step("simulator (demo file): its command serves AWS to the image's boto3") as details:
+        expect("simulator" in stack.demo["services"], "docker-compose.demo.yml has no simulator service")
+        port = stack.simulator_port
+        simulator = stack.start("simulator", demo=True, port=port)
+        wait_for("the simulator to listen", lambda: port_answers(port), process=simulator)
+        demo_env = stack.env("web", demo=True)
+        expect(
+            demo_env.get("AWS_ENDPOINT_URL", "").endswith(f":{port}"),
+            "the demo file does not point the app at the simulator",
+        )
+        call = ["python", "-c", "import boto3; print(boto3.client('sts').get_caller_identity()['Account'])"]
+        result = stack.run.run("simulator-call", call, env=demo_env, cwd=stack.workdir)
+        expect(result.returncode == 0, f"GetCallerIdentity failed:\n{result.stdout}{result.stderr}")
+        details.append(f"GetCallerIdentity: account {result.stdout.strip()}")
+
+
+def log_text(started: Started) -> str:
     return started.log.read_text(errors="replace") if started.log.exists() else ""
 
 
-def check_web(port: int) -> list[str]:
+def web_answers(port: int) -> list[str]:
     """What a TLS proxy in front of the web service would see."""
     proxied = {"Host": HOST, "X-Forwarded-Proto": "https"}
     health = request(port, "/healthz", headers=proxied)
@@ -906,7 +919,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         folder = Path(tempfile.mkdtemp(prefix="image-check-"))
     run = Run(folder=folder)
-    run.logs.mkdir(exist_ok=True)
+    shutil.rmtree(run.logs, ignore_errors=True)  # a reused folder starts with no earlier run's output
+    run.logs.mkdir()
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     failed = True
     try:
@@ -915,16 +929,10 @@ def main(argv: list[str] | None = None) -> int:
         check_services(run, layout)
         check_negative_control(run, layout)
         failed = False
-    except (
-        CheckFailed,
-        compose.ComposeError,
-        subprocess.SubprocessError,
-        OSError,
-        ValueError,
-        RuntimeError,
-    ) as error:
+    except Exception as error:
         if not run.reported:
             print(f"FAIL {type(error).__name__}: {error}", flush=True)
+            traceback.print_exc()
     finally:
         run.stop_all()
         signal.signal(signal.SIGTERM, previous)

@@ -272,6 +272,9 @@ def _step_copy(
 def _step_run(
     stage: BuiltStage, instruction: Instruction, *, built: dict[str, BuiltStage], log: Path, is_final: bool
 ) -> None:
+    """A RUN step: an OS-changing one is listed, any other runs with image paths and mounts in place.
+
+    One function because the mounts it links in must be undone however the command ends."""
     unsupported = set(instruction.flags) - {"mount", "network"}
     if unsupported:
         raise DockerfileError(
