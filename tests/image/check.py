@@ -82,11 +82,10 @@ class Started:
 
 @dataclass
 class Run:
-    """The temporary folder, the processes and the database of one run, all removed at its end."""
+    """The temporary folder and the processes of one run, all removed at its end."""
 
     folder: Path
     processes: list[Started] = field(default_factory=list)
-    databases: list[str] = field(default_factory=list)
     steps: list[tuple[str, float, str]] = field(default_factory=list)
     image_user: tuple[str, int] | None = None
     reported: bool = False
@@ -616,13 +615,11 @@ def fresh_database(run: Run) -> Iterator[str]:
     admin = f"postgresql://{parts.netloc}/postgres"
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    run.databases.append(name)
     try:
         yield f"postgres://{parts.netloc}/{name}"
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        run.databases.remove(name)
 
 
 def start_redis(run: Run, services: dict[str, Any]) -> int:
