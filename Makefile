@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= partnerportal.settings.development
 
-.PHONY: install run test lint format check ci clean
+.PHONY: install run test lint format check image-check ci clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +46,15 @@ check: install
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/partnerportal \
 	ALLOWED_HOSTS=portal.example.com \
 	FIELD_ENCRYPTION_KEYS=Y2hlY2stZGVwbG95LW9ubHkta2V5LTAwMDAwMDAwMDA= \
+	PARTNER_AWS_ACCOUNT_ID=210987654321 \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
-ci: lint check test
+## image-check: the Docker image and compose's services, proven without a Docker engine: the Dockerfile's
+## build laid out in a temporary folder, then every service run from that install (tests/image/check.py)
+image-check: install
+	$(PY) -m tests.image.check
+
+ci: lint check test image-check
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,9 +1,12 @@
 """Production: every secret comes from the environment and has no default; start-up fails without it."""
 
+import re
+from pathlib import Path
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import STATIC_ROOT, env
 
 
 def required(name: str) -> str:
@@ -20,6 +23,14 @@ DATABASES = {"default": env.db_url_config(required("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 ALLOWED_HOSTS = [host.strip() for host in required("ALLOWED_HOSTS").split(",") if host.strip()]
 FIELD_ENCRYPTION_KEYS = [key.strip() for key in required("FIELD_ENCRYPTION_KEYS").split(",") if key.strip()]
+# Every customer's role trusts this account: a default here would be a trust given to a stranger.
+PARTNER_AWS_ACCOUNT_ID = required("PARTNER_AWS_ACCOUNT_ID")
+if not re.fullmatch(r"\d{12}", PARTNER_AWS_ACCOUNT_ID):
+    raise ImproperlyConfigured(
+        f"PARTNER_AWS_ACCOUNT_ID must be a 12-digit AWS account id, not {PARTNER_AWS_ACCOUNT_ID!r}."
+    )
+# The image collects static files here at build time (outside the installed packages); whitenoise serves them.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(STATIC_ROOT)))
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS])
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.

@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/partnerportal",
     "ALLOWED_HOSTS": "portal.example.com",
     "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTA=",
+    "PARTNER_AWS_ACCOUNT_ID": "210987654321",
 }
 
 
@@ -23,8 +24,8 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     base_env = {
         key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_"))
     }
-    base_env.pop("ALLOWED_HOSTS", None)
-    base_env.pop("FIELD_ENCRYPTION_KEYS", None)
+    for name in ("ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS", "PARTNER_AWS_ACCOUNT_ID", "STATIC_ROOT"):
+        base_env.pop(name, None)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -36,13 +37,27 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS"]
+    "missing",
+    ["DJANGO_SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS", "PARTNER_AWS_ACCOUNT_ID"],
 )
 def test_production_fails_loudly_without_each_secret(missing):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert f"Production needs the environment variable {missing}" in result.stderr
+
+
+def test_production_refuses_a_partner_account_that_is_not_an_account_id():
+    result = _manage("check", env={**PRODUCTION_ENV, "PARTNER_AWS_ACCOUNT_ID": "my-partner"})
+    assert result.returncode != 0
+    assert "PARTNER_AWS_ACCOUNT_ID must be a 12-digit AWS account id" in result.stderr
+
+
+def test_production_collects_static_files_where_the_image_says(tmp_path):
+    env = {**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path / "static")}
+    result = _manage("shell", "-c", "from django.conf import settings; print(settings.STATIC_ROOT)", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "static")
 
 
 def test_production_settings_pass_check_deploy():
