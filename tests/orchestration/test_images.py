@@ -12,8 +12,6 @@ from orchestration.actors import Actor
 from orchestration.aws.images import Ami, ImageErrorDetail, WorkspaceImage
 from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services import guard
-from orchestration.services.images import requests as service
-from orchestration.services.images.rows import image_fields
 from orchestration.services.images import (
     ImageInvalid,
     ami_problems,
@@ -23,6 +21,8 @@ from orchestration.services.images import (
     image_import,
     image_permission_update,
 )
+from orchestration.services.images import requests as service
+from orchestration.services.images.rows import image_fields
 from tenants.models import Image
 from tests.factories import AwsAccountFactory, BundleFactory, DesktopFactory, ImageFactory
 

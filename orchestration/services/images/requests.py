@@ -156,24 +156,10 @@ def _job_create(
     )
 
 
-def image_import(
-    *,
-    actor: Actor,
-    aws_account: AwsAccount,
-    region: str,
-    ami_id: str,
-    name: str,
-    description: str = "",
-    ingestion_process: str = IngestionProcess.BYOL_REGULAR_BYOP,
-) -> Job:
-    """Import a customer AMI as a WorkSpaces image (a job), after checking the request, the AMI and the account.
-
-    The id, name and choices are checked locally first; only then is the AMI read (one DescribeImages)
-    and, if we have no record of BYOL, the account (one DescribeAccount). ImportWorkspaceImage is never
-    called for a request that fails any check.
-    """
-    region = region or aws_account.default_region
-    description = description or f"Imported from {ami_id}"
+def _import_request_problems(
+    aws_account: AwsAccount, region: str, ami_id: str, name: str, description: str, ingestion_process: str
+) -> _Errors:
+    """What is wrong with an import request, judged without AWS."""
     errors = _Errors()
     if not AMI_ID_RE.fullmatch(ami_id):
         errors.add("ami_id", f"{ami_id!r} is not an AMI id (ami- and 8 or 17 hexadecimal digits).")
@@ -198,9 +184,13 @@ def image_import(
             "region", f"{region} is not one of the account's regions ({', '.join(aws_account.regions)})."
         )
     _check_name_free(errors, aws_account, [region], name)
-    if errors:
-        raise ImageInvalid(errors)
+    return errors
 
+
+def _ami_and_account_problems(
+    aws_account: AwsAccount, region: str, ami_id: str, errors: _Errors
+) -> Ami | None:
+    """Read the AMI (one DescribeImages) and, with no record of BYOL, the account; add what stops the import."""
     access = account_access(aws_account, region=region)
     ami = None
     try:
@@ -215,6 +205,31 @@ def image_import(
     byol = _byol_problem(aws_account, access)
     if byol:
         errors.add("aws_account", byol)
+    return ami
+
+
+def image_import(
+    *,
+    actor: Actor,
+    aws_account: AwsAccount,
+    region: str,
+    ami_id: str,
+    name: str,
+    description: str = "",
+    ingestion_process: str = IngestionProcess.BYOL_REGULAR_BYOP,
+) -> Job:
+    """Import a customer AMI as a WorkSpaces image (a job), after checking the request, the AMI and the account.
+
+    The id, name and choices are checked locally first; only then is the AMI read (one DescribeImages)
+    and, if we have no record of BYOL, the account (one DescribeAccount). ImportWorkspaceImage is never
+    called for a request that fails any check; a refusal about an AMI that exists is audited.
+    """
+    region = region or aws_account.default_region
+    description = description or f"Imported from {ami_id}"
+    errors = _import_request_problems(aws_account, region, ami_id, name, description, ingestion_process)
+    if errors:
+        raise ImageInvalid(errors)
+    ami = _ami_and_account_problems(aws_account, region, ami_id, errors)
     if errors:
         if ami is None:
             raise ImageInvalid(errors)
