@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Field, Q, Value, When
 from django.utils import timezone
 
 from orchestration.choices import JobItemStatus, JobStatus
@@ -90,6 +90,7 @@ def _per_item(items: Sequence[JobItem], name: str) -> Any:
     if all(value == values[0] for value in values):
         return values[0]
     field = JobItem._meta.get_field(name)
+    assert isinstance(field, Field), f"{name} is not a column of JobItem"
     whens = [
         When(pk=item.pk, then=Value(value, output_field=field))
         for item, value in zip(items, values, strict=True)

@@ -40,8 +40,12 @@ def jobs_sweep(runner_for: Callable[[str], type[JobRunner]]) -> dict[str, int]:
                 .values_list("pk", flat=True)
             )
             if stranded:
-                # Touch them so the next sweep does not send them again while this message is queued.
-                JobItem.objects.filter(pk__in=stranded).update(updated_at=now)
+                # Back to PENDING, touched: the next sweep does not send them again while this message is
+                # queued (an expired lease would otherwise stay expired), and a late write from the dead
+                # delivery no longer applies.
+                JobItem.objects.filter(pk__in=stranded).update(
+                    status=JobItemStatus.PENDING, lease_expires_at=None, updated_at=now
+                )
                 job_dispatch_items(job, stranded, batch_size=runner.batch_size)
                 resent += len(stranded)
             overdue_poll = runner.polls and (

@@ -236,7 +236,9 @@ class DesktopCreateRunner(JobRunner):
         if to_create:
             self._create(to_create)
 
-    def _event(self, outcome: str, target: str, **fields: Unpack[AuditResult]) -> AuditEvent:
+    def _event(
+        self, outcome: str, target: str, *, details: dict | None = None, **fields: Unpack[AuditResult]
+    ) -> AuditEvent:
         return audit_event_for_job(
             self.job,
             action="CreateWorkspaces",
@@ -245,6 +247,7 @@ class DesktopCreateRunner(JobRunner):
             region=self.access.region,
             target_type="desktop",
             target_id=target,
+            details=details,
             **fields,
         )
 

@@ -9,6 +9,7 @@ have that AWS no longer has, resources that lost their tag, and MANUAL desktops 
 rows written while the listing ran.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -255,7 +256,7 @@ class _DesktopSync:
     region: str
     access: AccountAccess
     started: datetime
-    reported: dict[str, Workspace]
+    reported: Mapping[str, Workspace]
     now: datetime = field(default_factory=timezone.now)
     lists: dict[str, list] = field(
         default_factory=lambda: {

@@ -171,7 +171,7 @@ class DesktopActionRunner(JobRunner):
     def _call(self, access: AccountAccess, chunk: list[JobItem]) -> list[Failure]:
         """Make the call for these items; record the accepted ones and return the per-item failures."""
         if self.spec.name in _BATCH_CALLS:
-            failures = []
+            failures: list[Failure] = []
             for result in _BATCH_CALLS[self.spec.name](access, [i.aws_resource_id for i in chunk]):
                 accepted = [i for i in chunk if i.aws_resource_id in result.succeeded]
                 failures.extend(
