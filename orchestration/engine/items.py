@@ -159,7 +159,7 @@ def items_wait(items: Sequence[JobItem], *, poll_in: float, audit: Iterable[Audi
 
 
 def items_succeed(items: Sequence[JobItem], *, audit: Iterable[AuditEvent] = ()) -> int:
-    """The items are done. AWS ids set on the objects (RECORDED_FIELDS) are written with the status."""
+    """The items are done (their AWS ids were recorded when AWS took the work)."""
     now = timezone.now()
     return _write(
         items,
@@ -171,7 +171,6 @@ def items_succeed(items: Sequence[JobItem], *, audit: Iterable[AuditEvent] = ())
             "finished_at": now,
             "updated_at": now,
         },
-        recorded=RECORDED_FIELDS,
         audit=audit,
     )
 

@@ -158,6 +158,14 @@ class JobRunner:
             account_flag_access_denied(account_id=account_id, code=error.code, message=error.message)
         return False
 
+    def poll_failed(
+        self, items: Sequence[JobItem], error: AwsError, *, account_id: str, audit: Iterable[AuditEvent] = ()
+    ) -> None:
+        """A poll's look at AWS failed: after a retryable error the items wait for the next poll; any
+        other fails them with AWS's code and message (an access refusal also flags the account)."""
+        if not error.retryable:
+            self.retry_or_fail(items, error, account_id=account_id, audit=audit)
+
 
 def runners_by_kind(*runners: type[JobRunner]) -> Mapping[str, type[JobRunner]]:
     """The registry: each job kind to the one runner that runs it (a kind listed twice is an error)."""

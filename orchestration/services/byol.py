@@ -414,8 +414,7 @@ class ByolSetupRunner(JobRunner):
                 return  # still being applied (or not listed yet): the next poll asks again
             info = account_describe(self.access) if mine.state == AccountModificationState.COMPLETED else None
         except AwsError as error:
-            if not error.retryable:
-                self.fail([item], error.code, error.message)
+            self.poll_failed([item], error, account_id=self.account.account_id)
             return
         with transaction.atomic():
             if info is None:

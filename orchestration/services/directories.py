@@ -202,6 +202,15 @@ class DirectoryRegisterRunner(JobRunner):
             **fields,
         )
 
+    def _failed(self, item: JobItem, error: AwsError) -> AuditEvent:
+        return self._event(
+            item,
+            AuditOutcome.FAILED,
+            aws_request_id=error.request_id,
+            error_code=error.code,
+            error_message=error.message,
+        )
+
     def run(self, items: list[JobItem]) -> None:
         for item in items:
             self._register(item)
@@ -225,14 +234,9 @@ class DirectoryRegisterRunner(JobRunner):
             )
         except AwsError as error:
             # A retryable answer to a register may hide a success: the submitted mark makes the retry look.
-            event = self._event(
-                item,
-                AuditOutcome.FAILED,
-                aws_request_id=error.request_id,
-                error_code=error.code,
-                error_message=error.message,
+            self.retry_or_fail(
+                [item], error, account_id=self.account.account_id, audit=[self._failed(item, error)]
             )
-            self.retry_or_fail([item], error, account_id=self.account.account_id, audit=[event])
             return
         self._record_registration(item, registration.state, registration.request_id, adopted=False)
 
@@ -270,15 +274,9 @@ class DirectoryRegisterRunner(JobRunner):
             try:
                 found = aws_directories.directories_describe(access, [item.aws_resource_id])
             except AwsError as error:
-                if not error.retryable:  # otherwise the next poll asks again
-                    event = self._event(
-                        item,
-                        AuditOutcome.FAILED,
-                        aws_request_id=error.request_id,
-                        error_code=error.code,
-                        error_message=error.message,
-                    )
-                    self.retry_or_fail([item], error, account_id=self.account.account_id, audit=[event])
+                self.poll_failed(
+                    [item], error, account_id=self.account.account_id, audit=[self._failed(item, error)]
+                )
                 continue
             self._settle(item, found[0] if found else None, timezone.now())
 

@@ -333,7 +333,6 @@ class DesktopActionRunner(JobRunner):
             try:
                 described = workspaces_describe(access, [i.aws_resource_id for i in group])
             except AwsError as error:
-                if not error.retryable:  # otherwise the next poll asks again
-                    self.fail(group, error.code, error.message)
+                self.poll_failed(group, error, account_id=access.account_id)
                 continue
             settle_reported(self, group, {w.workspace_id: w for w in described})

@@ -170,8 +170,7 @@ class ImageRunner(JobRunner):
             try:
                 described = workspace_images_describe(access, [i.aws_resource_id for i in group])
             except AwsError as error:
-                if not error.retryable:  # otherwise the next poll asks again
-                    self.fail(group, error.code, error.message)
+                self.poll_failed(group, error, account_id=account.account_id)
                 continue
             self._settle(group, {image.image_id: image for image in described})
 
