@@ -8,7 +8,7 @@ calls below; a runner never writes `JobItem.status` itself. orchestration/servic
 runner once, keyed by the kinds it runs.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from django.conf import settings
@@ -76,9 +76,12 @@ class JobRunner:
         result: dict | None = None,
         queue: str = "",
         kind: str = "",
-        audit=None,
+        audit: Callable[[Job], Iterable[AuditEvent]] | None = None,
     ) -> Job:
-        """This kind's job and its items in one transaction; deliveries are sent after commit."""
+        """This kind's job and its items in one transaction; deliveries are sent after commit.
+
+        `audit` makes the events that go with the new job (they name it), written in the same transaction.
+        """
         kind = kind or cls.kinds[0]
         if kind not in cls.kinds:
             raise ValueError(f"{cls.__name__} does not run {kind} jobs")
