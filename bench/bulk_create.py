@@ -34,7 +34,6 @@ from tests.integration.stack import (  # noqa: E402
 
 DATABASE_NAME = "partnerportal_bench"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
-QUEUES = "interactive,bulk,poll,periodic"
 
 # The worker's settings for the run: polls every second, a limiter that never holds the engine back,
 # and leases/lost-message times long enough that the sweeper does not re-send queued batches.
@@ -218,6 +217,8 @@ def _interrupt(signum, frame) -> None:
 
 
 def main() -> int:
+    """One piece on purpose: the run's steps in the order they happen (simulator, database, worker, world,
+    measurement, JSON), so each printed figure reads next to the setup that produced it."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

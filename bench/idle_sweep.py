@@ -33,6 +33,8 @@ def _interrupt(signum, frame) -> None:
 
 
 def main() -> int:
+    """One piece on purpose: the run's steps in the order they happen (simulator, database, fleet, one
+    measured sweep, JSON), so each printed figure reads next to the setup that produced it."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -4,7 +4,7 @@ from django.db import models
 
 
 class JobKind(models.TextChoices):
-    """What a job does; each kind has one service that runs it."""
+    """What a job does; each kind has one runner (orchestration/services/jobs.py lists them)."""
 
     DESKTOP_CREATE = "DESKTOP_CREATE", "Create desktops"
     DESKTOP_START = "DESKTOP_START", "Start desktops"
@@ -22,8 +22,7 @@ class JobKind(models.TextChoices):
     ACCOUNT_BYOL_SETUP = "ACCOUNT_BYOL_SETUP", "BYOL account setup"
     DIRECTORY_REGISTER = "DIRECTORY_REGISTER", "Register directory"
     RECONCILE = "RECONCILE", "Reconcile with AWS"
-    IDLE_SWEEP = "IDLE_SWEEP", "Idle-timeout sweep"
-    GOLDEN_IMAGE_REBUILD = "GOLDEN_IMAGE_REBUILD", "Golden-image rebuild"
+    IDLE_SWEEP = "IDLE_SWEEP", "Idle-timeout stops"
 
 
 class JobStatus(models.TextChoices):
@@ -70,6 +69,10 @@ class Queue(models.TextChoices):
     BULK = "bulk"
     POLL = "poll"
     PERIODIC = "periodic"
+
+
+# What a worker that does everything consumes (`celery worker -Q ...`).
+ALL_QUEUES = ",".join(queue.value for queue in Queue)
 
 
 class AuditOutcome(models.TextChoices):

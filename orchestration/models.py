@@ -54,7 +54,9 @@ class JobItem(models.Model):
     """One unit of a job, claimed by one task at a time through a lease.
 
     `attempts` counts deliveries that claimed it: past the job's limit the item fails as poison.
+    `retries` counts the times it was given back for a later delivery: its backoff grows with them.
     `aws_resource_id` is written the moment AWS returns it, before anything else.
+    Only the job engine (orchestration/engine) changes `status`.
     """
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
@@ -67,6 +69,10 @@ class JobItem(models.Model):
     aws_resource_id = models.CharField(max_length=100, blank=True)
     aws_request_id = models.CharField(max_length=100, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(
+        default=0,
+        help_text="Times given back for a later delivery (throttled, transient): its backoff grows.",
+    )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(

@@ -1,4 +1,8 @@
-"""Thin Celery tasks: ids in, one service call, nothing else. Names are explicit and pinned by a test."""
+"""Thin Celery tasks: ids in, one service call, nothing else. Names are explicit and pinned by a test.
+
+Every job kind runs on the same two tasks, `orchestration.job_items_run` and `orchestration.job_poll`;
+orchestration/services/jobs.py finds the kind's runner.
+"""
 
 from celery import shared_task
 from django.conf import settings
@@ -6,25 +10,6 @@ from django.conf import settings
 # Each batch task is killed before its items' lease runs out, so a second delivery never overlaps it.
 BATCH_TIME_LIMIT = max(10, settings.JOB_ITEM_LEASE_SECONDS - 5)
 BATCH_SOFT_TIME_LIMIT = max(5, settings.JOB_ITEM_LEASE_SECONDS - 15)
-
-
-@shared_task(
-    name="orchestration.desktop_create_batch",
-    time_limit=BATCH_TIME_LIMIT,
-    soft_time_limit=BATCH_SOFT_TIME_LIMIT,
-    ignore_result=True,
-)
-def desktop_create_batch(job_id: int, item_ids: list[int]) -> None:
-    from orchestration.services.desktops import desktop_create_batch_run
-
-    desktop_create_batch_run(job_id=job_id, item_ids=item_ids)
-
-
-@shared_task(name="orchestration.desktop_create_poll", ignore_result=True)
-def desktop_create_poll(job_id: int) -> None:
-    from orchestration.services.desktops import desktop_create_poll_run
-
-    desktop_create_poll_run(job_id=job_id)
 
 
 @shared_task(
@@ -41,6 +26,27 @@ def job_items_run(job_id: int, item_ids: list[int]) -> None:
 
 @shared_task(name="orchestration.job_poll", ignore_result=True)
 def job_poll(job_id: int) -> None:
+    from orchestration.services.jobs import job_poll as poll
+
+    poll(job_id=job_id)
+
+
+# Desktop creation once had tasks of its own. Messages already queued under these names in a running
+# deployment when it is upgraded still run: they forward to the generic tasks' path.
+@shared_task(
+    name="orchestration.desktop_create_batch",
+    time_limit=BATCH_TIME_LIMIT,
+    soft_time_limit=BATCH_SOFT_TIME_LIMIT,
+    ignore_result=True,
+)
+def desktop_create_batch(job_id: int, item_ids: list[int]) -> None:
+    from orchestration.services.jobs import job_items_run as run
+
+    run(job_id=job_id, item_ids=item_ids)
+
+
+@shared_task(name="orchestration.desktop_create_poll", ignore_result=True)
+def desktop_create_poll(job_id: int) -> None:
     from orchestration.services.jobs import job_poll as poll
 
     poll(job_id=job_id)

@@ -5,10 +5,12 @@ import os
 from celery import Celery
 from kombu import Queue
 
+from orchestration.choices import Queue as WorkQueue
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnerportal.settings.development")
 
 app = Celery("partnerportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Declared explicitly so a worker started with -Q only consumes what it was told to.
-app.conf.task_queues = [Queue(name) for name in ("interactive", "bulk", "poll", "periodic")]
+app.conf.task_queues = [Queue(queue.value) for queue in WorkQueue]
 app.autodiscover_tasks()

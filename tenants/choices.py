@@ -2,8 +2,6 @@
 
 from django.db import models
 
-PARTNER_TAG_KEY = "PartnerManaged"
-PARTNER_TAG_VALUE = "true"
 UNDEFINED_USER = "[UNDEFINED]"
 
 

@@ -1,6 +1,7 @@
 """AWS errors sorted by what the caller should do about them (aws-facts.md, "Errors")."""
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 THROTTLED_CODES = frozenset(
     {"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"}
@@ -24,7 +25,13 @@ ACCESS_CODES = frozenset({"AccessDenied", "AccessDeniedException", "Unauthorized
 
 @dataclass
 class AwsError(Exception):
-    """An AWS call failed; `code` and `message` are AWS's own words, shown to users as they are."""
+    """An AWS call failed; `code` and `message` are AWS's own words, shown to users as they are.
+
+    `retryable` is the one rule for "try again later": throttling, transient errors and credentials that
+    expired again right after a refresh are; everything else fails the item with AWS's words.
+    """
+
+    retryable: ClassVar[bool] = False
 
     code: str
     message: str
@@ -37,29 +44,24 @@ class AwsError(Exception):
         where = f" ({self.operation})" if self.operation else ""
         return f"{self.code}: {self.message}{where}"
 
-    @property
-    def retryable(self) -> bool:
-        return False
-
 
 class AwsThrottled(AwsError):
     """The account or region is rate limited: back off and keep the item; never a failure."""
 
-    @property
-    def retryable(self) -> bool:
-        return True
+    retryable = True
 
 
 class AwsTransient(AwsError):
     """Worth retrying with capped backoff: 5xx, connection errors, resources briefly busy."""
 
-    @property
-    def retryable(self) -> bool:
-        return True
+    retryable = True
 
 
 class AwsExpiredCredentials(AwsError):
-    """The assumed-role credentials expired: refresh the session and retry once."""
+    """The assumed-role credentials expired: the call refreshes the session once; if they expire again
+    the work is retried later with a fresh session."""
+
+    retryable = True
 
 
 class AwsAccessDenied(AwsError):
@@ -93,7 +95,12 @@ def error_class_for(code: str, http_status: int = 0) -> type[AwsError]:
     return AwsPermanent
 
 
-def is_transient_item_code(code: str) -> bool:
-    """Whether a per-item FailedRequests code is worth retrying for that item alone."""
-    code = base_code(code)
-    return code in THROTTLED_CODES or code in TRANSIENT_CODES
+def is_retryable_code(code: str) -> bool:
+    """Whether a per-item FailedRequests code is worth retrying for that item alone (the same rule as
+    `AwsError.retryable`)."""
+    return error_class_for(code).retryable
+
+
+def is_access_code(code: str) -> bool:
+    """Whether a code (of a call or of one item) says the role or its tag policy does not allow this."""
+    return error_class_for(code) is AwsAccessDenied

@@ -6,8 +6,14 @@ call, even where the customer's IAM would have allowed it.
 
 from .errors import TagGuardRefused
 
+# The one definition of the partner tag: the customer's IAM policy (orchestration/onboarding) names it too.
 PARTNER_TAG_KEY = "PartnerManaged"
 PARTNER_TAG_VALUE = "true"
+
+
+def partner_tags() -> dict[str, str]:
+    """The tags a resource we made carries, as our rows record them."""
+    return {PARTNER_TAG_KEY: PARTNER_TAG_VALUE}
 
 
 def tags_for_create(extra: dict[str, str] | None = None) -> list[dict[str, str]]:

@@ -93,6 +93,8 @@ def permissions_policy(*, allow_byol_setup: bool = True) -> dict:
 
 
 def _statements() -> list[dict]:
+    """The role's statements: one piece, as the customer's security team reads them side by side (read
+    all, create only with our tag, change only what carries it, never touch the tag)."""
     partner_tag = f"aws:RequestTag/{PARTNER_TAG_KEY}"
     resource_tag = f"aws:ResourceTag/{PARTNER_TAG_KEY}"
     return [
@@ -189,7 +191,11 @@ def cloudformation_template(
     max_session_seconds: int,
     role_name: str = PARTNER_ROLE_NAME,
 ) -> dict:
-    """A stack with the role, for the customer to deploy in their own account; its output is the ARN."""
+    """A stack with the role, for the customer to deploy in their own account; its output is the ARN.
+
+    One piece on purpose: it is a single literal that reads as the template the customer deploys (and
+    reviews), parameters, condition, role and output in the order CloudFormation shows them.
+    """
     policy = permissions_policy(allow_byol_setup=False)
     policy["Statement"].append(
         {"Fn::If": ["AllowByolSetup", _byol_statement(), {"Ref": "AWS::NoValue"}]},

@@ -2,6 +2,7 @@
 
 from orchestration.aws.sessions import role_session_name
 from orchestration.aws.types import AccountAccess
+from tenants.choices import VerificationStatus
 from tenants.models import AwsAccount
 
 
@@ -16,4 +17,12 @@ def account_access(aws_account: AwsAccount, *, region: str = "", job_id: int | N
         access_key_id=aws_account.access_key_id,
         secret_access_key=aws_account.get_secret_access_key(),
         session_name=role_session_name(aws_account.customer.slug, f"job{job_id}" if job_id else "portal"),
+    )
+
+
+def account_flag_access_denied(*, account_id: str, code: str, message: str) -> None:
+    """AWS refused us access: the account connection is marked failed (its role or tag policy is wrong),
+    so staff see it on the account and a new verification is needed."""
+    AwsAccount.objects.filter(account_id=account_id).update(
+        verification_status=VerificationStatus.FAILED, verification_message=f"{code}: {message}"
     )

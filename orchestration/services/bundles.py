@@ -17,14 +17,14 @@ from orchestration.actors import Actor
 from orchestration.aws import bundles as aws_bundles
 from orchestration.aws.bundles import WorkspaceBundle
 from orchestration.aws.errors import AwsError, AwsPermanent, AwsTransient
-from orchestration.aws.tagguard import is_partner_managed
+from orchestration.aws.tagguard import is_partner_managed, partner_tags
 from orchestration.aws.types import AccountAccess
 from orchestration.aws.workspaces import resource_tags
 from orchestration.choices import AuditOutcome
 from orchestration.services.accounts import account_access
 from orchestration.services.errors import RequestInvalid
 from orchestration.services.guard import audit_change, guarded_change, refuse_change
-from tenants.choices import PARTNER_TAG_KEY, PARTNER_TAG_VALUE, ComputeType, ImageState
+from tenants.choices import ComputeType, ImageState
 from tenants.models import DESKTOP_IS_LIVE, AwsAccount, Bundle, Desktop, Image
 
 # The service model's patterns for CreateWorkspaceBundle.
@@ -134,7 +134,7 @@ def _record_bundle(request: BundleCreateRequest, made: WorkspaceBundle) -> Bundl
         root_volume_gib=request.root_volume_gib,
         user_volume_gib=request.user_volume_gib,
         state=made.state or ImageState.AVAILABLE,
-        tags={PARTNER_TAG_KEY: PARTNER_TAG_VALUE},
+        tags=partner_tags(),
         last_synced_at=timezone.now(),
     )
 

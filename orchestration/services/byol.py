@@ -10,9 +10,9 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import NoReturn, Unpack
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,15 +27,14 @@ from orchestration.aws.account import (
     account_modify_byol,
     management_cidr_ranges_page,
 )
-from orchestration.aws.errors import (
-    AwsAccessDenied,
-    AwsError,
-    AwsExpiredCredentials,
-    AwsThrottled,
-)
+from orchestration.aws.errors import AwsAccessDenied, AwsError
+from orchestration.aws.types import AccountAccess
 from orchestration.choices import JOB_TERMINAL_STATUSES, AuditOutcome, JobItemStatus, JobKind, Queue
+from orchestration.engine.items import items_mark_submitted
+from orchestration.engine.jobs import NewItem
+from orchestration.engine.runner import JobRunner
 from orchestration.failpoints import failpoint
-from orchestration.models import Job, JobItem
+from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.audit import (
     AuditResult,
@@ -44,14 +43,6 @@ from orchestration.services.audit import (
     audit_record_many,
 )
 from orchestration.services.errors import RequestInvalid
-from orchestration.services.jobs import (
-    items_claim,
-    items_release,
-    job_dispatch_items,
-    job_refresh_status,
-    job_schedule_poll,
-)
-from orchestration.services.polling import poll_items_due, poll_while_waiting
 from tenants.choices import AccountModificationState, DedicatedTenancySupport
 from tenants.models import AwsAccount
 
@@ -195,6 +186,28 @@ def _refuse(actor: Actor, aws_account: AwsAccount, cidr: str, errors: dict[str, 
     raise ByolSetupInvalid(errors)
 
 
+def _blocking_in_aws(
+    aws_account: AwsAccount, cidr: str, offered_cidrs: Sequence[str] | None
+) -> tuple[AccountModification | None, bool]:
+    """AWS's answer to the two questions the checks cannot: is a modification PENDING or COMPLETED
+    already, and (when no list was shown) does AWS still offer the range? Nothing is changed."""
+    access = account_access(aws_account)
+    try:
+        blocking = next((m for m in account_modifications_list(access) if m.state in SETTLED_STATES), None)
+        offered = True
+        if blocking is None and offered_cidrs is None:
+            offered = cidr in management_cidr_ranges_page(access, constraint=cidr).ranges
+    except AwsError as error:
+        raise ByolSetupInvalid(
+            {
+                "aws_account": [
+                    f"Could not read the account's BYOL state ({error.code}: {error.message}); nothing was changed."
+                ]
+            }
+        ) from error
+    return blocking, offered
+
+
 def byol_setup_start(
     *,
     actor: Actor,
@@ -213,46 +226,19 @@ def byol_setup_start(
     errors = _validate_setup(aws_account, cidr, confirmation, offered_cidrs)
     if errors:
         _refuse(actor, aws_account, cidr, errors)
-    access = account_access(aws_account)
-    try:
-        blocking = next((m for m in account_modifications_list(access) if m.state in SETTLED_STATES), None)
-        offered = True
-        if blocking is None and offered_cidrs is None:
-            offered = cidr in management_cidr_ranges_page(access, constraint=cidr).ranges
-    except AwsError as error:
-        raise ByolSetupInvalid(
-            {
-                "aws_account": [
-                    f"Could not read the account's BYOL state ({error.code}: {error.message}); nothing was changed."
-                ]
-            }
-        ) from error
+    blocking, offered = _blocking_in_aws(aws_account, cidr, offered_cidrs)
     if blocking is not None:
         AwsAccount.objects.filter(pk=aws_account.pk).update(
             dedicated_tenancy_modification_state=blocking.state, updated_at=timezone.now()
         )
-        _refuse(
-            actor,
-            aws_account,
-            cidr,
-            {
-                "aws_account": [
-                    f"AWS reports a {blocking.state} BYOL setup with {blocking.management_cidr_range}; "
-                    "the management CIDR can never be changed."
-                ]
-            },
+        message = (
+            f"AWS reports a {blocking.state} BYOL setup with {blocking.management_cidr_range}; "
+            "the management CIDR can never be changed."
         )
+        _refuse(actor, aws_account, cidr, {"aws_account": [message]})
     if not offered:
-        _refuse(
-            actor,
-            aws_account,
-            cidr,
-            {
-                "cidr": [
-                    f"AWS does not offer {cidr} for this account (it overlaps a VPC or a reserved range)."
-                ]
-            },
-        )
+        message = f"AWS does not offer {cidr} for this account (it overlaps a VPC or a reserved range)."
+        _refuse(actor, aws_account, cidr, {"cidr": [message]})
     with transaction.atomic():
         # One setup per account at a time: the row lock makes the check and the insert one step.
         AwsAccount.objects.select_for_update().filter(pk=aws_account.pk).first()
@@ -262,105 +248,18 @@ def byol_setup_start(
             .first()
         )
         if running is None:
-            return _job_create(actor, aws_account, cidr)
-    _refuse(actor, aws_account, cidr, {"aws_account": [f"Job {running.pk} is already setting up BYOL."]})
-
-
-def _job_create(actor: Actor, aws_account: AwsAccount, cidr: str) -> Job:
-    """The job and its one item; the task is sent once the caller's transaction commits."""
-    job = Job.objects.create(
-        kind=JobKind.ACCOUNT_BYOL_SETUP,
-        customer=aws_account.customer,
-        queue=Queue.INTERACTIVE,
-        requested_by_kind=actor.kind,
-        requested_by_user_id=actor.user_id,
-        requested_by_label=actor.label,
-        total_items=1,
-        params={
-            "aws_account_id": aws_account.account_id,
-            "region": aws_account.default_region,
-            "management_cidr_range": cidr,
-        },
-    )
-    item = JobItem.objects.create(job=job, sequence=0, params={"management_cidr_range": cidr})
-    job_dispatch_items(job, [item.pk])
-    return job
-
-
-def _job_context(job_id: int) -> tuple[Job, AwsAccount]:
-    job = Job.objects.select_related("customer").get(pk=job_id)
-    account = AwsAccount.objects.select_related("customer").get(account_id=job.params["aws_account_id"])
-    return job, account
-
-
-def _audit(
-    job: Job,
-    account: AwsAccount,
-    cidr: str,
-    outcome: str,
-    *,
-    details: dict | None = None,
-    **fields: Unpack[AuditResult],
-) -> None:
-    audit_record_many(
-        [
-            audit_event_for_job(
-                job,
-                action=ACTION,
-                outcome=outcome,
-                aws_account_id=account.account_id,
-                region=job.params.get("region", ""),
-                target_type="aws_account",
-                target_id=account.account_id,
-                details={"management_cidr_range": cidr, **(details or {})},
-                **fields,
+            return ByolSetupRunner.job_create(
+                actor=actor,
+                customer=aws_account.customer,
+                queue=Queue.INTERACTIVE,
+                params={
+                    "aws_account_id": aws_account.account_id,
+                    "region": aws_account.default_region,
+                    "management_cidr_range": cidr,
+                },
+                items=[NewItem(params={"management_cidr_range": cidr})],
             )
-        ]
-    )
-
-
-def _wait(job: Job, item: JobItem, account: AwsAccount, state: str, request_id: str) -> None:
-    """AWS has the change: record it and let the poll follow it (never send it again)."""
-    now = timezone.now()
-    JobItem.objects.filter(pk=item.pk).update(
-        status=JobItemStatus.WAITING,
-        aws_resource_id=item.params["management_cidr_range"],
-        aws_request_id=request_id,
-        lease_expires_at=None,
-        next_poll_at=now + timedelta(seconds=settings.JOB_POLL_INTERVAL_SECONDS),
-        updated_at=now,
-    )
-    AwsAccount.objects.filter(pk=account.pk).update(
-        dedicated_tenancy_modification_state=state, updated_at=now
-    )
-    job_schedule_poll(job, countdown=settings.JOB_POLL_INTERVAL_SECONDS)
-
-
-def _fail(job: Job, item: JobItem, code: str, message: str) -> None:
-    now = timezone.now()
-    JobItem.objects.filter(pk=item.pk).update(
-        status=JobItemStatus.FAILED,
-        error_code=code,
-        error_message=message,
-        lease_expires_at=None,
-        next_poll_at=None,
-        finished_at=now,
-        updated_at=now,
-    )
-    Job.objects.filter(pk=job.pk).update(
-        result={
-            **job.result,
-            "modification_state": AccountModificationState.FAILED,
-            "error": f"{code}: {message}",
-        }
-    )
-    job_refresh_status(job_id=job.pk)
-
-
-def _retry_later(job: Job, item: JobItem, error: AwsError) -> None:
-    """AWS did not act or did not answer: give the item back; throttling costs it no attempt."""
-    items_release([item], count_attempt=not isinstance(error, AwsThrottled))
-    job_dispatch_items(job, [item.pk], countdown=max(1.0, settings.AWS_BACKOFF_BASE * 4))
+    _refuse(actor, aws_account, cidr, {"aws_account": [f"Job {running.pk} is already setting up BYOL."]})
 
 
 def _access_denied_message(error: AwsError) -> str:
@@ -371,48 +270,105 @@ def _access_denied_message(error: AwsError) -> str:
     )
 
 
-def byol_setup_items_run(*, job_id: int, item_ids: list[int]) -> None:
-    """One delivery of the setup item: look at AWS first, then send ModifyAccount at most once."""
-    items = items_claim(job_id=job_id, item_ids=item_ids)
-    if not items:
-        return
-    item = items[0]
-    job, account = _job_context(job_id)
-    cidr = item.params["management_cidr_range"]
-    access = account_access(account, region=job.params.get("region", ""), job_id=job.pk)
-    try:
-        modifications = account_modifications_list(access)
-    except AwsError as error:
-        if error.retryable or isinstance(error, AwsExpiredCredentials):
-            _retry_later(job, item, error)
-            return
-        _audit(job, account, cidr, AuditOutcome.FAILED, error_code=error.code, error_message=error.message)
-        _fail(job, item, error.code, error.message)
-        return
+class ByolSetupRunner(JobRunner):
+    """The one-item BYOL setup: look at AWS first, send ModifyAccount at most once, follow it to the end."""
 
-    blocking = next((m for m in modifications if m.state in SETTLED_STATES), None)
-    if blocking is not None and blocking.management_cidr_range == cidr:
-        if item.submitted_at is not None:
+    kinds = (JobKind.ACCOUNT_BYOL_SETUP,)
+    polls = True
+
+    @cached_property
+    def account(self) -> AwsAccount:
+        return AwsAccount.objects.select_related("customer").get(account_id=self.job.params["aws_account_id"])
+
+    @cached_property
+    def access(self) -> AccountAccess:
+        return account_access(self.account, region=self.job.params.get("region", ""), job_id=self.job.pk)
+
+    def _event(
+        self, item: JobItem, outcome: str, *, details: dict | None = None, **fields: Unpack[AuditResult]
+    ) -> AuditEvent:
+        return audit_event_for_job(
+            self.job,
+            action=ACTION,
+            outcome=outcome,
+            aws_account_id=self.account.account_id,
+            region=self.job.params.get("region", ""),
+            target_type="aws_account",
+            target_id=self.account.account_id,
+            details={"management_cidr_range": item.params["management_cidr_range"], **(details or {})},
+            **fields,
+        )
+
+    def _account_state(self, state: str, **fields) -> None:
+        now = timezone.now()
+        AwsAccount.objects.filter(pk=self.account.pk).update(
+            dedicated_tenancy_modification_state=state, updated_at=now, **fields
+        )
+
+    def _follow(self, item: JobItem, state: str, request_id: str, audit: list[AuditEvent]) -> None:
+        """AWS has the change: record it and let the poll follow it (never send it again)."""
+        item.aws_resource_id = item.params["management_cidr_range"]
+        item.aws_request_id = request_id
+        with transaction.atomic():
+            self._account_state(state)
+            self.wait([item], audit=audit)
+
+    def run(self, items: list[JobItem]) -> None:
+        """Look at DescribeAccountModifications first; ModifyAccount only if nothing says it was sent."""
+        (item,) = items
+        cidr = item.params["management_cidr_range"]
+        try:
+            modifications = account_modifications_list(self.access)
+        except AwsError as error:
+            event = self._event(item, AuditOutcome.FAILED, error_code=error.code, error_message=error.message)
+            self.retry_or_fail([item], error, account_id=self.account.account_id, audit=[event])
+            return
+        blocking = next((m for m in modifications if m.state in SETTLED_STATES), None)
+        if blocking is not None and blocking.management_cidr_range == cidr:
             # Our earlier delivery's call went through (its answer was lost): follow it, do not repeat it.
-            _audit(
-                job, account, cidr, AuditOutcome.SUCCEEDED, details={"adopted": True, "state": blocking.state}
+            adopted = self._event(
+                item, AuditOutcome.SUCCEEDED, details={"adopted": True, "state": blocking.state}
             )
-        _wait(job, item, account, blocking.state, item.aws_request_id)
-        job_refresh_status(job_id=job.pk)
-        return
-    if blocking is not None:
-        message = (
-            f"BYOL is already {blocking.state} with {blocking.management_cidr_range}; "
-            "the management CIDR can never be changed."
-        )
-        _audit(
-            job, account, cidr, AuditOutcome.REFUSED, error_code="AlreadyConfigured", error_message=message
-        )
-        _fail(job, item, "AlreadyConfigured", message)
-        return
-    if item.submitted_at is not None:
+            self._follow(item, blocking.state, item.aws_request_id, [adopted] if item.submitted_at else [])
+            return
+        if blocking is not None:
+            message = (
+                f"BYOL is already {blocking.state} with {blocking.management_cidr_range}; "
+                "the management CIDR can never be changed."
+            )
+            event = self._event(
+                item, AuditOutcome.REFUSED, error_code="AlreadyConfigured", error_message=message
+            )
+            self.fail([item], "AlreadyConfigured", message, audit=[event])
+            return
+        ours = self._our_failed_call(item, modifications)
+        if ours is not None:
+            # Our call was made and has already failed in AWS: report that, do not try again on our own.
+            event = self._event(
+                item, AuditOutcome.FAILED, error_code=ours.error_code, error_message=ours.error_message
+            )
+            with transaction.atomic():
+                AwsAccount.objects.filter(pk=self.account.pk).update(
+                    dedicated_tenancy_modification_state=ours.state
+                )
+                self.fail(
+                    [item],
+                    ours.error_code or "ModificationFailed",
+                    ours.error_message or "AWS reports FAILED.",
+                    audit=[event],
+                )
+            return
+        self._modify(item, cidr)
+
+    def _our_failed_call(
+        self, item: JobItem, modifications: list[AccountModification]
+    ) -> AccountModification | None:
+        """The modification our earlier, submitted call started, if AWS lists it (it can only have failed)."""
+        if item.submitted_at is None:
+            return None
         earliest = item.submitted_at - SUBMIT_SKEW
-        ours = next(
+        cidr = item.params["management_cidr_range"]
+        return next(
             (
                 m
                 for m in modifications
@@ -420,94 +376,74 @@ def byol_setup_items_run(*, job_id: int, item_ids: list[int]) -> None:
             ),
             None,
         )
-        if ours is not None:
-            # Our call was made and has already failed in AWS: report that, do not try again on our own.
-            _audit(
-                job,
-                account,
-                cidr,
-                AuditOutcome.FAILED,
-                error_code=ours.error_code,
-                error_message=ours.error_message,
-            )
-            AwsAccount.objects.filter(pk=account.pk).update(dedicated_tenancy_modification_state=ours.state)
-            _fail(
-                job,
+
+    def _modify(self, item: JobItem, cidr: str) -> None:
+        items_mark_submitted([item])
+        try:
+            request_id = account_modify_byol(self.access, cidr)
+        except AwsError as error:
+            # A retryable answer may hide a change that was made: the next delivery looks before sending.
+            message = _access_denied_message(error) if isinstance(error, AwsAccessDenied) else error.message
+            event = self._event(
                 item,
-                ours.error_code or "ModificationFailed",
-                ours.error_message or "AWS reports FAILED.",
+                AuditOutcome.FAILED,
+                aws_request_id=error.request_id,
+                error_code=error.code,
+                error_message=message,
+            )
+            self.retry_or_fail(
+                [item], error, account_id=self.account.account_id, audit=[event], message=message
             )
             return
+        failpoint("byol_setup.after_modify_call")
+        event = self._event(item, AuditOutcome.SUCCEEDED, aws_request_id=request_id)
+        self._follow(item, AccountModificationState.PENDING, request_id, [event])
 
-    JobItem.objects.filter(pk=item.pk).update(submitted_at=timezone.now(), updated_at=timezone.now())
-    try:
-        request_id = account_modify_byol(access, cidr)
-    except AwsError as error:
-        if error.retryable or isinstance(error, AwsExpiredCredentials):
-            # The change may have been made: the next delivery looks before it sends anything.
-            _retry_later(job, item, error)
+    def poll(self, items: list[JobItem]) -> None:
+        """Follow the modification to COMPLETED (then store DescribeAccount on the account) or FAILED."""
+        for item in items:
+            self._poll_item(item)
+
+    def _poll_item(self, item: JobItem) -> None:
+        cidr = item.params["management_cidr_range"]
+        try:
+            mine = next(
+                (m for m in account_modifications_list(self.access) if m.management_cidr_range == cidr), None
+            )
+            if mine is None or mine.state == AccountModificationState.PENDING:
+                return  # still being applied (or not listed yet): the next poll asks again
+            info = account_describe(self.access) if mine.state == AccountModificationState.COMPLETED else None
+        except AwsError as error:
+            self.poll_failed([item], error, account_id=self.account.account_id)
             return
-        message = _access_denied_message(error) if isinstance(error, AwsAccessDenied) else error.message
-        _audit(
-            job,
-            account,
-            cidr,
-            AuditOutcome.FAILED,
-            aws_request_id=error.request_id,
-            error_code=error.code,
-            error_message=message,
-        )
-        _fail(job, item, error.code, message)
-        return
-    failpoint("byol_setup.after_modify_call")
-    _audit(job, account, cidr, AuditOutcome.SUCCEEDED, aws_request_id=request_id)
-    _wait(job, item, account, AccountModificationState.PENDING, request_id)
-    job_refresh_status(job_id=job.pk)
+        with transaction.atomic():
+            if info is None:
+                self._account_state(mine.state, last_synced_at=timezone.now())
+                self.fail(
+                    [item],
+                    mine.error_code or "ModificationFailed",
+                    mine.error_message or "AWS reports FAILED.",
+                )
+                return
+            self._account_state(
+                AccountModificationState.COMPLETED,
+                dedicated_tenancy_support=info.dedicated_tenancy_support,
+                dedicated_tenancy_management_cidr_range=info.management_cidr_range,
+                last_synced_at=timezone.now(),
+            )
+            self.succeed([item])
 
-
-def byol_setup_poll_run(*, job_id: int) -> None:
-    """Follow the modification to COMPLETED (then store DescribeAccount on the account) or FAILED."""
-    due = poll_items_due(job_id=job_id, interval=settings.JOB_POLL_INTERVAL_SECONDS)
-    job, account = _job_context(job_id)
-    access = account_access(account, region=job.params.get("region", ""), job_id=job.pk)
-    for item in due:
-        _poll_item(job, item, account, access)
-    poll_while_waiting(job, interval=settings.JOB_POLL_INTERVAL_SECONDS)
-
-
-def _poll_item(job: Job, item: JobItem, account: AwsAccount, access) -> None:
-    cidr = item.params["management_cidr_range"]
-    try:
-        mine = next((m for m in account_modifications_list(access) if m.management_cidr_range == cidr), None)
-        if mine is None or mine.state == AccountModificationState.PENDING:
-            return  # still being applied (or not listed yet): the next poll asks again
-        info = account_describe(access) if mine.state == AccountModificationState.COMPLETED else None
-    except AwsError as error:
-        if error.retryable or isinstance(error, AwsExpiredCredentials):
-            return
-        _fail(job, item, error.code, error.message)
-        return
-    now = timezone.now()
-    if info is None:
-        AwsAccount.objects.filter(pk=account.pk).update(
-            dedicated_tenancy_modification_state=mine.state, last_synced_at=now, updated_at=now
-        )
-        _fail(job, item, mine.error_code or "ModificationFailed", mine.error_message or "AWS reports FAILED.")
-        return
-    AwsAccount.objects.filter(pk=account.pk).update(
-        dedicated_tenancy_modification_state=AccountModificationState.COMPLETED,
-        dedicated_tenancy_support=info.dedicated_tenancy_support,
-        dedicated_tenancy_management_cidr_range=info.management_cidr_range,
-        last_synced_at=now,
-        updated_at=now,
-    )
-    JobItem.objects.filter(pk=item.pk).update(
-        status=JobItemStatus.SUCCEEDED, next_poll_at=None, finished_at=now, updated_at=now
-    )
-    Job.objects.filter(pk=job.pk).update(
-        result={
-            "management_cidr_range": info.management_cidr_range,
-            "dedicated_tenancy_support": info.dedicated_tenancy_support,
-            "modification_state": AccountModificationState.COMPLETED,
+    def settle(self, job: Job) -> dict:
+        """The account's BYOL state as the job left it, or why it failed."""
+        item = job.items.get()
+        if item.status == JobItemStatus.SUCCEEDED:
+            account = AwsAccount.objects.get(pk=self.account.pk)
+            return {
+                "management_cidr_range": account.dedicated_tenancy_management_cidr_range,
+                "dedicated_tenancy_support": account.dedicated_tenancy_support,
+                "modification_state": AccountModificationState.COMPLETED,
+            }
+        return {
+            "modification_state": AccountModificationState.FAILED,
+            "error": f"{item.error_code}: {item.error_message}",
         }
-    )

@@ -7,48 +7,40 @@ it, and adopts it instead of making a second (CreateWorkspaces has no idempotenc
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from typing import Unpack
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from orchestration.actors import Actor
-from orchestration.aws.errors import (
-    AwsAccessDenied,
-    AwsError,
-    AwsExpiredCredentials,
-    AwsThrottled,
-    AwsTransient,
-    is_transient_item_code,
-)
+from orchestration.aws.errors import AwsError, is_retryable_code
+from orchestration.aws.tagguard import partner_tags
 from orchestration.aws.types import Workspace, WorkspaceSpec
-from orchestration.aws.workspaces import workspace_find, workspaces_create_batch, workspaces_describe
-from orchestration.choices import AuditOutcome, JobItemStatus, JobKind, Queue
-from orchestration.failpoints import failpoint
-from orchestration.models import Job, JobItem
-from orchestration.services.accounts import account_access
-from orchestration.services.audit import audit_event_for_job, audit_record_many
-from orchestration.services.errors import RequestInvalid
-from orchestration.services.jobs import (
-    items_claim,
-    items_release,
-    job_dispatch_items,
-    job_refresh_status,
-    job_schedule_poll,
+from orchestration.aws.workspaces import (
+    CREATE_WORKSPACES_LIMIT,
+    workspace_find,
+    workspaces_create_batch,
+    workspaces_describe,
 )
-from orchestration.services.polling import poll_items_due, poll_while_waiting
+from orchestration.choices import AuditOutcome, JobKind
+from orchestration.engine.items import items_mark_submitted
+from orchestration.engine.jobs import NewItem
+from orchestration.engine.runner import JobRunner
+from orchestration.failpoints import failpoint
+from orchestration.models import AuditEvent, Job, JobItem
+from orchestration.services.accounts import account_access
+from orchestration.services.audit import AuditResult, audit_event_for_job
+from orchestration.services.desktop_rows import REPORTED_FIELDS, desktop_apply_reported
+from orchestration.services.errors import RequestInvalid
 from tenants.choices import (
-    PARTNER_TAG_KEY,
-    PARTNER_TAG_VALUE,
     UNDEFINED_USER,
     ComputeType,
     DesktopState,
     DirectoryState,
     RunningMode,
-    VerificationStatus,
 )
 from tenants.models import DESKTOP_IS_LIVE, AwsAccount, Bundle, Customer, Desktop, Directory
 
@@ -79,12 +71,8 @@ class DesktopCreateRequest:
     user_volume_gib: int | None = None
 
 
-def _validate(request: DesktopCreateRequest) -> None:
-    errors: dict[str, list[str]] = {}
-
-    def add(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
-
+def _check_placement(request: DesktopCreateRequest, add: Callable[[str, str], None]) -> None:
+    """The account, directory and bundle belong together and can take new desktops."""
     account = request.aws_account
     if account.customer_id != request.customer.pk:
         add("aws_account", "This AWS account belongs to another customer.")
@@ -107,6 +95,10 @@ def _validate(request: DesktopCreateRequest) -> None:
         add("bundle", "The bundle and the directory are in different regions.")
     elif request.bundle.missing_from_aws_since is not None:
         add("bundle", f"AWS no longer reports bundle {request.bundle.bundle_id}: choose another bundle.")
+
+
+def _check_properties(request: DesktopCreateRequest, add: Callable[[str, str], None]) -> None:
+    """Running mode (never AUTO_STOP in WorkSpaces Core), compute type and volume sizes."""
     if request.running_mode == RunningMode.AUTO_STOP:
         add(
             "running_mode",
@@ -121,6 +113,9 @@ def _validate(request: DesktopCreateRequest) -> None:
         if value is not None and (not isinstance(value, int) or value < 1):
             add(name, "A volume size is a whole number of GiB, at least 1.")
 
+
+def _check_users(request: DesktopCreateRequest, add: Callable[[str, str], None]) -> None:
+    """Names or a count, not both; each name valid, listed once, and without a live desktop there."""
     if bool(request.user_names) == bool(request.count):
         add(
             "user_names",
@@ -129,23 +124,35 @@ def _validate(request: DesktopCreateRequest) -> None:
     wanted = len(request.user_names) or request.count
     if request.count < 0 or wanted > MAX_DESKTOPS_PER_JOB:
         add("count", f"One request makes 1 to {MAX_DESKTOPS_PER_JOB} desktops.")
-    if request.user_names:
-        duplicates = sorted(n for n, times in Counter(request.user_names).items() if times > 1)
-        if duplicates:
-            add("user_names", f"Listed more than once: {', '.join(duplicates[:20])}.")
-        bad = [n for n in request.user_names if n == UNDEFINED_USER or not USER_NAME_PATTERN.match(n)]
-        if bad:
-            add(
-                "user_names",
-                f"Not valid directory user names: {', '.join(bad[:20])} (use count for user-decoupled desktops).",
-            )
-        taken = sorted(
-            Desktop.objects.filter(
-                DESKTOP_IS_LIVE, directory=request.directory, user_name__in=request.user_names
-            ).values_list("user_name", flat=True)
+    if not request.user_names:
+        return
+    duplicates = sorted(n for n, times in Counter(request.user_names).items() if times > 1)
+    if duplicates:
+        add("user_names", f"Listed more than once: {', '.join(duplicates[:20])}.")
+    bad = [n for n in request.user_names if n == UNDEFINED_USER or not USER_NAME_PATTERN.match(n)]
+    if bad:
+        add(
+            "user_names",
+            f"Not valid directory user names: {', '.join(bad[:20])} (use count for user-decoupled desktops).",
         )
-        if taken:
-            add("user_names", f"Already have a desktop in this directory: {', '.join(taken[:20])}.")
+    taken = sorted(
+        Desktop.objects.filter(
+            DESKTOP_IS_LIVE, directory=request.directory, user_name__in=request.user_names
+        ).values_list("user_name", flat=True)
+    )
+    if taken:
+        add("user_names", f"Already have a desktop in this directory: {', '.join(taken[:20])}.")
+
+
+def _validate(request: DesktopCreateRequest) -> None:
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    _check_placement(request, add)
+    _check_properties(request, add)
+    _check_users(request, add)
     if errors:
         raise DesktopCreateInvalid(errors)
 
@@ -157,27 +164,7 @@ def desktop_create_bulk(*, actor: Actor, request: DesktopCreateRequest) -> Job:
     """
     _validate(request)
     users = request.user_names or [UNDEFINED_USER] * request.count
-    single = len(users) == 1
     with transaction.atomic():
-        job = Job.objects.create(
-            kind=JobKind.DESKTOP_CREATE,
-            customer=request.customer,
-            queue=Queue.INTERACTIVE if single else Queue.BULK,
-            requested_by_kind=actor.kind,
-            requested_by_user_id=actor.user_id,
-            requested_by_label=actor.label,
-            total_items=len(users),
-            params={
-                "aws_account_id": request.aws_account.account_id,
-                "directory_id": request.directory.directory_id,
-                "bundle_id": request.bundle.bundle_id,
-                "running_mode": request.running_mode,
-                "compute_type": request.compute_type,
-                "root_volume_gib": request.root_volume_gib,
-                "user_volume_gib": request.user_volume_gib,
-                "count": len(users),
-            },
-        )
         desktops = Desktop.objects.bulk_create(
             Desktop(
                 aws_account=request.aws_account,
@@ -196,11 +183,249 @@ def desktop_create_bulk(*, actor: Actor, request: DesktopCreateRequest) -> Job:
         for desktop in desktops:
             desktop.workspace_name = f"{settings.WORKSPACE_NAME_PREFIX}{desktop.pk}"
         Desktop.objects.bulk_update(desktops, ["workspace_name"])
-        items = JobItem.objects.bulk_create(
-            JobItem(job=job, sequence=n, desktop=desktop) for n, desktop in enumerate(desktops)
+        return DesktopCreateRunner.job_create(
+            actor=actor,
+            customer=request.customer,
+            items=[NewItem(desktop=desktop) for desktop in desktops],
+            params={
+                "aws_account_id": request.aws_account.account_id,
+                "directory_id": request.directory.directory_id,
+                "bundle_id": request.bundle.bundle_id,
+                "running_mode": request.running_mode,
+                "compute_type": request.compute_type,
+                "root_volume_gib": request.root_volume_gib,
+                "user_volume_gib": request.user_volume_gib,
+                "count": len(users),
+            },
         )
-        job_dispatch_items(job, [item.pk for item in items])
-    return job
+
+
+# ------------------------------------------------------------------------------------------ the runner
+def _desktop_id(item: JobItem) -> int:
+    """The desktop a create item was written with (JobItem.desktop is optional only for other kinds)."""
+    assert item.desktop_id is not None, f"create job item {item.pk} has no desktop"
+    return item.desktop_id
+
+
+class DesktopCreateRunner(JobRunner):
+    """Creating desktops: up to 25 a delivery (one CreateWorkspaces call), then polls until each settles.
+
+    A submitted item may exist in AWS already (its earlier delivery died or lost the answer): it is
+    looked for by the name we gave it and adopted, never created twice.
+    """
+
+    kinds = (JobKind.DESKTOP_CREATE,)
+    batch_size = CREATE_WORKSPACES_LIMIT
+    polls = True
+    poll_related = "desktop__aws_account__customer"
+
+    def run(self, items: list[JobItem]) -> None:
+        self.desktops = {
+            d.pk: d
+            for d in Desktop.objects.select_related("aws_account__customer", "directory", "bundle").filter(
+                pk__in=[_desktop_id(i) for i in items]
+            )
+        }
+        first = self.desktops[_desktop_id(items[0])]
+        self.access = account_access(first.aws_account, region=first.region, job_id=self.job.pk)
+        try:
+            to_create = self._adopt_submitted(items)
+        except AwsError as error:
+            self._call_failed(items, error)
+            return
+        if to_create:
+            self._create(to_create)
+
+    def _event(
+        self, outcome: str, target: str, *, details: dict | None = None, **fields: Unpack[AuditResult]
+    ) -> AuditEvent:
+        return audit_event_for_job(
+            self.job,
+            action="CreateWorkspaces",
+            outcome=outcome,
+            aws_account_id=self.access.account_id,
+            region=self.access.region,
+            target_type="desktop",
+            target_id=target,
+            details=details,
+            **fields,
+        )
+
+    def _adopt_submitted(self, items: list[JobItem]) -> list[JobItem]:
+        """Adopt what an earlier delivery's call made; returns the items still to create."""
+        adopted: list[tuple[JobItem, Workspace]] = []
+        to_create: list[JobItem] = []
+        for item in items:
+            desktop = self.desktops[_desktop_id(item)]
+            existing = None
+            if item.submitted_at is not None:
+                existing = workspace_find(
+                    self.access,
+                    directory_id=desktop.directory.directory_id,
+                    workspace_name=desktop.workspace_name,
+                )
+            if existing is not None:
+                adopted.append((item, existing))
+            else:
+                to_create.append(item)
+        if adopted:
+            events = [
+                self._event(
+                    AuditOutcome.SUCCEEDED,
+                    workspace.workspace_id,
+                    details={
+                        "adopted": True,
+                        "workspace_name": self.desktops[_desktop_id(item)].workspace_name,
+                    },
+                )
+                for item, workspace in adopted
+            ]
+            self._record_made(adopted, audit=events)
+        return to_create
+
+    def _record_made(self, made: list[tuple[JobItem, Workspace]], *, audit: list[AuditEvent]) -> None:
+        """Write the AWS ids the moment we know them: the desktops are PENDING, the items wait for them."""
+        now = timezone.now()
+        desktops = []
+        for item, workspace in made:
+            desktop = self.desktops[_desktop_id(item)]
+            desktop.workspace_id = workspace.workspace_id
+            desktop.tags = partner_tags()
+            desktop_apply_reported(desktop, workspace, now=now)
+            desktop.state, desktop.state_changed_at = workspace.state or DesktopState.PENDING, now
+            desktops.append(desktop)
+            item.aws_resource_id = workspace.workspace_id
+        with transaction.atomic(savepoint=False):
+            Desktop.objects.bulk_update(desktops, ["workspace_id", "tags", *REPORTED_FIELDS])
+            self.wait([item for item, _ in made], audit=audit)
+
+    def _create(self, items: list[JobItem]) -> None:
+        """One CreateWorkspaces call for the items; each made, refused or to be retried as AWS answered."""
+        items_mark_submitted(items)
+        specs = [_spec_for(self.job, self.desktops[_desktop_id(item)]) for item in items]
+        try:
+            result = workspaces_create_batch(self.access, specs)
+        except AwsError as error:
+            self._call_failed(items, error)
+            return
+        failpoint("desktop_create.after_create_call")
+        made: list[tuple[JobItem, Workspace]] = []
+        retry: list[JobItem] = []
+        failed: list[JobItem] = []
+        events: list[AuditEvent] = []
+        for item in items:
+            desktop = self.desktops[_desktop_id(item)]
+            details = {"user_name": desktop.user_name, "workspace_name": desktop.workspace_name}
+            workspace = result.created.get(desktop.workspace_name)
+            refused = result.failed.get(desktop.workspace_name)
+            if workspace is not None:
+                item.aws_request_id = result.request_id
+                made.append((item, workspace))
+                events.append(
+                    self._event(
+                        AuditOutcome.SUCCEEDED,
+                        workspace.workspace_id,
+                        aws_request_id=result.request_id,
+                        details=details,
+                    )
+                )
+                continue
+            code = refused.code if refused else "MissingFromResponse"
+            message = refused.message if refused else "CreateWorkspaces answered without this desktop."
+            if refused is not None and is_retryable_code(code):
+                retry.append(item)
+            else:
+                item.error_code, item.error_message, item.aws_request_id = code, message, result.request_id
+                failed.append(item)
+            events.append(
+                self._event(
+                    AuditOutcome.FAILED,
+                    desktop.workspace_name,
+                    aws_request_id=result.request_id,
+                    error_code=code,
+                    error_message=message,
+                    details=details,
+                )
+            )
+        with transaction.atomic():
+            self._record_made(made, audit=events)
+            self._desktops_failed(failed)
+            self.fail_each(failed)
+            # AWS said these were not made: the retry creates rather than looks, and costs no attempt.
+            self.retry_later(retry, count_attempt=False, forget_submission=True)
+
+    def _desktops_failed(self, items: list[JobItem]) -> None:
+        """Desktops that were never made show AWS's reason on their row."""
+        now = timezone.now()
+        for code, message in {(i.error_code, i.error_message) for i in items}:
+            Desktop.objects.filter(
+                pk__in=[i.desktop_id for i in items if (i.error_code, i.error_message) == (code, message)],
+                workspace_id__isnull=True,
+            ).update(
+                state=DesktopState.ERROR,
+                error_code=code,
+                error_message=message,
+                state_changed_at=now,
+                updated_at=now,
+            )
+
+    def _call_failed(self, items: list[JobItem], error: AwsError) -> None:
+        """A whole call failed: retried later if AWS may act yet, else the items fail with AWS's words."""
+        sequences = [i.sequence for i in items]
+        event = self._event(
+            AuditOutcome.FAILED,
+            f"job {self.job.pk} items {min(sequences)}-{max(sequences)}",
+            aws_request_id=error.request_id,
+            error_code=error.code,
+            error_message=error.message,
+        )
+        with transaction.atomic():
+            retried = self.retry_or_fail(items, error, account_id=self.access.account_id, audit=[event])
+            if not retried:
+                self._desktops_failed(items)
+
+    def poll(self, items: list[JobItem]) -> None:
+        """Describe the provisioning desktops (25 ids a call) per account and region; settle what AWS settled."""
+        by_region: dict[tuple[int, str], list[JobItem]] = {}
+        for item in items:
+            desktop = item.desktop
+            assert desktop is not None, f"create job item {item.pk} has no desktop"
+            by_region.setdefault((desktop.aws_account_id, desktop.region), []).append(item)
+        for group in by_region.values():
+            desktop = group[0].desktop
+            assert desktop is not None
+            access = account_access(desktop.aws_account, region=desktop.region, job_id=self.job.pk)
+            try:
+                reported = workspaces_describe(access, [i.aws_resource_id for i in group])
+            except AwsError as error:
+                self.poll_failed(group, error, account_id=access.account_id)
+                continue
+            self._settle(group, {w.workspace_id: w for w in reported})
+
+    def _settle(self, items: list[JobItem], reported: Mapping[str, Workspace]) -> None:
+        """Copy what AWS reports onto the desktops; items whose desktop settled are finished."""
+        now = timezone.now()
+        desktops = {d.pk: d for d in Desktop.objects.filter(pk__in=[i.desktop_id for i in items])}
+        changed: list[Desktop] = []
+        succeeded: list[JobItem] = []
+        failed: list[JobItem] = []
+        for item in items:
+            workspace = reported.get(item.aws_resource_id)
+            if workspace is None:
+                continue  # AWS's describe can lag a create by a few seconds
+            desktop = desktops[_desktop_id(item)]
+            desktop_apply_reported(desktop, workspace, now=now)
+            changed.append(desktop)
+            if workspace.state in SETTLED_OK_STATES:
+                succeeded.append(item)
+            elif workspace.state in SETTLED_FAILED_STATES:
+                item.error_code = workspace.error_code or f"Workspace{workspace.state.title()}"
+                item.error_message = workspace.error_message or f"The desktop went to {workspace.state}."
+                failed.append(item)
+        with transaction.atomic():
+            Desktop.objects.bulk_update(changed, REPORTED_FIELDS)
+            self.succeed(succeeded)
+            self.fail_each(failed)
 
 
 def _spec_for(job: Job, desktop: Desktop) -> WorkspaceSpec:
@@ -215,262 +440,4 @@ def _spec_for(job: Job, desktop: Desktop) -> WorkspaceSpec:
         compute_type=params.get("compute_type") or "",
         root_volume_gib=params.get("root_volume_gib"),
         user_volume_gib=params.get("user_volume_gib"),
-    )
-
-
-def _desktop_id(item: JobItem) -> int:
-    """The desktop a create item was written with (JobItem.desktop is optional only for other kinds)."""
-    assert item.desktop_id is not None, f"create job item {item.pk} has no desktop"
-    return item.desktop_id
-
-
-def _record_made(job: Job, item: JobItem, workspace: Workspace, request_id: str, now) -> None:
-    """Write the AWS id the moment we know it: the item now waits for the desktop to come up."""
-    Desktop.objects.filter(pk=_desktop_id(item)).update(
-        workspace_id=workspace.workspace_id,
-        state=workspace.state or DesktopState.PENDING,
-        state_changed_at=now,
-        computer_name=workspace.computer_name,
-        tags={PARTNER_TAG_KEY: PARTNER_TAG_VALUE},
-        last_synced_at=now,
-        updated_at=now,
-    )
-    JobItem.objects.filter(pk=item.pk).update(
-        status=JobItemStatus.WAITING,
-        aws_resource_id=workspace.workspace_id,
-        aws_request_id=request_id,
-        lease_expires_at=None,
-        next_poll_at=now + timedelta(seconds=settings.JOB_POLL_INTERVAL_SECONDS),
-        updated_at=now,
-    )
-
-
-def _fail_items(job: Job, items: list[JobItem], code: str, message: str, now) -> None:
-    Desktop.objects.filter(pk__in=[i.desktop_id for i in items], workspace_id__isnull=True).update(
-        state=DesktopState.ERROR, error_code=code, error_message=message, state_changed_at=now, updated_at=now
-    )
-    JobItem.objects.filter(pk__in=[i.pk for i in items]).update(
-        status=JobItemStatus.FAILED,
-        error_code=code,
-        error_message=message,
-        lease_expires_at=None,
-        finished_at=now,
-        updated_at=now,
-    )
-
-
-def desktop_create_batch_run(*, job_id: int, item_ids: list[int]) -> None:
-    """One delivery of one batch: claim, adopt what a lost response made, create the rest in one call."""
-    items = items_claim(job_id=job_id, item_ids=item_ids)
-    if not items:
-        return
-    job = Job.objects.select_related("customer").get(pk=job_id)
-    desktops = {
-        d.pk: d
-        for d in Desktop.objects.select_related("aws_account__customer", "directory", "bundle").filter(
-            pk__in=[i.desktop_id for i in items]
-        )
-    }
-    first = desktops[_desktop_id(items[0])]
-    access = account_access(first.aws_account, region=first.region, job_id=job.pk)
-    audit = []
-    now = timezone.now()
-
-    try:
-        # A submitted item may exist in AWS already: its earlier delivery died or lost the response.
-        to_create: list[JobItem] = []
-        for item in items:
-            desktop = desktops[_desktop_id(item)]
-            existing = None
-            if item.submitted_at is not None:
-                existing = workspace_find(
-                    access, directory_id=desktop.directory.directory_id, workspace_name=desktop.workspace_name
-                )
-            if existing is not None:
-                _record_made(job, item, existing, item.aws_request_id, now)
-                audit.append(
-                    audit_event_for_job(
-                        job,
-                        action="CreateWorkspaces",
-                        outcome=AuditOutcome.SUCCEEDED,
-                        aws_account_id=access.account_id,
-                        region=access.region,
-                        target_type="desktop",
-                        target_id=existing.workspace_id,
-                        details={"adopted": True, "workspace_name": desktop.workspace_name},
-                    )
-                )
-            else:
-                to_create.append(item)
-    except AwsError as error:
-        audit_record_many(audit)
-        _handle_batch_error(job, items, error, now)
-        return
-
-    if to_create:
-        JobItem.objects.filter(pk__in=[i.pk for i in to_create]).update(submitted_at=now, updated_at=now)
-        specs = [_spec_for(job, desktops[_desktop_id(item)]) for item in to_create]
-        try:
-            result = workspaces_create_batch(access, specs)
-        except AwsError as error:
-            audit_record_many(audit)
-            _handle_batch_error(job, to_create, error, now)
-            return
-        failpoint("desktop_create.after_create_call")
-        now = timezone.now()
-        retry: list[JobItem] = []
-        for item in to_create:
-            desktop = desktops[_desktop_id(item)]
-            made = result.created.get(desktop.workspace_name)
-            failed = result.failed.get(desktop.workspace_name)
-            if made is not None:
-                _record_made(job, item, made, result.request_id, now)
-                outcome, target, code, message = AuditOutcome.SUCCEEDED, made.workspace_id, "", ""
-            elif failed is not None and is_transient_item_code(failed.code):
-                retry.append(item)
-                outcome, target, code, message = (
-                    AuditOutcome.FAILED,
-                    desktop.workspace_name,
-                    failed.code,
-                    failed.message,
-                )
-            else:
-                code = failed.code if failed else "MissingFromResponse"
-                message = failed.message if failed else "CreateWorkspaces answered without this desktop."
-                _fail_items(job, [item], code, message, now)
-                outcome, target = AuditOutcome.FAILED, desktop.workspace_name
-            audit.append(
-                audit_event_for_job(
-                    job,
-                    action="CreateWorkspaces",
-                    outcome=outcome,
-                    aws_account_id=access.account_id,
-                    region=access.region,
-                    target_type="desktop",
-                    target_id=target,
-                    aws_request_id=result.request_id,
-                    error_code=code,
-                    error_message=message,
-                    details={"user_name": desktop.user_name, "workspace_name": desktop.workspace_name},
-                )
-            )
-        if retry:
-            # AWS said these were not made: clear the mark so the retry creates rather than looks.
-            JobItem.objects.filter(pk__in=[i.pk for i in retry]).update(submitted_at=None)
-            items_release(retry, count_attempt=False)
-            job_dispatch_items(job, [i.pk for i in retry], countdown=_retry_delay())
-    audit_record_many(audit)
-    job_schedule_poll(job, countdown=settings.JOB_POLL_INTERVAL_SECONDS)
-    job_refresh_status(job_id=job.pk)
-
-
-def _retry_delay() -> float:
-    """How long items given back for a retry wait before their next delivery."""
-    return max(1.0, settings.AWS_BACKOFF_BASE * 4)
-
-
-def _handle_batch_error(job: Job, items: list[JobItem], error: AwsError, now) -> None:
-    """A whole call failed: keep the items for later (throttled, transient) or fail them with AWS's words."""
-    if isinstance(error, AwsThrottled | AwsTransient | AwsExpiredCredentials):
-        # Throttling is AWS declining to act: it costs the item no attempt. A transient error after a
-        # create may hide a success, so it counts, and the submitted mark makes the retry look first.
-        # Credentials that expired again right after a refresh are retried with a fresh session.
-        items_release(items, count_attempt=not isinstance(error, AwsThrottled))
-        job_dispatch_items(job, [i.pk for i in items], countdown=_retry_delay())
-        return
-    _fail_items(job, items, error.code, error.message, now)
-    if isinstance(error, AwsAccessDenied):
-        AwsAccount.objects.filter(account_id=job.params.get("aws_account_id")).update(
-            verification_status=VerificationStatus.FAILED,
-            verification_message=f"{error.code}: {error.message}",
-        )
-    audit_record_many(
-        [
-            audit_event_for_job(
-                job,
-                action="CreateWorkspaces",
-                outcome=AuditOutcome.FAILED,
-                aws_account_id=job.params.get("aws_account_id", ""),
-                target_type="desktop",
-                target_id=f"job {job.pk} items {min(i.sequence for i in items)}-{max(i.sequence for i in items)}",
-                aws_request_id=error.request_id,
-                error_code=error.code,
-                error_message=error.message,
-            )
-        ]
-    )
-    job_refresh_status(job_id=job.pk)
-
-
-def desktop_create_poll_run(*, job_id: int) -> None:
-    """Describe the job's provisioning desktops (25 ids a call) and settle those AWS has settled."""
-    due = poll_items_due(
-        job_id=job_id, interval=settings.JOB_POLL_INTERVAL_SECONDS, related="desktop__aws_account__customer"
-    )
-    job = Job.objects.select_related("customer").get(pk=job_id)
-    by_region: dict[tuple[int, str], tuple[Desktop, list[JobItem]]] = {}
-    for item in due:
-        desktop = item.desktop
-        assert desktop is not None, f"create job item {item.pk} has no desktop"
-        by_region.setdefault((desktop.aws_account_id, desktop.region), (desktop, []))[1].append(item)
-    for desktop, group in by_region.values():
-        access = account_access(desktop.aws_account, region=desktop.region, job_id=job.pk)
-        try:
-            reported = {
-                w.workspace_id: w for w in workspaces_describe(access, [i.aws_resource_id for i in group])
-            }
-        except (AwsThrottled, AwsTransient, AwsExpiredCredentials):
-            continue  # the next poll asks again
-        except AwsError as error:
-            _fail_items(job, group, error.code, error.message, timezone.now())
-            continue
-        _settle(group, reported, timezone.now())
-    poll_while_waiting(job, interval=settings.JOB_POLL_INTERVAL_SECONDS)
-
-
-def _settle(items: list[JobItem], reported: Mapping[str, Workspace], now) -> None:
-    """Copy what AWS reports onto the desktops; items whose desktop settled are finished."""
-    desktops = {d.pk: d for d in Desktop.objects.filter(pk__in=[i.desktop_id for i in items])}
-    changed: list[Desktop] = []
-    succeeded: list[int] = []
-    for item in items:
-        workspace = reported.get(item.aws_resource_id)
-        if workspace is None:
-            continue  # AWS's describe can lag a create by a few seconds
-        desktop = desktops[_desktop_id(item)]
-        if desktop.state != workspace.state:
-            desktop.state, desktop.state_changed_at = workspace.state, now
-        desktop.computer_name = workspace.computer_name
-        desktop.ip_address = workspace.ip_address or None
-        desktop.running_mode = workspace.running_mode or desktop.running_mode
-        desktop.error_code, desktop.error_message = workspace.error_code, workspace.error_message
-        desktop.last_synced_at = desktop.updated_at = now
-        changed.append(desktop)
-        if workspace.state in SETTLED_OK_STATES:
-            succeeded.append(item.pk)
-        elif workspace.state in SETTLED_FAILED_STATES:
-            JobItem.objects.filter(pk=item.pk).update(
-                status=JobItemStatus.FAILED,
-                error_code=workspace.error_code or f"Workspace{workspace.state.title()}",
-                error_message=workspace.error_message or f"The desktop went to {workspace.state}.",
-                next_poll_at=None,
-                finished_at=now,
-                updated_at=now,
-            )
-    Desktop.objects.bulk_update(
-        changed,
-        [
-            "state",
-            "state_changed_at",
-            "computer_name",
-            "ip_address",
-            "running_mode",
-            "error_code",
-            "error_message",
-            "last_synced_at",
-            "updated_at",
-        ],
-    )
-    JobItem.objects.filter(pk__in=succeeded).update(
-        status=JobItemStatus.SUCCEEDED, next_poll_at=None, finished_at=now, updated_at=now
     )

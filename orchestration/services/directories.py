@@ -10,48 +10,29 @@ directory run at once, audited, behind the tag guard.
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from functools import cached_property
 from typing import NoReturn, Unpack
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from orchestration.actors import Actor
 from orchestration.aws import directories as aws_directories
 from orchestration.aws.directories import REGISTER_SUBNETS_LIMIT, ServiceDirectory, WorkspaceDirectory
-from orchestration.aws.errors import (
-    AwsAccessDenied,
-    AwsError,
-    AwsExpiredCredentials,
-    AwsPermanent,
-    AwsThrottled,
-    AwsTransient,
-)
-from orchestration.aws.tagguard import is_partner_managed
+from orchestration.aws.errors import AwsError, AwsPermanent
+from orchestration.aws.tagguard import is_partner_managed, partner_tags
 from orchestration.aws.types import AccountAccess
 from orchestration.aws.workspaces import resource_tags
-from orchestration.choices import JOB_ITEM_TERMINAL_STATUSES, AuditOutcome, JobItemStatus, JobKind, Queue
-from orchestration.models import Job, JobItem
+from orchestration.choices import JOB_ITEM_TERMINAL_STATUSES, AuditOutcome, JobKind, Queue
+from orchestration.engine.items import items_mark_submitted
+from orchestration.engine.jobs import NewItem
+from orchestration.engine.runner import JobRunner
+from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access
-from orchestration.services.audit import AuditResult, audit_event_for_job, audit_record_many
+from orchestration.services.audit import AuditResult, audit_event_for_job
 from orchestration.services.errors import RequestInvalid
 from orchestration.services.guard import guarded_change, refuse_change
-from orchestration.services.jobs import (
-    items_claim,
-    items_release,
-    job_dispatch_items,
-    job_refresh_status,
-    job_schedule_poll,
-)
-from orchestration.services.polling import poll_items_due, poll_while_waiting
-from tenants.choices import (
-    PARTNER_TAG_KEY,
-    PARTNER_TAG_VALUE,
-    DedicatedTenancySupport,
-    DirectoryState,
-    Tenancy,
-    VerificationStatus,
-)
+from tenants.choices import DedicatedTenancySupport, DirectoryState, Tenancy
 from tenants.models import DESKTOP_IS_LIVE, AwsAccount, Desktop, Directory
 
 DIRECTORY_ID_PATTERN = re.compile(r"^d-[0-9a-f]{8,63}$")
@@ -169,144 +150,13 @@ def directory_register(
             "subnet_ids": subnet_ids,
             "tenancy": tenancy,
         }
-        job = Job.objects.create(
-            kind=JobKind.DIRECTORY_REGISTER,
+        return DirectoryRegisterRunner.job_create(
+            actor=actor,
             customer=aws_account.customer,
             queue=Queue.INTERACTIVE,
-            requested_by_kind=actor.kind,
-            requested_by_user_id=actor.user_id,
-            requested_by_label=actor.label,
-            total_items=1,
             params=params,
+            items=[NewItem(params=params)],
         )
-        item = JobItem.objects.create(job=job, sequence=0, params=params)
-        job_dispatch_items(job, [item.pk])
-    return job
-
-
-def _retry_delay() -> float:
-    return max(1.0, settings.AWS_BACKOFF_BASE * 4)
-
-
-def _register_audit(
-    job: Job, item: JobItem, *, outcome: str, details: dict | None = None, **fields: Unpack[AuditResult]
-) -> None:
-    audit_record_many(
-        [
-            audit_event_for_job(
-                job,
-                action="RegisterWorkspaceDirectory",
-                outcome=outcome,
-                aws_account_id=job.params["aws_account_id"],
-                region=item.params["region"],
-                target_type="directory",
-                target_id=item.params["directory_id"],
-                details=details,
-                **fields,
-            )
-        ]
-    )
-
-
-def _record_registration(
-    job: Job, account: AwsAccount, item: JobItem, state: str, request_id: str, *, adopted: bool
-) -> None:
-    """Write what AWS accepted first: the directory row and the item, which now waits for REGISTERED."""
-    now = timezone.now()
-    params = item.params
-    with transaction.atomic():
-        Directory.objects.update_or_create(
-            directory_id=params["directory_id"],
-            defaults={
-                "aws_account": account,
-                "region": params["region"],
-                "state": state or DirectoryState.REGISTERING,
-                "tenancy": params["tenancy"],
-                "subnet_ids": params["subnet_ids"],
-                "tags": {PARTNER_TAG_KEY: PARTNER_TAG_VALUE},
-                "missing_from_aws_since": None,
-                "last_synced_at": now,
-            },
-        )
-        JobItem.objects.filter(pk=item.pk).update(
-            status=JobItemStatus.WAITING,
-            aws_resource_id=params["directory_id"],
-            aws_request_id=request_id,
-            lease_expires_at=None,
-            next_poll_at=now,
-            updated_at=now,
-        )
-        _register_audit(
-            job,
-            item,
-            outcome=AuditOutcome.SUCCEEDED,
-            aws_request_id=request_id,
-            details={"tenancy": params["tenancy"], "subnet_ids": params["subnet_ids"], "adopted": adopted},
-        )
-        # The poll reads the registered directory's details (name, security group, code) right away.
-        job_schedule_poll(job, countdown=0)
-
-
-def _register_failed(job: Job, account: AwsAccount, item: JobItem, error: AwsError) -> None:
-    now = timezone.now()
-    JobItem.objects.filter(pk=item.pk).update(
-        status=JobItemStatus.FAILED,
-        error_code=error.code,
-        error_message=error.message,
-        lease_expires_at=None,
-        finished_at=now,
-        updated_at=now,
-    )
-    if isinstance(error, AwsAccessDenied):
-        AwsAccount.objects.filter(pk=account.pk).update(
-            verification_status=VerificationStatus.FAILED,
-            verification_message=f"{error.code}: {error.message}",
-        )
-    _register_audit(
-        job,
-        item,
-        outcome=AuditOutcome.FAILED,
-        aws_request_id=error.request_id,
-        error_code=error.code,
-        error_message=error.message,
-    )
-
-
-def directory_register_items_run(*, job_id: int, item_ids: list[int]) -> None:
-    """One delivery: claim, look for a registration a lost response hid, else register once."""
-    items = items_claim(job_id=job_id, item_ids=item_ids)
-    if not items:
-        return
-    job = Job.objects.select_related("customer").get(pk=job_id)
-    account = AwsAccount.objects.select_related("customer").get(account_id=job.params["aws_account_id"])
-    for item in items:
-        params = item.params
-        access = account_access(account, region=params["region"], job_id=job.pk)
-        try:
-            if item.submitted_at is not None:
-                found = aws_directories.directories_describe(access, [params["directory_id"]])
-                if found:
-                    _record_registration(
-                        job, account, item, found[0].state, item.aws_request_id, adopted=True
-                    )
-                    continue
-            JobItem.objects.filter(pk=item.pk).update(submitted_at=timezone.now())
-            registration = aws_directories.directory_register(
-                access,
-                directory_id=params["directory_id"],
-                subnet_ids=params["subnet_ids"],
-                tenancy=params["tenancy"],
-            )
-        except (AwsThrottled, AwsTransient, AwsExpiredCredentials) as error:
-            # A transient answer to a register may hide a success: the submitted mark makes the retry look.
-            items_release([item], count_attempt=not isinstance(error, AwsThrottled))
-            job_dispatch_items(job, [item.pk], countdown=_retry_delay())
-            continue
-        except AwsError as error:
-            _register_failed(job, account, item, error)
-            continue
-        _record_registration(job, account, item, registration.state, registration.request_id, adopted=False)
-    job_refresh_status(job_id=job.pk)
 
 
 def _apply_reported(directory: Directory, reported: WorkspaceDirectory, now) -> None:
@@ -326,48 +176,131 @@ def _apply_reported(directory: Directory, reported: WorkspaceDirectory, now) -> 
     directory.last_synced_at = now
 
 
-def directory_register_poll_run(*, job_id: int) -> None:
-    """Describe the job's registering directory and settle the item on REGISTERED or ERROR."""
-    interval = settings.JOB_POLL_INTERVAL_SECONDS
-    due = poll_items_due(job_id=job_id, interval=interval)
-    job = Job.objects.select_related("customer").get(pk=job_id)
-    account = AwsAccount.objects.select_related("customer").get(account_id=job.params["aws_account_id"])
-    for item in due:
-        access = account_access(account, region=item.params["region"], job_id=job.pk)
-        try:
-            found = aws_directories.directories_describe(access, [item.aws_resource_id])
-        except (AwsThrottled, AwsTransient, AwsExpiredCredentials):
-            continue  # the next poll asks again
-        except AwsError as error:
-            _register_failed(job, account, item, error)
-            continue
-        _settle_registration(item, found[0] if found else None, timezone.now())
-    poll_while_waiting(job, interval=interval)
+class DirectoryRegisterRunner(JobRunner):
+    """Registering one directory: register once (looking first after a lost answer), then follow
+    REGISTERING until REGISTERED or ERROR."""
 
+    kinds = (JobKind.DIRECTORY_REGISTER,)
+    polls = True
 
-def _settle_registration(item: JobItem, reported: WorkspaceDirectory | None, now) -> None:
-    finished = {"lease_expires_at": None, "next_poll_at": None, "finished_at": now, "updated_at": now}
-    if reported is None:
-        if item.submitted_at and now - item.submitted_at > REGISTRATION_NOT_FOUND_GRACE:
-            JobItem.objects.filter(pk=item.pk).update(
-                status=JobItemStatus.FAILED,
-                error_code="DirectoryNotFound",
-                error_message="WorkSpaces accepted the registration but never listed the directory.",
-                **finished,
-            )
-        return
-    directory = Directory.objects.get(directory_id=item.aws_resource_id)
-    _apply_reported(directory, reported, now)
-    directory.save()
-    if reported.state == DirectoryState.REGISTERED:
-        JobItem.objects.filter(pk=item.pk).update(status=JobItemStatus.SUCCEEDED, **finished)
-    elif reported.state == DirectoryState.ERROR:
-        JobItem.objects.filter(pk=item.pk).update(
-            status=JobItemStatus.FAILED,
-            error_code="DirectoryRegistrationFailed",
-            error_message=f"WorkSpaces put {item.aws_resource_id} in ERROR while registering it.",
-            **finished,
+    @cached_property
+    def account(self) -> AwsAccount:
+        return AwsAccount.objects.select_related("customer").get(account_id=self.job.params["aws_account_id"])
+
+    def _event(
+        self, item: JobItem, outcome: str, *, details: dict | None = None, **fields: Unpack[AuditResult]
+    ) -> AuditEvent:
+        return audit_event_for_job(
+            self.job,
+            action="RegisterWorkspaceDirectory",
+            outcome=outcome,
+            aws_account_id=self.job.params["aws_account_id"],
+            region=item.params["region"],
+            target_type="directory",
+            target_id=item.params["directory_id"],
+            details=details,
+            **fields,
         )
+
+    def _failed(self, item: JobItem, error: AwsError) -> AuditEvent:
+        return self._event(
+            item,
+            AuditOutcome.FAILED,
+            aws_request_id=error.request_id,
+            error_code=error.code,
+            error_message=error.message,
+        )
+
+    def run(self, items: list[JobItem]) -> None:
+        for item in items:
+            self._register(item)
+
+    def _register(self, item: JobItem) -> None:
+        """Look for a registration a lost response hid, else register once."""
+        params = item.params
+        access = account_access(self.account, region=params["region"], job_id=self.job.pk)
+        try:
+            if item.submitted_at is not None:
+                found = aws_directories.directories_describe(access, [params["directory_id"]])
+                if found:
+                    self._record_registration(item, found[0].state, item.aws_request_id, adopted=True)
+                    return
+            items_mark_submitted([item])
+            registration = aws_directories.directory_register(
+                access,
+                directory_id=params["directory_id"],
+                subnet_ids=params["subnet_ids"],
+                tenancy=params["tenancy"],
+            )
+        except AwsError as error:
+            # A retryable answer to a register may hide a success: the submitted mark makes the retry look.
+            self.retry_or_fail(
+                [item], error, account_id=self.account.account_id, audit=[self._failed(item, error)]
+            )
+            return
+        self._record_registration(item, registration.state, registration.request_id, adopted=False)
+
+    def _record_registration(self, item: JobItem, state: str, request_id: str, *, adopted: bool) -> None:
+        """Write what AWS accepted first: the directory row and the item, which now waits for REGISTERED."""
+        params = item.params
+        item.aws_resource_id, item.aws_request_id = params["directory_id"], request_id
+        event = self._event(
+            item,
+            AuditOutcome.SUCCEEDED,
+            aws_request_id=request_id,
+            details={"tenancy": params["tenancy"], "subnet_ids": params["subnet_ids"], "adopted": adopted},
+        )
+        with transaction.atomic():
+            Directory.objects.update_or_create(
+                directory_id=params["directory_id"],
+                defaults={
+                    "aws_account": self.account,
+                    "region": params["region"],
+                    "state": state or DirectoryState.REGISTERING,
+                    "tenancy": params["tenancy"],
+                    "subnet_ids": params["subnet_ids"],
+                    "tags": partner_tags(),
+                    "missing_from_aws_since": None,
+                    "last_synced_at": timezone.now(),
+                },
+            )
+            # The poll reads the registered directory's details (name, security group, code) right away.
+            self.wait([item], audit=[event], poll_in=0)
+
+    def poll(self, items: list[JobItem]) -> None:
+        """Describe the registering directory and settle the item on REGISTERED or ERROR."""
+        for item in items:
+            access = account_access(self.account, region=item.params["region"], job_id=self.job.pk)
+            try:
+                found = aws_directories.directories_describe(access, [item.aws_resource_id])
+            except AwsError as error:
+                self.poll_failed(
+                    [item], error, account_id=self.account.account_id, audit=[self._failed(item, error)]
+                )
+                continue
+            self._settle(item, found[0] if found else None, timezone.now())
+
+    def _settle(self, item: JobItem, reported: WorkspaceDirectory | None, now) -> None:
+        if reported is None:
+            if item.submitted_at and now - item.submitted_at > REGISTRATION_NOT_FOUND_GRACE:
+                self.fail(
+                    [item],
+                    "DirectoryNotFound",
+                    "WorkSpaces accepted the registration but never listed the directory.",
+                )
+            return
+        directory = Directory.objects.get(directory_id=item.aws_resource_id)
+        _apply_reported(directory, reported, now)
+        with transaction.atomic():
+            directory.save()
+            if reported.state == DirectoryState.REGISTERED:
+                self.succeed([item])
+            elif reported.state == DirectoryState.ERROR:
+                self.fail(
+                    [item],
+                    "DirectoryRegistrationFailed",
+                    f"WorkSpaces put {item.aws_resource_id} in ERROR while registering it.",
+                )
 
 
 # ------------------------------------------------------------------------- actions on a directory

@@ -15,9 +15,6 @@ from orchestration.aws.account import account_describe, role_assume_fresh
 from orchestration.aws.errors import (
     AwsAccessDenied,
     AwsError,
-    AwsExpiredCredentials,
-    AwsThrottled,
-    AwsTransient,
 )
 from orchestration.aws.identity import caller_identity
 from orchestration.choices import AuditOutcome
@@ -156,6 +153,34 @@ def _describe_message(aws_account: AwsAccount, caller_arn: str, error: AwsError)
     return f"DescribeAccount failed: {error.code}: {error.message}"
 
 
+def _verified(aws_account: AwsAccount, caller_arn: str, info, now) -> AccountVerification:
+    """The outcome of a connection that answered every step, with what DescribeAccount said of BYOL."""
+    byol = f"BYOL is {info.dedicated_tenancy_support or 'not reported'}"
+    if info.management_cidr_range:
+        byol += f", management CIDR {info.management_cidr_range}"
+    how = (
+        f"assumed {aws_account.role_arn}"
+        if aws_account.auth_mode == AuthMode.ASSUME_ROLE
+        else "used the access keys"
+    )
+    return AccountVerification(
+        status=VerificationStatus.VERIFIED,
+        message=f"Connected: {how}, acting as {caller_arn}; DescribeAccount answered ({byol}).",
+        checked_at=now,
+        caller_arn=caller_arn,
+        dedicated_tenancy_support=info.dedicated_tenancy_support,
+        management_cidr_range=info.management_cidr_range,
+    )
+
+
+def _step_failed_message(aws_account: AwsAccount, step: str, caller_arn: str, error: AwsError) -> str:
+    if step == "assume":
+        return _assume_role_message(aws_account, error)
+    if step == "identity":
+        return _identity_message(aws_account, error)
+    return _describe_message(aws_account, caller_arn, error)
+
+
 def account_verify(*, actor: Actor, aws_account: AwsAccount) -> AccountVerification:
     """Prove the connection works and store the outcome on the account; audited as VerifyConnection.
 
@@ -165,15 +190,12 @@ def account_verify(*, actor: Actor, aws_account: AwsAccount) -> AccountVerificat
     """
     now = timezone.now()
     access = account_access(aws_account)
-    caller_arn = request_id = ""
+    caller_arn = ""
     problem = _local_problem(aws_account)
     if problem:
+        failed = AccountVerification(status=VerificationStatus.FAILED, message=problem, checked_at=now)
         return _conclude(
-            actor,
-            aws_account,
-            AccountVerification(status=VerificationStatus.FAILED, message=problem, checked_at=now),
-            outcome=AuditOutcome.REFUSED,
-            error_code="InvalidConnection",
+            actor, aws_account, failed, outcome=AuditOutcome.REFUSED, error_code="InvalidConnection"
         )
     step = "assume"
     try:
@@ -183,30 +205,23 @@ def account_verify(*, actor: Actor, aws_account: AwsAccount) -> AccountVerificat
         caller_arn = identity.arn
         if identity.account_id != aws_account.account_id:
             message = _wrong_account_message(aws_account, identity.account_id, identity.arn)
+            failed = AccountVerification(
+                status=VerificationStatus.FAILED, message=message, checked_at=now, caller_arn=caller_arn
+            )
             return _conclude(
-                actor,
-                aws_account,
-                AccountVerification(
-                    status=VerificationStatus.FAILED, message=message, checked_at=now, caller_arn=caller_arn
-                ),
-                outcome=AuditOutcome.FAILED,
-                error_code="WrongAccount",
+                actor, aws_account, failed, outcome=AuditOutcome.FAILED, error_code="WrongAccount"
             )
         step = "describe"
         info = account_describe(access)
-        request_id = info.request_id
     except AwsError as error:
-        if isinstance(error, AwsThrottled | AwsTransient | AwsExpiredCredentials):
+        if error.retryable:
             message = f"AWS did not answer ({error.code}: {error.message}); nothing was concluded, try again."
             status = aws_account.verification_status
         else:
-            if step == "assume":
-                message = _assume_role_message(aws_account, error)
-            elif step == "identity":
-                message = _identity_message(aws_account, error)
-            else:
-                message = _describe_message(aws_account, caller_arn, error)
-            status = VerificationStatus.FAILED
+            message, status = (
+                _step_failed_message(aws_account, step, caller_arn, error),
+                VerificationStatus.FAILED,
+            )
         return _conclude(
             actor,
             aws_account,
@@ -215,27 +230,9 @@ def account_verify(*, actor: Actor, aws_account: AwsAccount) -> AccountVerificat
             error_code=error.code,
             aws_request_id=error.request_id,
         )
-    byol = f"BYOL is {info.dedicated_tenancy_support or 'not reported'}"
-    if info.management_cidr_range:
-        byol += f", management CIDR {info.management_cidr_range}"
-    how = (
-        f"assumed {aws_account.role_arn}"
-        if aws_account.auth_mode == AuthMode.ASSUME_ROLE
-        else "used the access keys"
-    )
+    verified = _verified(aws_account, caller_arn, info, now)
     return _conclude(
-        actor,
-        aws_account,
-        AccountVerification(
-            status=VerificationStatus.VERIFIED,
-            message=f"Connected: {how}, acting as {caller_arn}; DescribeAccount answered ({byol}).",
-            checked_at=now,
-            caller_arn=caller_arn,
-            dedicated_tenancy_support=info.dedicated_tenancy_support,
-            management_cidr_range=info.management_cidr_range,
-        ),
-        outcome=AuditOutcome.SUCCEEDED,
-        aws_request_id=request_id,
+        actor, aws_account, verified, outcome=AuditOutcome.SUCCEEDED, aws_request_id=info.request_id
     )
 
 

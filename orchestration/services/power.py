@@ -7,9 +7,11 @@ is outside the policy's business hours. A desktop with a live session is never s
 Session activity has two sources: the partner's gateway posts connect / disconnect / heartbeat events
 (`orchestration.services.activity`), and AWS reports DescribeWorkspacesConnectionStatus. The sweep asks
 AWS about every candidate except those the gateway reported live within the heartbeat window, 25 ids
-a call, right before deciding; it then stops 25 desktops a call. Its SQL is a fixed number of queries
-however many desktops there are: candidates in one query, activity written in one upsert, stopped
-desktops in one update, audit events in one insert.
+a call, right before deciding; it then stops 25 desktops a call. The stops are recorded as one
+IDLE_SWEEP job per customer with an item per desktop (WAITING, followed to STOPPED by the same poll as a
+stop action), so reconciliation knows which stops were ours from job items. Its SQL is a fixed number
+of queries however many desktops there are: candidates in one query, then in one transaction activity
+in one upsert, stopped desktops in one update, jobs, items and audit events in one insert each.
 """
 
 import logging
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,13 +34,17 @@ from orchestration.aws.connections import (
 )
 from orchestration.aws.errors import AwsError
 from orchestration.aws.tagguard import is_partner_managed
+from orchestration.aws.types import AccountAccess, FailedItem
 from orchestration.aws.workspaces import workspaces_stop
-from orchestration.choices import AuditOutcome
+from orchestration.choices import AuditOutcome, JobKind, Queue
+from orchestration.engine.jobs import NewItem, NewJob, jobs_create
+from orchestration.models import AuditEvent, Job
 from orchestration.services.accounts import account_access
-from orchestration.services.audit import audit_event_for_actor, audit_record_many
+from orchestration.services.audit import audit_event_for_job
+from orchestration.services.desktop_actions import DesktopAction, DesktopActionRunner
 from orchestration.services.schedules import schedule_run_claim, schedule_run_finish, window_start_for
 from tenants.choices import ActivitySource, ConnectionState, DesktopState, RunningMode
-from tenants.models import DESKTOP_IS_LIVE, Desktop, DesktopActivity, PowerPolicy
+from tenants.models import DESKTOP_IS_LIVE, Customer, Desktop, DesktopActivity, PowerPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -195,98 +202,159 @@ def idle_sweep_run(*, now: datetime | None = None) -> dict:
     return result
 
 
+@dataclass(frozen=True)
+class _Stop:
+    """One StopWorkspaces outcome for one desktop: accepted (`failed` None) or refused by AWS."""
+
+    desktop: Desktop
+    access: AccountAccess
+    request_id: str
+    reason: str
+    failed: FailedItem | None = None
+
+
+class IdleSweepRunner(DesktopActionRunner):
+    """The idle sweep's stops: the sweep makes the calls itself and records each stop as a WAITING item;
+    from there it is a stop action (the same poll follows each desktop to STOPPED)."""
+
+    kinds = (JobKind.IDLE_SWEEP,)
+
+
 def idle_sweep(*, now: datetime) -> SweepReport:
     """Decide and stop, over every customer: a fixed number of queries, ceil(n/25) AWS calls per kind."""
     report = SweepReport()
     desktops, defaults = _candidates()
     report.candidates = len(desktops)
-    actor = Actor.schedule(IDLE_SWEEP_SCHEDULE)
     groups: dict[tuple[int, str], list[Desktop]] = defaultdict(list)
     for desktop in desktops:
         if not is_partner_managed(desktop.tags):
             report.untagged_skipped += 1  # not ours to stop (S5)
             continue
         groups[(desktop.aws_account_id, desktop.region)].append(desktop)
-
     activity_rows: list[DesktopActivity] = []
-    stop_reasons: dict[int, str] = {}
-    audit = []
-    stopped_ids: list[int] = []
+    stops: list[_Stop] = []
     for group in groups.values():
-        account = group[0].aws_account
-        access = account_access(account, region=group[0].region)
-        facts = {d.pk: _facts_of(d) for d in group}
-        ask_aws = [d for d in group if not gateway_reports_live(facts[d.pk], now)]
-        report.live_by_gateway += len(group) - len(ask_aws)
-        try:
-            statuses = {
-                s.workspace_id: s
-                for s in workspaces_connection_status(access, [_workspace_id(d) for d in ask_aws])
-            }
-        except AwsError as error:
-            report.errors.append(f"{account.account_id}/{group[0].region}: {error}")
-            continue
-        report.connection_status_calls += math.ceil(len(ask_aws) / CONNECTION_STATUS_IDS_LIMIT)
-        report.checked_with_aws += len(ask_aws)
-        to_stop: list[Desktop] = []
-        for desktop in ask_aws:
-            status = statuses.get(_workspace_id(desktop))
-            if status is None:
-                continue  # AWS no longer reports it; reconciliation deals with that
-            merged = facts_with_aws_status(facts[desktop.pk], status)
-            activity_rows.append(_activity_row(desktop, merged))
-            if merged.connection_state == ConnectionState.CONNECTED:
-                report.connected += 1
-                continue
-            policy = desktop.power_policy or defaults[desktop.aws_account.customer_id]
-            reason = idle_stop_reason(policy, merged, now)
-            if reason:
-                stop_reasons[desktop.pk] = reason
-                to_stop.append(desktop)
-        report.to_stop += len(to_stop)
-        by_workspace = {_workspace_id(d): d for d in to_stop}
-        try:
-            results = workspaces_stop(access, list(by_workspace))
-        except AwsError as error:
-            report.errors.append(f"{account.account_id}/{group[0].region}: {error}")
-            results = []
-        report.stop_calls += len(results)
-        for result in results:
-            for workspace_id in result.succeeded:
-                desktop = by_workspace[workspace_id]
-                stopped_ids.append(desktop.pk)
-                audit.append(_stop_event(actor, desktop, access, result.request_id, stop_reasons[desktop.pk]))
-            for workspace_id, failed in result.failed.items():
-                desktop = by_workspace[workspace_id]
-                report.stop_failed += 1
-                audit.append(
-                    _stop_event(
-                        actor, desktop, access, result.request_id, stop_reasons[desktop.pk], failed=failed
-                    )
-                )
-    report.stopped = len(stopped_ids)
-    if activity_rows:
-        DesktopActivity.objects.bulk_create(
-            activity_rows,
-            update_conflicts=True,
-            unique_fields=["desktop"],
-            update_fields=[
-                "connection_state",
-                "connection_state_at",
-                "last_connected_at",
-                "last_disconnected_at",
-                "source",
-                "updated_at",
-            ],
-        )
-    if stopped_ids:
-        Desktop.objects.filter(pk__in=stopped_ids, state=DesktopState.AVAILABLE).update(
-            state=DesktopState.STOPPING, state_changed_at=now, updated_at=now
-        )
-    audit_record_many(audit)
+        stops.extend(_sweep_group(group, defaults, now, report, activity_rows))
+    report.stopped = sum(1 for stop in stops if stop.failed is None)
+    report.stop_failed = len(stops) - report.stopped
+    _record(stops, activity_rows, now)
     if report.stopped or report.errors:
         logger.info("idle sweep stopped %d of %d candidates", report.stopped, report.candidates)
     return report
+
+
+def _sweep_group(
+    group: list[Desktop],
+    defaults: dict[int, PowerPolicy],
+    now: datetime,
+    report: SweepReport,
+    activity_rows: list[DesktopActivity],
+) -> list[_Stop]:
+    """One account and region: ask AWS who is connected, decide, stop those to stop (25 a call)."""
+    account = group[0].aws_account
+    access = account_access(account, region=group[0].region)
+    facts = {d.pk: _facts_of(d) for d in group}
+    ask_aws = [d for d in group if not gateway_reports_live(facts[d.pk], now)]
+    report.live_by_gateway += len(group) - len(ask_aws)
+    try:
+        statuses = {
+            s.workspace_id: s
+            for s in workspaces_connection_status(access, [_workspace_id(d) for d in ask_aws])
+        }
+    except AwsError as error:
+        report.errors.append(f"{account.account_id}/{group[0].region}: {error}")
+        return []
+    report.connection_status_calls += math.ceil(len(ask_aws) / CONNECTION_STATUS_IDS_LIMIT)
+    report.checked_with_aws += len(ask_aws)
+    reasons: dict[str, str] = {}
+    to_stop: dict[str, Desktop] = {}
+    for desktop in ask_aws:
+        status = statuses.get(_workspace_id(desktop))
+        if status is None:
+            continue  # AWS no longer reports it; reconciliation deals with that
+        merged = facts_with_aws_status(facts[desktop.pk], status)
+        activity_rows.append(_activity_row(desktop, merged))
+        if merged.connection_state == ConnectionState.CONNECTED:
+            report.connected += 1
+            continue
+        reason = idle_stop_reason(
+            desktop.power_policy or defaults[desktop.aws_account.customer_id], merged, now
+        )
+        if reason:
+            reasons[_workspace_id(desktop)] = reason
+            to_stop[_workspace_id(desktop)] = desktop
+    report.to_stop += len(to_stop)
+    try:
+        results = workspaces_stop(access, list(to_stop))
+    except AwsError as error:
+        report.errors.append(f"{account.account_id}/{group[0].region}: {error}")
+        results = []
+    report.stop_calls += len(results)
+    return [
+        _Stop(to_stop[wid], access, result.request_id, reasons[wid], failed=result.failed.get(wid))
+        for result in results
+        for wid in [*result.succeeded, *result.failed]
+    ]
+
+
+def _record(stops: list[_Stop], activity_rows: list[DesktopActivity], now: datetime) -> None:
+    """Everything the sweep learned and did, in one transaction and a fixed number of statements."""
+    by_customer: dict[int, list[_Stop]] = defaultdict(list)
+    for stop in stops:
+        by_customer[stop.desktop.aws_account.customer_id].append(stop)
+    with transaction.atomic():
+        if activity_rows:
+            DesktopActivity.objects.bulk_create(
+                activity_rows,
+                update_conflicts=True,
+                unique_fields=["desktop"],
+                update_fields=[
+                    "connection_state",
+                    "connection_state_at",
+                    "last_connected_at",
+                    "last_disconnected_at",
+                    "source",
+                    "updated_at",
+                ],
+            )
+        stopped_ids = [stop.desktop.pk for stop in stops if stop.failed is None]
+        if stopped_ids:
+            Desktop.objects.filter(pk__in=stopped_ids, state=DesktopState.AVAILABLE).update(
+                state=DesktopState.STOPPING, state_changed_at=now, updated_at=now
+            )
+        jobs_create(
+            [_stop_job(group[0].desktop.aws_account.customer, group) for group in by_customer.values()]
+        )
+
+
+def _stop_job(customer: Customer, stops: list[_Stop]) -> NewJob:
+    """One customer's stops of this sweep, as a job: an item per desktop, WAITING for STOPPED when AWS
+    took the stop, FAILED with AWS's words when it did not."""
+    return NewJob(
+        kind=JobKind.IDLE_SWEEP,
+        actor=Actor.schedule(IDLE_SWEEP_SCHEDULE),
+        customer=customer,
+        queue=Queue.PERIODIC,
+        batch_size=DesktopActionRunner.batch_size,
+        poll_in=settings.JOB_POLL_INTERVAL_SECONDS,
+        params={"action": DesktopAction.STOP},
+        items=[
+            NewItem(
+                desktop=stop.desktop,
+                aws_resource_id=_workspace_id(stop.desktop),
+                aws_request_id=stop.request_id,
+                params={
+                    "workspace_id": stop.desktop.workspace_id,
+                    "from_state": DesktopState.AVAILABLE,
+                    "reason": stop.reason,
+                },
+                waiting=stop.failed is None,
+                refusal=(stop.failed.code, stop.failed.message) if stop.failed else None,
+            )
+            for stop in stops
+        ],
+        audit=lambda job: [_stop_event(job, stop) for stop in stops],
+    )
 
 
 def _activity_row(desktop: Desktop, facts: SessionFacts) -> DesktopActivity:
@@ -301,18 +369,17 @@ def _activity_row(desktop: Desktop, facts: SessionFacts) -> DesktopActivity:
     )
 
 
-def _stop_event(actor, desktop, access, request_id, reason, failed=None):
-    return audit_event_for_actor(
-        actor,
-        desktop.aws_account.customer,
+def _stop_event(job: Job, stop: _Stop) -> AuditEvent:
+    return audit_event_for_job(
+        job,
         action="StopWorkspaces",
-        outcome=AuditOutcome.FAILED if failed else AuditOutcome.SUCCEEDED,
-        aws_account_id=access.account_id,
-        region=access.region,
+        outcome=AuditOutcome.FAILED if stop.failed else AuditOutcome.SUCCEEDED,
+        aws_account_id=stop.access.account_id,
+        region=stop.access.region,
         target_type="desktop",
-        target_id=desktop.workspace_id,
-        aws_request_id=request_id,
-        error_code=failed.code if failed else "",
-        error_message=failed.message if failed else "",
-        details={"reason": reason, "user_name": desktop.user_name, "idle_sweep": True},
+        target_id=_workspace_id(stop.desktop),
+        aws_request_id=stop.request_id,
+        error_code=stop.failed.code if stop.failed else "",
+        error_message=stop.failed.message if stop.failed else "",
+        details={"reason": stop.reason, "user_name": stop.desktop.user_name, "idle_sweep": True},
     )

@@ -9,38 +9,28 @@ have that AWS no longer has, resources that lost their tag, and MANUAL desktops 
 rows written while the listing ran.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orchestration.actors import Actor
-from orchestration.aws.errors import (
-    AwsError,
-    AwsExpiredCredentials,
-    AwsPermanent,
-    AwsThrottled,
-    AwsTransient,
-)
+from orchestration.aws.errors import AwsError, AwsPermanent
 from orchestration.aws.tagguard import is_partner_managed
 from orchestration.aws.types import AccountAccess, Workspace
 from orchestration.aws.workspaces import resource_tags, workspaces_list
-from orchestration.choices import (
-    JOB_TERMINAL_STATUSES,
-    ActorKind,
-    AuditOutcome,
-    JobItemStatus,
-    JobKind,
-    Queue,
-)
-from orchestration.models import AuditEvent, Job, JobItem
+from orchestration.choices import JOB_TERMINAL_STATUSES, ActorKind, JobItemStatus, JobKind, Queue
+from orchestration.engine.jobs import NewItem
+from orchestration.engine.runner import JobRunner
+from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.bundles import bundle_sync
+from orchestration.services.desktop_rows import desktop_from_workspace, desktop_reported_changes
 from orchestration.services.directories import directory_sync
 from orchestration.services.errors import RequestInvalid
 from orchestration.services.images import image_sync
-from orchestration.services.jobs import items_claim, items_release, job_dispatch_items, job_refresh_status
 from tenants.choices import DesktopState, RunningMode, VerificationStatus
 from tenants.models import AwsAccount, Bundle, Desktop, Directory
 
@@ -49,19 +39,9 @@ DESKTOP_TAG_CHECKS_PER_RUN = 100
 # Lists in the report stop here (counts stay exact), so 5,000 drifted desktops do not bloat the row.
 REPORT_LIST_LIMIT = 200
 GONE_STATES = (DesktopState.TERMINATING, DesktopState.TERMINATED)
-# Our own stops: a desktop stopped by one of these jobs was not stopped by AWS.
-STOP_JOB_KINDS = (JobKind.DESKTOP_STOP,)
-DESKTOP_SYNC_FIELDS = (
-    "state",
-    "computer_name",
-    "ip_address",
-    "running_mode",
-    "compute_type",
-    "root_volume_gib",
-    "user_volume_gib",
-    "error_code",
-    "error_message",
-)
+# Our own stops: a desktop stopped by one of these jobs (a stop action, or the idle sweep) was not
+# stopped by AWS.
+STOP_JOB_KINDS = (JobKind.DESKTOP_STOP, JobKind.IDLE_SWEEP)
 
 
 class ReconcileInvalid(RequestInvalid):
@@ -86,20 +66,13 @@ def _start(*, actor: Actor, aws_account: AwsAccount, regions: list[str] | None) 
         )
         if running is not None:
             return running, False
-        job = Job.objects.create(
-            kind=JobKind.RECONCILE,
+        job = ReconcileRunner.job_create(
+            actor=actor,
             customer=aws_account.customer,
             queue=Queue.PERIODIC if actor.kind == ActorKind.SCHEDULE else Queue.BULK,
-            requested_by_kind=actor.kind,
-            requested_by_user_id=actor.user_id,
-            requested_by_label=actor.label,
-            total_items=len(regions),
             params={"aws_account_id": aws_account.account_id, "regions": regions},
+            items=[NewItem(params={"region": region}) for region in regions],
         )
-        items = JobItem.objects.bulk_create(
-            JobItem(job=job, sequence=n, params={"region": region}) for n, region in enumerate(regions)
-        )
-        job_dispatch_items(job, [item.pk for item in items])
     return job, True
 
 
@@ -123,45 +96,36 @@ def reconcile_all() -> int:
 
 
 # -------------------------------------------------------------------------------------- running
-def reconcile_items_run(*, job_id: int, item_ids: list[int]) -> None:
-    """One delivery: reconcile each claimed region and merge its report into the job's result."""
-    items = items_claim(job_id=job_id, item_ids=item_ids)
-    if not items:
-        return
-    job = Job.objects.select_related("customer").get(pk=job_id)
-    account = AwsAccount.objects.select_related("customer").get(account_id=job.params["aws_account_id"])
-    for item in items:
-        region = item.params["region"]
-        try:
-            report = reconcile_region(
-                aws_account=account,
-                region=region,
-                access=account_access(account, region=region, job_id=job.pk),
-            )
-        except (AwsThrottled, AwsTransient, AwsExpiredCredentials) as error:
-            # Reconciliation only reads AWS and rewrites rows, so running a region again is safe.
-            items_release([item], count_attempt=not isinstance(error, AwsThrottled))
-            job_dispatch_items(job, [item.pk], countdown=max(1.0, settings.AWS_BACKOFF_BASE * 4))
-            continue
-        except AwsError as error:
-            _merge_result(job.pk, region, {"error": {"code": error.code, "message": error.message}})
-            _finish_item(item, JobItemStatus.FAILED, code=error.code, message=error.message)
-            continue
-        _merge_result(job.pk, region, report)
-        _finish_item(item, JobItemStatus.SUCCEEDED)
-    job_refresh_status(job_id=job.pk)
+class ReconcileRunner(JobRunner):
+    """One region an item: read AWS, rewrite our rows, merge the region's drift report into the job's result.
 
+    Reconciliation only reads AWS and rewrites rows, so running a region again after a failure is safe.
+    """
 
-def _finish_item(item: JobItem, status: str, *, code: str = "", message: str = "") -> None:
-    now = timezone.now()
-    JobItem.objects.filter(pk=item.pk).update(
-        status=status,
-        error_code=code,
-        error_message=message,
-        lease_expires_at=None,
-        finished_at=now,
-        updated_at=now,
-    )
+    kinds = (JobKind.RECONCILE,)
+
+    def run(self, items: list[JobItem]) -> None:
+        account = AwsAccount.objects.select_related("customer").get(
+            account_id=self.job.params["aws_account_id"]
+        )
+        for item in items:
+            region = item.params["region"]
+            try:
+                report = reconcile_region(
+                    aws_account=account,
+                    region=region,
+                    access=account_access(account, region=region, job_id=self.job.pk),
+                )
+            except AwsError as error:
+                with transaction.atomic():
+                    if not self.retry_or_fail([item], error, account_id=account.account_id):
+                        _merge_result(
+                            self.job.pk, region, {"error": {"code": error.code, "message": error.message}}
+                        )
+                continue
+            with transaction.atomic():
+                _merge_result(self.job.pk, region, report)
+                self.succeed([item])
 
 
 def _merge_result(job_id: int, region: str, report: dict) -> None:
@@ -255,33 +219,16 @@ def tag_check_batch(desktop_pks: list[int], cursor: int, limit: int) -> list[int
 
 def _changes(desktop: Desktop, workspace: Workspace, bundles: dict[str, Bundle], now: datetime) -> dict:
     """What differs between our row and AWS's view of the desktop, as update() keyword arguments."""
-    reported = {
-        "state": workspace.state or desktop.state,
-        "computer_name": workspace.computer_name,
-        "ip_address": workspace.ip_address or None,
-        "running_mode": workspace.running_mode or desktop.running_mode,
-        "compute_type": workspace.compute_type or desktop.compute_type,
-        "root_volume_gib": workspace.root_volume_gib or desktop.root_volume_gib,
-        "user_volume_gib": workspace.user_volume_gib or desktop.user_volume_gib,
-        "error_code": workspace.error_code,
-        "error_message": workspace.error_message,
-    }
-    changes: dict[str, object] = {
-        name: value for name, value in reported.items() if getattr(desktop, name) != value
-    }
-    if "state" in changes:
-        changes["state_changed_at"] = now
+    changes = desktop_reported_changes(desktop, workspace, now=now)
     current_bundle = desktop.bundle.bundle_id if desktop.bundle else ""
     if workspace.bundle_id and workspace.bundle_id != current_bundle:
         changes["bundle"] = bundles.get(workspace.bundle_id)
-    if desktop.missing_from_aws_since is not None:
-        changes["missing_from_aws_since"] = None
     return changes
 
 
 def _stopped_by_us(desktops: list[Desktop]) -> set[int]:
-    """Desktops we asked to stop since they last became AVAILABLE: a stop job's item not refused by AWS,
-    or an audited StopWorkspaces (the idle sweep stops without a job)."""
+    """Desktops we asked to stop since they last became AVAILABLE: an item of a stop job or of an idle
+    sweep that AWS did not refuse."""
     latest: dict[int, datetime] = {}
     stops = (
         JobItem.objects.filter(job__kind__in=STOP_JOB_KINDS, desktop_id__in=[d.pk for d in desktops])
@@ -290,13 +237,6 @@ def _stopped_by_us(desktops: list[Desktop]) -> set[int]:
     )
     for desktop_id, created_at in stops:
         latest[desktop_id] = max(created_at, latest.get(desktop_id, created_at))
-    by_workspace = {d.workspace_id: d.pk for d in desktops}
-    audited = AuditEvent.objects.filter(
-        action="StopWorkspaces", outcome=AuditOutcome.SUCCEEDED, target_id__in=list(by_workspace)
-    ).values_list("target_id", "occurred_at")
-    for workspace_id, occurred_at in audited:
-        desktop_id = by_workspace[workspace_id]
-        latest[desktop_id] = max(occurred_at, latest.get(desktop_id, occurred_at))
     return {
         d.pk
         for d in desktops
@@ -304,42 +244,172 @@ def _stopped_by_us(desktops: list[Desktop]) -> set[int]:
     }
 
 
-def _adopt(
-    aws_account: AwsAccount,
-    region: str,
-    workspace: Workspace,
-    tags: dict[str, str],
-    directory: Directory,
-    bundles: dict[str, Bundle],
-    now: datetime,
-) -> bool:
-    """A row for a tagged WorkSpace we had none for; False if the user already has a live desktop there."""
-    try:
-        with transaction.atomic():
-            Desktop.objects.create(
-                aws_account=aws_account,
-                region=region,
-                directory=directory,
-                bundle=bundles.get(workspace.bundle_id),
-                workspace_id=workspace.workspace_id,
-                user_name=workspace.user_name,
-                workspace_name=workspace.workspace_name,
-                computer_name=workspace.computer_name,
-                ip_address=workspace.ip_address or None,
-                state=workspace.state,
-                state_changed_at=now,
-                running_mode=workspace.running_mode or RunningMode.MANUAL,
-                compute_type=workspace.compute_type,
-                root_volume_gib=workspace.root_volume_gib,
-                user_volume_gib=workspace.user_volume_gib,
-                error_code=workspace.error_code,
-                error_message=workspace.error_message,
-                tags=tags,
-                last_synced_at=now,
+@dataclass
+class _DesktopSync:
+    """One account and region's desktops against AWS's listing: update, adopt, mark gone, check tags.
+
+    Rows without a WorkSpace id (a create in flight) are never touched, nor rows written while the
+    listing ran (a job acting on them knows better than the listing).
+    """
+
+    aws_account: AwsAccount
+    region: str
+    access: AccountAccess
+    started: datetime
+    reported: Mapping[str, Workspace]
+    now: datetime = field(default_factory=timezone.now)
+    lists: dict[str, list] = field(
+        default_factory=lambda: {
+            name: []
+            for name in (
+                "adopted",
+                "untracked",
+                "missing",
+                "terminated",
+                "stopped_by_aws",
+                "lost_tag",
+                "in_flight",
             )
-    except IntegrityError:
-        return False
-    return True
+        }
+    )
+    updated: int = 0
+    seen: dict[str, Desktop] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rows = {
+            d.workspace_id: d
+            for d in Desktop.objects.select_related("bundle").filter(
+                aws_account=self.aws_account, region=self.region, workspace_id__isnull=False
+            )
+            if d.workspace_id is not None  # always true (the filter above); it types the keys as str
+        }
+        self.directories = {d.directory_id: d for d in Directory.objects.filter(aws_account=self.aws_account)}
+        self.bundles = {b.bundle_id: b for b in Bundle.objects.filter(aws_account=self.aws_account)}
+        # Names of desktops a create job is still making: their WorkSpace is adopted by that job, not here.
+        self.in_flight = set(
+            Desktop.objects.filter(
+                aws_account=self.aws_account, region=self.region, workspace_id__isnull=True
+            ).values_list("workspace_name", flat=True)
+        )
+
+    def find_stopped_by_aws(self) -> None:
+        """MANUAL desktops we last saw AVAILABLE that AWS stopped, and not because we asked (R10)."""
+        candidates = [
+            self.rows[wid]
+            for wid, w in self.reported.items()
+            if wid in self.rows
+            and self.rows[wid].running_mode == RunningMode.MANUAL
+            and self.rows[wid].state == DesktopState.AVAILABLE
+            and w.state in (DesktopState.STOPPING, DesktopState.STOPPED)
+        ]
+        ours = _stopped_by_us(candidates)
+        self.lists["stopped_by_aws"] = sorted(d.workspace_id for d in candidates if d.pk not in ours)
+
+    def update_known(self) -> None:
+        unchanged: list[int] = []
+        for workspace_id, workspace in self.reported.items():
+            desktop = self.rows.get(workspace_id)
+            if desktop is None:
+                self.adopt_or_list(workspace_id, workspace)
+                continue
+            self.seen[workspace_id] = desktop
+            changes = _changes(desktop, workspace, self.bundles, self.now)
+            if not changes:
+                unchanged.append(desktop.pk)
+                continue
+            # A row written since the listing began (a job acting on it) knows better than the listing.
+            self.updated += Desktop.objects.filter(pk=desktop.pk, updated_at__lt=self.started).update(
+                **changes, last_synced_at=self.now, updated_at=self.now
+            )
+        Desktop.objects.filter(pk__in=unchanged).update(last_synced_at=self.now)
+
+    def adopt_or_list(self, workspace_id: str, workspace: Workspace) -> None:
+        """A WorkSpace we have no row for: adopted when tagged ours, otherwise listed with the reason."""
+        if workspace.state in GONE_STATES:
+            return
+        if workspace.workspace_name and workspace.workspace_name in self.in_flight:
+            self.lists["in_flight"].append(workspace_id)
+            return
+        try:
+            tags = resource_tags(self.access, workspace_id)
+        except AwsPermanent:
+            return  # terminated between the list and this read
+        entry = {
+            "workspace_id": workspace_id,
+            "user_name": workspace.user_name,
+            "directory_id": workspace.directory_id,
+            "state": workspace.state,
+        }
+        directory = self.directories.get(workspace.directory_id)
+        if not is_partner_managed(tags):
+            self.lists["untracked"].append({**entry, "reason": "not tagged PartnerManaged=true"})
+        elif directory is None:
+            self.lists["untracked"].append({**entry, "reason": "its directory is not recorded here"})
+        elif not self.adopt(workspace, tags, directory):
+            self.lists["untracked"].append({**entry, "reason": "the user already has a live desktop there"})
+        else:
+            self.lists["adopted"].append(workspace_id)
+
+    def adopt(self, workspace: Workspace, tags: dict[str, str], directory: Directory) -> bool:
+        """A row for a tagged WorkSpace we had none for; False if the user already has a live desktop there."""
+        desktop = desktop_from_workspace(
+            workspace,
+            aws_account=self.aws_account,
+            region=self.region,
+            directory=directory,
+            bundle=self.bundles.get(workspace.bundle_id),
+            tags=tags,
+            now=self.now,
+        )
+        try:
+            with transaction.atomic():
+                desktop.save(force_insert=True)
+        except IntegrityError:
+            return False
+        return True
+
+    def mark_gone(self) -> None:
+        """Rows AWS no longer lists: a terminating one is terminated, any other is missing."""
+        for workspace_id, desktop in self.rows.items():
+            if workspace_id in self.reported or desktop.updated_at >= self.started:
+                continue
+            if desktop.state not in GONE_STATES:
+                if desktop.missing_from_aws_since is None:
+                    Desktop.objects.filter(pk=desktop.pk).update(
+                        missing_from_aws_since=self.now, updated_at=self.now
+                    )
+                self.lists["missing"].append(workspace_id)
+            elif desktop.state != DesktopState.TERMINATED or desktop.missing_from_aws_since is None:
+                Desktop.objects.filter(pk=desktop.pk).update(
+                    state=DesktopState.TERMINATED,
+                    state_changed_at=self.now
+                    if desktop.state != DesktopState.TERMINATED
+                    else desktop.state_changed_at,
+                    missing_from_aws_since=desktop.missing_from_aws_since or self.now,
+                    updated_at=self.now,
+                )
+                self.lists["terminated"].append(workspace_id)
+            # else: reported the first time it went
+
+    def check_tags(self, limit: int) -> list[int]:
+        """DescribeTags for the next `limit` live desktops, round robin; returns which were checked."""
+        live = {
+            d.pk: (wid, d)
+            for wid, d in self.seen.items()
+            if self.reported[wid].state != DesktopState.TERMINATED
+        }
+        batch = tag_check_batch(list(live), _previous_tag_cursor(self.aws_account, self.region), limit)
+        for pk in batch:
+            workspace_id, desktop = live[pk]
+            try:
+                tags = resource_tags(self.access, workspace_id)
+            except AwsPermanent:
+                continue
+            if tags != desktop.tags:
+                Desktop.objects.filter(pk=pk).update(tags=tags)
+            if not is_partner_managed(tags):
+                self.lists["lost_tag"].append(workspace_id)
+        return batch
 
 
 def _reconcile_desktops(
@@ -347,129 +417,19 @@ def _reconcile_desktops(
 ) -> dict:
     started = timezone.now()
     reported = {w.workspace_id: w for w in workspaces_list(access)}
-    now = timezone.now()
-    rows = {
-        d.workspace_id: d
-        for d in Desktop.objects.select_related("bundle").filter(
-            aws_account=aws_account, region=region, workspace_id__isnull=False
-        )
-        if d.workspace_id is not None  # always true (the filter above); it types the keys as str
-    }
-    directories = {d.directory_id: d for d in Directory.objects.filter(aws_account=aws_account)}
-    bundles = {b.bundle_id: b for b in Bundle.objects.filter(aws_account=aws_account)}
-    # Names of desktops a create job is still making: their WorkSpace is adopted by that job, not here.
-    in_flight = set(
-        Desktop.objects.filter(aws_account=aws_account, region=region, workspace_id__isnull=True).values_list(
-            "workspace_name", flat=True
-        )
+    sync = _DesktopSync(
+        aws_account=aws_account, region=region, access=access, started=started, reported=reported
     )
-    lists: dict[str, list] = {
-        name: []
-        for name in (
-            "adopted",
-            "untracked",
-            "missing",
-            "terminated",
-            "stopped_by_aws",
-            "lost_tag",
-            "in_flight",
-        )
-    }
-    updated = 0
-    unchanged: list[int] = []
-    seen: dict[str, Desktop] = {}
-
-    auto_stop_candidates = [
-        rows[wid]
-        for wid, w in reported.items()
-        if wid in rows
-        and rows[wid].running_mode == RunningMode.MANUAL
-        and rows[wid].state == DesktopState.AVAILABLE
-        and w.state in (DesktopState.STOPPING, DesktopState.STOPPED)
-    ]
-    ours_stopping = _stopped_by_us(auto_stop_candidates)
-    lists["stopped_by_aws"] = sorted(
-        d.workspace_id for d in auto_stop_candidates if d.pk not in ours_stopping
-    )
-
-    for workspace_id, workspace in reported.items():
-        desktop = rows.get(workspace_id)
-        if desktop is not None:
-            seen[workspace_id] = desktop
-            changes = _changes(desktop, workspace, bundles, now)
-            if not changes:
-                unchanged.append(desktop.pk)
-                continue
-            # A row written since the listing began (a job acting on it) knows better than the listing.
-            updated += Desktop.objects.filter(pk=desktop.pk, updated_at__lt=started).update(
-                **changes, last_synced_at=now, updated_at=now
-            )
-            continue
-        if workspace.state in GONE_STATES:
-            continue
-        if workspace.workspace_name and workspace.workspace_name in in_flight:
-            lists["in_flight"].append(workspace_id)
-            continue
-        try:
-            tags = resource_tags(access, workspace_id)
-        except AwsPermanent:
-            continue  # terminated between the list and this read
-        entry = {
-            "workspace_id": workspace_id,
-            "user_name": workspace.user_name,
-            "directory_id": workspace.directory_id,
-            "state": workspace.state,
-        }
-        directory = directories.get(workspace.directory_id)
-        if not is_partner_managed(tags):
-            lists["untracked"].append({**entry, "reason": "not tagged PartnerManaged=true"})
-        elif directory is None:
-            lists["untracked"].append({**entry, "reason": "its directory is not recorded here"})
-        elif not _adopt(aws_account, region, workspace, tags, directory, bundles, now):
-            lists["untracked"].append({**entry, "reason": "the user already has a live desktop there"})
-        else:
-            lists["adopted"].append(workspace_id)
-    Desktop.objects.filter(pk__in=unchanged).update(last_synced_at=now)
-
-    for workspace_id, desktop in rows.items():
-        if workspace_id in reported or desktop.updated_at >= started:
-            continue
-        if desktop.state in GONE_STATES:
-            if desktop.state == DesktopState.TERMINATED and desktop.missing_from_aws_since is not None:
-                continue  # reported the first time it went
-            Desktop.objects.filter(pk=desktop.pk).update(
-                state=DesktopState.TERMINATED,
-                state_changed_at=now
-                if desktop.state != DesktopState.TERMINATED
-                else desktop.state_changed_at,
-                missing_from_aws_since=desktop.missing_from_aws_since or now,
-                updated_at=now,
-            )
-            lists["terminated"].append(workspace_id)
-        else:
-            if desktop.missing_from_aws_since is None:
-                Desktop.objects.filter(pk=desktop.pk).update(missing_from_aws_since=now, updated_at=now)
-            lists["missing"].append(workspace_id)
-
-    live = {d.pk: (wid, d) for wid, d in seen.items() if reported[wid].state != DesktopState.TERMINATED}
-    batch = tag_check_batch(list(live), _previous_tag_cursor(aws_account, region), tag_checks)
-    for pk in batch:
-        workspace_id, desktop = live[pk]
-        try:
-            tags = resource_tags(access, workspace_id)
-        except AwsPermanent:
-            continue
-        if tags != desktop.tags:
-            Desktop.objects.filter(pk=pk).update(tags=tags)
-        if not is_partner_managed(tags):
-            lists["lost_tag"].append(workspace_id)
-
-    counts = {name: len(values) for name, values in lists.items()}
-    counts.update(seen=len(reported), updated=updated, tags_checked=len(batch))
+    sync.find_stopped_by_aws()
+    sync.update_known()
+    sync.mark_gone()
+    batch = sync.check_tags(tag_checks)
+    counts = {name: len(values) for name, values in sync.lists.items()}
+    counts.update(seen=len(reported), updated=sync.updated, tags_checked=len(batch))
     return {
         "counts": counts,
         "tag_cursor": batch[-1] if batch else 0,
-        **{name: sorted(values, key=str)[:REPORT_LIST_LIMIT] for name, values in lists.items()},
+        **{name: sorted(values, key=str)[:REPORT_LIST_LIMIT] for name, values in sync.lists.items()},
     }
 
 

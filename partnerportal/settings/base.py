@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from orchestration.choices import Queue
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -135,8 +137,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Keep retrying the broker connection at start-up: compose may start the worker before Redis.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Work lands on a named queue; nothing is routed to the implicit "celery" queue by accident.
-CELERY_TASK_DEFAULT_QUEUE = "interactive"
-CELERY_TASK_QUEUES_NAMES = ["interactive", "bulk", "poll", "periodic"]
+CELERY_TASK_DEFAULT_QUEUE = Queue.INTERACTIVE.value
 # Restart a worker process after this many tasks, bounding slow leaks in long-lived workers.
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
 # The beat schedule lives in the database, editable in the admin.
@@ -148,23 +149,23 @@ STANDARD_BEAT_SCHEDULE = {
     "jobs-sweep": {
         "task": "orchestration.jobs_sweep",
         "schedule": env.float("JOBS_SWEEP_INTERVAL_SECONDS", default=30.0),
-        "options": {"queue": "periodic", "expires": 60},
+        "options": {"queue": Queue.PERIODIC.value, "expires": 60},
     },
     # Brings our rows up to date with AWS for every account and region, and reports drift.
     "reconcile-all": {
         "task": "orchestration.reconcile_all",
         "schedule": env.float("RECONCILE_INTERVAL_SECONDS", default=900.0),
-        "options": {"queue": "periodic", "expires": 600},
+        "options": {"queue": Queue.PERIODIC.value, "expires": 600},
     },
     "idle-sweep": {
         "task": "orchestration.idle_sweep",
         "schedule": env.float("IDLE_SWEEP_INTERVAL_SECONDS", default=300.0),
-        "options": {"queue": "periodic", "expires": 240},
+        "options": {"queue": Queue.PERIODIC.value, "expires": 240},
     },
     "golden-image-pipelines": {
         "task": "orchestration.golden_image_pipelines_due",
         "schedule": env.float("GOLDEN_IMAGE_TICK_SECONDS", default=60.0),
-        "options": {"queue": "periodic", "expires": 50},
+        "options": {"queue": Queue.PERIODIC.value, "expires": 50},
     },
 }
 # Only a file-based beat (tests, a throwaway run) takes the schedule from here; with the database
@@ -224,3 +225,6 @@ JOB_ITEM_MAX_ATTEMPTS = env.int("JOB_ITEM_MAX_ATTEMPTS", default=5)
 JOB_POLL_INTERVAL_SECONDS = env.float("JOB_POLL_INTERVAL_SECONDS", default=15.0)
 # A PENDING item older than this with no task on it is assumed lost and re-enqueued by the sweeper.
 JOB_LOST_MESSAGE_SECONDS = env.int("JOB_LOST_MESSAGE_SECONDS", default=120)
+# An item given back for later (throttled, transient) waits a random time up to base * 2**retries, capped.
+JOB_RETRY_BASE_SECONDS = env.float("JOB_RETRY_BASE_SECONDS", default=2.0)
+JOB_RETRY_MAX_SECONDS = env.float("JOB_RETRY_MAX_SECONDS", default=60.0)

@@ -327,9 +327,10 @@ def test_transient_failed_items_are_retried_alone(stack_factory, world, simulato
     def ids(request) -> set[str]:
         return {entry["WorkspaceId"] for entry in request["StopWorkspaceRequests"]}
 
-    # The third call re-sends exactly the items of the call whose items all failed, and nothing else.
+    # The first call's items all failed: one later call re-sends exactly those, and nothing else. The
+    # retry waits a jittered backoff, so it may come before or after the other delivery's call.
     retried = {wid for wid, n in sent.items() if n == 2}
-    assert retried == ids(requests[2]) and retried in (ids(requests[0]), ids(requests[1]))
+    assert retried == ids(requests[0]) and retried in (ids(requests[1]), ids(requests[2]))
     print(f"\nFIGURE failed_items_transient n=30 StopWorkspaces={len(requests)} retried_alone={len(retried)}")
 
 

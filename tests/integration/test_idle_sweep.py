@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from orchestration.actors import Actor
-from orchestration.models import AuditEvent, ScheduleRun
+from orchestration.models import AuditEvent, Job, ScheduleRun
 from orchestration.services.desktops import DesktopCreateRequest, desktop_create_bulk
 from orchestration.services.power import idle_sweep
 from tenants.models import ApiToken, Desktop, DesktopActivity, PowerPolicy
@@ -112,6 +112,14 @@ def test_idle_desktops_stop_live_ones_do_not_and_two_beats_run_each_window_once(
         for e in AuditEvent.objects.filter(action="StopWorkspaces")
     )
     assert len(simulator.calls("StopWorkspaces")) == 1  # 2 desktops: ceil(2/25)
+    # The stops are recorded as a job of their own, an item per desktop, followed to STOPPED by its poll.
+    (sweep_job,) = Job.objects.filter(kind="IDLE_SWEEP")
+    assert (sweep_job.requested_by_kind, sweep_job.requested_by_label) == ("SCHEDULE", "idle-sweep")
+    assert {i.aws_resource_id: i.params["reason"][:12] for i in sweep_job.items.all()} == {
+        ws["gone45"]: "disconnected",
+        ws["never"]: "no session i",
+    }
+    assert {e.job_id for e in AuditEvent.objects.filter(action="StopWorkspaces")} == {sweep_job.pk}
     for name in ("connected", "gone10", "gateway", "untagged"):
         assert simulator.workspace(ws[name])["State"] == "AVAILABLE", name
     for name in ("gone45", "never"):

@@ -11,11 +11,10 @@ from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.byol import (
     ByolSetupInvalid,
     byol_cidr_ranges,
-    byol_setup_items_run,
-    byol_setup_poll_run,
     byol_setup_start,
     byol_status_sync,
 )
+from orchestration.services.jobs import job_items_run, job_poll
 from tenants.choices import AccountModificationState, DedicatedTenancySupport
 from tenants.models import AwsAccount
 from tests.factories import AwsAccountFactory, CustomerFactory
@@ -128,7 +127,7 @@ def _counts(simulator) -> dict[str, int]:
 
 def _run(job: Job) -> JobItem:
     item = job.items.get()
-    byol_setup_items_run(job_id=job.pk, item_ids=[item.pk])
+    job_items_run(job_id=job.pk, item_ids=[item.pk])
     item.refresh_from_db()
     return item
 
@@ -136,7 +135,7 @@ def _run(job: Job) -> JobItem:
 def _poll(job: Job) -> JobItem:
     # Due now, whatever the poll interval.
     JobItem.objects.filter(job=job, status="WAITING").update(next_poll_at="2000-01-01T00:00:00Z")
-    byol_setup_poll_run(job_id=job.pk)
+    job_poll(job_id=job.pk)
     return job.items.get()
 
 

@@ -12,7 +12,6 @@ from orchestration.actors import Actor
 from orchestration.aws.images import Ami, ImageErrorDetail, WorkspaceImage
 from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services import guard
-from orchestration.services import images as service
 from orchestration.services.images import (
     ImageInvalid,
     ami_problems,
@@ -22,6 +21,8 @@ from orchestration.services.images import (
     image_import,
     image_permission_update,
 )
+from orchestration.services.images import requests as service
+from orchestration.services.images.rows import image_fields
 from tenants.models import Image
 from tests.factories import AwsAccountFactory, BundleFactory, DesktopFactory, ImageFactory
 
@@ -336,17 +337,14 @@ def test_aws_error_text_keeps_the_code_message_and_details():
         error_message="The image failed import validation.",
         error_details=(ImageErrorDetail("InsufficientDiskSpace", "The root volume is 20 GiB."),),
     )
-    fields = service._image_fields(failed, now=None)
+    fields = image_fields(failed, now=None)
     assert fields["error_code"] == "ImageImportValidationFailed"
     assert fields["error_message"] == (
         "The image failed import validation. (details: InsufficientDiskSpace: The root volume is 20 GiB.)"
     )
     only_details = replace(failed, error_code="", error_message="")
-    assert service._image_fields(only_details, now=None)["error_code"] == "InsufficientDiskSpace"
-    assert (
-        service._image_fields(replace(failed, required_tenancy="DEFAULT"), now=None)["required_tenancy"]
-        == "SHARED"
-    )
+    assert image_fields(only_details, now=None)["error_code"] == "InsufficientDiskSpace"
+    assert image_fields(replace(failed, required_tenancy="DEFAULT"), now=None)["required_tenancy"] == "SHARED"
 
 
 def test_the_command_prints_what_to_fix_and_makes_nothing(no_aws, account):

@@ -172,7 +172,9 @@ def test_the_report_sums_regions_and_reads_as_lines():
 
 
 @pytest.mark.django_db
-def test_a_stop_the_idle_sweep_audited_is_ours_not_the_48_hour_rule():
+def test_a_stop_the_idle_sweep_recorded_is_ours_not_the_48_hour_rule():
+    from orchestration.actors import Actor
+    from orchestration.engine.jobs import NewItem, NewJob, jobs_create
     from orchestration.models import AuditEvent
     from orchestration.services.reconcile import _stopped_by_us
     from tests.factories import DesktopFactory
@@ -180,12 +182,26 @@ def test_a_stop_the_idle_sweep_audited_is_ours_not_the_48_hour_rule():
     became_available = timezone.now() - timedelta(hours=3)
     swept = DesktopFactory(state="AVAILABLE", state_changed_at=became_available)
     left_alone = DesktopFactory(state="AVAILABLE", state_changed_at=became_available)
+    audited_only = DesktopFactory(state="AVAILABLE", state_changed_at=became_available)
+    # What the sweep records: an IDLE_SWEEP job with an item per desktop it stopped.
+    jobs_create(
+        [
+            NewJob(
+                kind=JobKind.IDLE_SWEEP,
+                actor=Actor.schedule("idle-sweep"),
+                customer=swept.aws_account.customer,
+                params={"action": "stop"},
+                items=[NewItem(desktop=swept, aws_resource_id=swept.workspace_id, waiting=True)],
+            )
+        ]
+    )
+    # Reconciliation no longer reads the audit log: an audit row alone does not make a stop ours.
     AuditEvent.objects.create(
         actor_kind="SCHEDULE",
         actor_label="idle-sweep",
         action="StopWorkspaces",
         target_type="desktop",
-        target_id=swept.workspace_id,
+        target_id=audited_only.workspace_id,
         outcome="SUCCEEDED",
     )
-    assert _stopped_by_us([swept, left_alone]) == {swept.pk}
+    assert _stopped_by_us([swept, left_alone, audited_only]) == {swept.pk}

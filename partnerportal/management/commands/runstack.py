@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from orchestration.choices import ALL_QUEUES
 from orchestration.services.errors import AwsError
 from partnerportal import devstack
 from partnerportal.management.commands.seed_demo import (
@@ -23,7 +24,6 @@ from partnerportal.management.commands.seed_demo import (
     DEMO_STAFF_USERNAME,
 )
 
-QUEUES = "interactive,bulk,poll,periodic"
 READY_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 20
 
@@ -131,7 +131,7 @@ class Command(BaseCommand):
         if with_jobs:
             log_dir: Path = options["log_dir"] or Path(settings.BASE_DIR) / "var" / "log"
             celery = [sys.executable, "-m", "celery", "-A", "partnerportal"]
-            worker = [*celery, "worker", "-Q", QUEUES, "--concurrency", str(options["concurrency"])]
+            worker = [*celery, "worker", "-Q", ALL_QUEUES, "--concurrency", str(options["concurrency"])]
             worker += ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
             children.append(devstack.ChildProcess("worker", worker, env, log_dir / "worker.log").start())
             # One beat only: its scheduler (DatabaseScheduler) reads the schedules staff edit in the admin.

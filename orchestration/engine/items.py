@@ -1,0 +1,263 @@
+"""Every change of a job item's status: claim, wait, succeed, fail, retry later, poison.
+
+Each change is batch-shaped: it takes a list of items and issues one UPDATE however many there are (per
+item values, such as the AWS ids a create returned, go in one statement as CASE expressions). Each takes
+the audit events that describe it and writes them in the same transaction as the state they describe.
+Runners call these (through `JobRunner`); nothing else writes `JobItem.status`.
+"""
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Field, Q, Value, When
+from django.utils import timezone
+
+from orchestration.choices import JobItemStatus, JobStatus
+from orchestration.engine.publish import job_dispatch_items
+from orchestration.models import AuditEvent, Job, JobItem
+
+POISON_CODE = "PoisonMessage"
+# A claimed item is RUNNING; one whose AWS work was accepted is WAITING until a poll settles it.
+ACTIVE = (JobItemStatus.RUNNING, JobItemStatus.WAITING)
+# What a runner records on an item from AWS's answer; the engine writes these with the status.
+RECORDED_FIELDS = ("aws_resource_id", "aws_request_id", "submitted_at")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one delivery got: the items now leased to it, and how many it failed as poison instead."""
+
+    items: list[JobItem]
+    poisoned: int
+
+
+def items_claim(*, job_id: int, item_ids: Sequence[int]) -> Claim:
+    """Lease the claimable items among `item_ids` to the caller; items past their attempts fail as poison.
+
+    Claimable: PENDING, or RUNNING with an expired lease (its task died). Rows another task is claiming
+    right now are skipped, not waited for. The job becomes RUNNING with its first claim.
+    """
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.JOB_ITEM_LEASE_SECONDS)
+    with transaction.atomic():
+        candidates = list(
+            JobItem.objects.select_for_update(skip_locked=True)
+            .filter(job_id=job_id, pk__in=list(item_ids))
+            .filter(
+                Q(status=JobItemStatus.PENDING) | Q(status=JobItemStatus.RUNNING, lease_expires_at__lt=now)
+            )
+            .order_by("sequence")
+        )
+        poisoned = [item for item in candidates if item.attempts >= settings.JOB_ITEM_MAX_ATTEMPTS]
+        claimed = [item for item in candidates if item.attempts < settings.JOB_ITEM_MAX_ATTEMPTS]
+        if poisoned:
+            JobItem.objects.filter(pk__in=[item.pk for item in poisoned]).update(
+                status=JobItemStatus.FAILED,
+                error_code=POISON_CODE,
+                error_message=(
+                    f"Gave up after {settings.JOB_ITEM_MAX_ATTEMPTS} deliveries that never finished "
+                    "(the worker died each time)."
+                ),
+                lease_expires_at=None,
+                finished_at=now,
+                updated_at=now,
+            )
+        if claimed:
+            JobItem.objects.filter(pk__in=[item.pk for item in claimed]).update(
+                status=JobItemStatus.RUNNING,
+                attempts=F("attempts") + 1,
+                lease_expires_at=lease_until,
+                updated_at=now,
+            )
+            for item in claimed:
+                item.status = JobItemStatus.RUNNING
+                item.attempts += 1
+                item.lease_expires_at = lease_until
+            Job.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+                status=JobStatus.RUNNING, started_at=now
+            )
+    return Claim(items=claimed, poisoned=len(poisoned))
+
+
+def _per_item(items: Sequence[JobItem], name: str) -> Any:
+    """The value to write into `name`: one value if the items agree, else a CASE on their ids."""
+    values = [getattr(item, name) for item in items]
+    if all(value == values[0] for value in values):
+        return values[0]
+    field = JobItem._meta.get_field(name)
+    assert isinstance(field, Field), f"{name} is not a column of JobItem"
+    whens = [
+        When(pk=item.pk, then=Value(value, output_field=field))
+        for item, value in zip(items, values, strict=True)
+    ]
+    return Case(*whens, default=F(name), output_field=field)
+
+
+def _write(
+    items: Sequence[JobItem],
+    *,
+    allowed_from: Iterable[str],
+    values: dict[str, Any],
+    recorded: Sequence[str] = (),
+    audit: Iterable[AuditEvent] = (),
+) -> int:
+    """One UPDATE of these items (those still in `allowed_from`) and their audit events, in one transaction.
+
+    The objects are brought up to date too, so the caller can go on using them.
+    """
+    events = list(audit)
+    updated = 0
+    with transaction.atomic(savepoint=False):
+        if items:
+            fields = dict(values)
+            fields.update({name: _per_item(items, name) for name in recorded})
+            updated = JobItem.objects.filter(
+                pk__in=[item.pk for item in items], status__in=list(allowed_from)
+            ).update(**fields)
+        if events:
+            AuditEvent.objects.bulk_create(events)
+    for item in items:
+        for name, value in values.items():
+            if not hasattr(value, "resolve_expression"):
+                setattr(item, name, value)
+    return updated
+
+
+def items_mark_submitted(items: Sequence[JobItem]) -> None:
+    """Record that the call for these items is about to be sent: a later delivery looks before it sends."""
+    now = timezone.now()
+    JobItem.objects.filter(pk__in=[item.pk for item in items]).update(submitted_at=now, updated_at=now)
+    for item in items:
+        item.submitted_at = now
+
+
+def items_wait(items: Sequence[JobItem], *, poll_in: float, audit: Iterable[AuditEvent] = ()) -> int:
+    """AWS accepted the work: the items wait for a poll in `poll_in` seconds.
+
+    The AWS ids and submitted mark set on each item object (RECORDED_FIELDS) are written with the status.
+    """
+    now = timezone.now()
+    for item in items:
+        item.submitted_at = item.submitted_at or now
+    return _write(
+        items,
+        allowed_from=ACTIVE,
+        values={
+            "status": JobItemStatus.WAITING,
+            "lease_expires_at": None,
+            "next_poll_at": now + timedelta(seconds=poll_in),
+            "updated_at": now,
+        },
+        recorded=RECORDED_FIELDS,
+        audit=audit,
+    )
+
+
+def items_succeed(items: Sequence[JobItem], *, audit: Iterable[AuditEvent] = ()) -> int:
+    """The items are done (their AWS ids were recorded when AWS took the work)."""
+    now = timezone.now()
+    return _write(
+        items,
+        allowed_from=ACTIVE,
+        values={
+            "status": JobItemStatus.SUCCEEDED,
+            "lease_expires_at": None,
+            "next_poll_at": None,
+            "finished_at": now,
+            "updated_at": now,
+        },
+        audit=audit,
+    )
+
+
+def items_fail(items: Sequence[JobItem], *, code: str, message: str, audit: Iterable[AuditEvent] = ()) -> int:
+    """The items failed for good, all for the same reason (AWS's code and message, or ours)."""
+    for item in items:
+        item.error_code, item.error_message = code, message
+    return items_fail_each(items, audit=audit)
+
+
+def items_fail_each(items: Sequence[JobItem], *, audit: Iterable[AuditEvent] = ()) -> int:
+    """The items failed for good, each with the `error_code` and `error_message` set on its object."""
+    now = timezone.now()
+    return _write(
+        items,
+        allowed_from=ACTIVE,
+        values={
+            "status": JobItemStatus.FAILED,
+            "lease_expires_at": None,
+            "next_poll_at": None,
+            "finished_at": now,
+            "updated_at": now,
+        },
+        recorded=("error_code", "error_message", *RECORDED_FIELDS),
+        audit=audit,
+    )
+
+
+def retry_delay(retries: int) -> float:
+    """Seconds before the next delivery of an item given back `retries` times before: full jitter over
+    an exponentially growing ceiling, capped (AWS's recommended shape)."""
+    ceiling = min(settings.JOB_RETRY_MAX_SECONDS, settings.JOB_RETRY_BASE_SECONDS * 2 ** min(retries, 30))
+    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
+
+
+def items_retry_later(
+    job: Job,
+    items: Sequence[JobItem],
+    *,
+    batch_size: int,
+    count_attempt: bool,
+    forget_submission: bool = False,
+    audit: Iterable[AuditEvent] = (),
+) -> float:
+    """Give running items back to PENDING and send them again after a backoff; returns the delay.
+
+    `count_attempt=False` when AWS declined to act (throttling): the delivery does not use up one of the
+    item's attempts. `forget_submission` when AWS said it did not act on the call: the next delivery
+    calls again rather than looking for what the call made.
+    """
+    if not items:
+        _write([], allowed_from=(), values={}, audit=audit)
+        return 0.0
+    delay = retry_delay(max(item.retries for item in items))
+    values: dict[str, Any] = {
+        "status": JobItemStatus.PENDING,
+        "lease_expires_at": None,
+        "retries": F("retries") + 1,
+        "updated_at": timezone.now(),
+    }
+    if not count_attempt:
+        values["attempts"] = F("attempts") - 1
+    if forget_submission:
+        values["submitted_at"] = None
+    _write(items, allowed_from=(JobItemStatus.RUNNING,), values=values, audit=audit)
+    for item in items:
+        item.retries += 1
+    job_dispatch_items(job, [item.pk for item in items], batch_size=batch_size, countdown=delay)
+    return delay
+
+
+def poll_items_due(*, job_id: int, interval: float, related: str = "") -> list[JobItem]:
+    """The job's WAITING items whose poll is due, locked (skipping those another poll holds), with their next
+    poll moved `interval` seconds on so an overlapping poll does not ask AWS about them again.
+
+    `related` is a select_related path (only the item's own row is locked then).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        due_items = JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now)
+        if related:
+            due = list(due_items.select_for_update(skip_locked=True, of=("self",)).select_related(related))
+        else:
+            due = list(due_items.select_for_update(skip_locked=True))
+        if due:
+            JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
+                next_poll_at=now + timedelta(seconds=interval), updated_at=now
+            )
+    return due

@@ -1,0 +1,221 @@
+"""One runner per job kind, and the engine's side of a delivery and of a poll.
+
+A runner (NetBox's JobRunner idea, on top of our durable items and leases) is a class that says, for its
+kind: how a request becomes a job and its items (`job_create`, called by the kind's entry service), how
+one delivery of claimed items runs (`run`), how it looks at AWS for items that wait (`poll`), and what
+the finished job's result says (`settle`). Every status change goes through the engine's batch-shaped
+calls below; a runner never writes `JobItem.status` itself. orchestration/services/jobs.py lists every
+runner once, keyed by the kinds it runs.
+"""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import ClassVar
+
+from django.conf import settings
+from django.db.models import Min
+from django.utils import timezone
+
+from orchestration.actors import Actor
+from orchestration.aws.errors import AwsAccessDenied, AwsError, AwsThrottled
+from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
+from orchestration.engine import items as engine_items
+from orchestration.engine.jobs import NewItem, job_create, job_refresh_status
+from orchestration.engine.publish import job_poll_release, job_schedule_poll
+from orchestration.models import AuditEvent, Job, JobItem
+from orchestration.services.accounts import account_flag_access_denied
+from tenants.models import Customer
+
+
+class JobRunner:
+    """How one kind of job runs. Subclass it per kind (or family of kinds), and list it in the registry.
+
+    The engine calls `run(items)` with the items one delivery claimed (RUNNING, leased to it), and
+    `poll(items)` with the WAITING items whose poll is due. Each item ends the call in a new state set
+    through `wait`, `succeed`, `fail`, `fail_each` or `retry_later` (or stays as it is: a poll that
+    learned nothing new leaves its items waiting). After either call the engine asks for the next poll
+    while any item waits, and derives the job's status; when the job finishes, `settle` says what goes
+    into its result.
+    """
+
+    kinds: ClassVar[tuple[str, ...]] = ()
+    # Items per delivery: the AWS call's batch limit where one call takes many (CreateWorkspaces: 25).
+    batch_size: ClassVar[int] = 1
+    # Whether items of this kind wait on AWS (and so are polled).
+    polls: ClassVar[bool] = False
+    # A select_related path for the items a poll gets.
+    poll_related: ClassVar[str] = ""
+    # Polls come every JOB_POLL_INTERVAL_SECONDS times this (images take most of an hour: fewer looks).
+    poll_factor: ClassVar[float] = 1.0
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    # --------------------------------------------------------------------------- what a kind defines
+    def run(self, items: list[JobItem]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not run items")
+
+    def poll(self, items: list[JobItem]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not poll")
+
+    def settle(self, job: Job) -> dict:
+        """What goes into the finished job's result (merged into what is there); `job` is locked."""
+        return {}
+
+    @classmethod
+    def poll_interval(cls) -> float:
+        return settings.JOB_POLL_INTERVAL_SECONDS * cls.poll_factor
+
+    @classmethod
+    def job_create(
+        cls,
+        *,
+        actor: Actor,
+        customer: Customer,
+        items: Sequence[NewItem],
+        params: dict | None = None,
+        result: dict | None = None,
+        queue: str = "",
+        kind: str = "",
+        audit: Callable[[Job], Iterable[AuditEvent]] | None = None,
+    ) -> Job:
+        """This kind's job and its items in one transaction; deliveries are sent after commit.
+
+        `audit` makes the events that go with the new job (they name it), written in the same transaction.
+        """
+        kind = kind or cls.kinds[0]
+        if kind not in cls.kinds:
+            raise ValueError(f"{cls.__name__} does not run {kind} jobs")
+        return job_create(
+            kind=kind,
+            actor=actor,
+            customer=customer,
+            items=items,
+            params=params,
+            result=result,
+            queue=queue,
+            batch_size=cls.batch_size,
+            audit=audit,
+        )
+
+    # ------------------------------------------------------------------------ the engine's state changes
+    def wait(
+        self, items: Sequence[JobItem], *, audit: Iterable[AuditEvent] = (), poll_in: float | None = None
+    ) -> None:
+        """AWS took the work: the items wait for the poll (the AWS ids set on them are written too)."""
+        engine_items.items_wait(
+            items, poll_in=self.poll_interval() if poll_in is None else poll_in, audit=audit
+        )
+
+    def succeed(self, items: Sequence[JobItem], *, audit: Iterable[AuditEvent] = ()) -> None:
+        engine_items.items_succeed(items, audit=audit)
+
+    def fail(
+        self, items: Sequence[JobItem], code: str, message: str, *, audit: Iterable[AuditEvent] = ()
+    ) -> None:
+        engine_items.items_fail(items, code=code, message=message, audit=audit)
+
+    def fail_each(self, items: Sequence[JobItem], *, audit: Iterable[AuditEvent] = ()) -> None:
+        """Fail items each with the error_code/error_message set on it."""
+        engine_items.items_fail_each(items, audit=audit)
+
+    def retry_later(
+        self,
+        items: Sequence[JobItem],
+        *,
+        count_attempt: bool,
+        forget_submission: bool = False,
+        audit: Iterable[AuditEvent] = (),
+    ) -> None:
+        engine_items.items_retry_later(
+            self.job,
+            items,
+            batch_size=self.batch_size,
+            count_attempt=count_attempt,
+            forget_submission=forget_submission,
+            audit=audit,
+        )
+
+    def retry_or_fail(
+        self,
+        items: Sequence[JobItem],
+        error: AwsError,
+        *,
+        account_id: str,
+        audit: Iterable[AuditEvent] = (),
+        message: str = "",
+    ) -> bool:
+        """The one rule for an AWS error on these items; True if they will be retried.
+
+        Retryable errors give the items back for a later delivery: throttling is AWS declining to act,
+        so it costs no attempt and the next delivery calls again; anything else may hide a success, so
+        it counts and the submitted mark makes the next delivery look first. Other errors fail the items
+        with AWS's code and `message` (AWS's own by default), with `audit`; an access refusal also
+        flags the account connection.
+        """
+        if error.retryable:
+            throttled = isinstance(error, AwsThrottled)
+            self.retry_later(items, count_attempt=not throttled, forget_submission=throttled)
+            return True
+        self.fail(items, error.code, message or error.message, audit=audit)
+        if isinstance(error, AwsAccessDenied):
+            account_flag_access_denied(account_id=account_id, code=error.code, message=error.message)
+        return False
+
+    def poll_failed(
+        self, items: Sequence[JobItem], error: AwsError, *, account_id: str, audit: Iterable[AuditEvent] = ()
+    ) -> None:
+        """A poll's look at AWS failed: after a retryable error the items wait for the next poll; any
+        other fails them with AWS's code and message (an access refusal also flags the account)."""
+        if not error.retryable:
+            self.retry_or_fail(items, error, account_id=account_id, audit=audit)
+
+
+def runners_by_kind(*runners: type[JobRunner]) -> Mapping[str, type[JobRunner]]:
+    """The registry: each job kind to the one runner that runs it (a kind listed twice is an error)."""
+    registry: dict[str, type[JobRunner]] = {}
+    for runner in runners:
+        for kind in runner.kinds:
+            if kind in registry:
+                raise ValueError(f"{kind} is run by both {registry[kind].__name__} and {runner.__name__}")
+            registry[kind] = runner
+    return registry
+
+
+def _step_done(runner: JobRunner) -> None:
+    """After a delivery or a poll: the next poll when the first waiting item is due, then the job's status."""
+    job = runner.job
+    if runner.polls:
+        first_due = JobItem.objects.filter(job_id=job.pk, status=JobItemStatus.WAITING).aggregate(
+            first=Min("next_poll_at")
+        )["first"]
+        if first_due is not None:
+            job_schedule_poll(job, countdown=max(0.0, (first_due - timezone.now()).total_seconds()))
+    job_refresh_status(job_id=job.pk, settle=runner.settle)
+
+
+def job_deliver(runner_class: type[JobRunner], *, job_id: int, item_ids: Sequence[int]) -> None:
+    """One delivery: claim the items (nothing claimed: another delivery has them or they are done), run
+    them, then the job's next poll and status."""
+    claim = engine_items.items_claim(job_id=job_id, item_ids=item_ids)
+    if not claim.items and not claim.poisoned:
+        return
+    job = Job.objects.select_related("customer").get(pk=job_id)
+    runner = runner_class(job)
+    if claim.items:
+        runner.run(claim.items)
+    _step_done(runner)
+
+
+def job_poll_run(runner_class: type[JobRunner], *, job_id: int) -> None:
+    """One poll: the job's due WAITING items to the runner's look at AWS, then the next poll and status."""
+    job = Job.objects.select_related("customer").filter(pk=job_id).first()
+    if job is None or job.status in JOB_TERMINAL_STATUSES or not runner_class.polls:
+        return
+    job_poll_release(job_id)
+    runner = runner_class(job)
+    due = engine_items.poll_items_due(
+        job_id=job_id, interval=runner.poll_interval(), related=runner.poll_related
+    )
+    if due:
+        runner.poll(due)
+    _step_done(runner)
