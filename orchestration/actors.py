@@ -19,6 +19,11 @@ class Actor:
         return cls(kind=kind, label=user.get_username(), user_id=user.pk)
 
     @classmethod
+    def for_token(cls, token) -> "Actor":
+        """An API token; a staff token's events also name the person it acts for."""
+        return cls(kind=ActorKind.API_TOKEN, label=f"token:{token.name}", user_id=token.staff_user_id)
+
+    @classmethod
     def system(cls, label: str) -> "Actor":
         return cls(kind=ActorKind.SYSTEM, label=label)
 

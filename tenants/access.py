@@ -157,6 +157,29 @@ def principal_for_user(user) -> Principal:
     )
 
 
+def principal_for_token(token) -> Principal:
+    """The principal of an API token: its customer's, or its staff user's, capped by its scopes."""
+    allowed = capabilities_for_scopes(token.scopes)
+    if token.customer_id is not None:
+        return Principal(
+            label=f"token:{token.name}",
+            customer_ids=frozenset({token.customer_id}),
+            capabilities=allowed,
+            token_id=token.pk,
+        )
+    staff = principal_for_user(token.staff_user)
+    if not staff.is_staff:
+        return NOBODY
+    return Principal(
+        label=f"token:{token.name} ({staff.label})",
+        customer_ids=staff.customer_ids,
+        capabilities=staff.capabilities & allowed,
+        is_staff=True,
+        user_id=staff.user_id,
+        token_id=token.pk,
+    )
+
+
 def capabilities_for_scopes(scopes: Iterable[str]) -> frozenset[Capability]:
     """The union of what a token's scopes allow."""
     allowed: set[Capability] = set()

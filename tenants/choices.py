@@ -165,3 +165,10 @@ class TokenScope(models.TextChoices):
     READ = "read", "Read"
     OPERATE = "operate", "Operate (power and repair desktops)"
     ADMIN = "admin", "Administer"
+
+
+class UnmanagedReason(models.TextChoices):
+    """Why a desktop row is no longer managed (its history is kept)."""
+
+    FORGOTTEN = "FORGOTTEN", "Forgotten (AWS no longer knows it)"
+    RELEASED = "RELEASED", "Released to the customer (PartnerManaged tag removed)"

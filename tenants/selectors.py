@@ -32,6 +32,7 @@ class DesktopFilters:
     running_mode: str = ""
     customer_id: int | None = None  # for principals that see several customers
     include_terminated: bool = False
+    include_unmanaged: bool = False  # forgotten or released rows, kept for history
 
 
 def desktop_list(
@@ -49,6 +50,8 @@ def desktop_list(
         desktops = desktops.filter(aws_account__customer_id=filters.customer_id)
     if not filters.include_terminated and DesktopState.TERMINATED not in filters.states:
         desktops = desktops.exclude(state=DesktopState.TERMINATED)
+    if not filters.include_unmanaged:
+        desktops = desktops.filter(unmanaged_at__isnull=True)
     if filters.search:
         term = filters.search.strip()
         desktops = desktops.filter(
@@ -86,7 +89,10 @@ def desktop_get(*, principal: Principal, pk: int | None = None, workspace_id: st
 
 def desktop_state_counts(*, principal: Principal, customer_id: int | None = None) -> dict[str, int]:
     """How many live desktops are in each state, in one query."""
-    desktops = principal.scope(Desktop.objects.exclude(state=DesktopState.TERMINATED), DESKTOP_OWNER)
+    desktops = principal.scope(
+        Desktop.objects.exclude(state=DesktopState.TERMINATED).filter(unmanaged_at__isnull=True),
+        DESKTOP_OWNER,
+    )
     if customer_id is not None:
         desktops = desktops.filter(aws_account__customer_id=customer_id)
     rows = desktops.values("state").annotate(n=Count("id")).order_by("state")
@@ -94,12 +100,14 @@ def desktop_state_counts(*, principal: Principal, customer_id: int | None = None
 
 
 def desktops_needing_attention(*, principal: Principal) -> QuerySet[Desktop]:
-    """Desktops a person should look at: in trouble per AWS, or gone from AWS while we still track them."""
+    """Desktops a person should look at: in trouble per AWS, gone from AWS while we still track them, or
+    stopped by AWS itself (the 48-hour rule for MANUAL desktops) and not started since."""
     return (
-        principal.scope(Desktop.objects.all(), DESKTOP_OWNER)
+        principal.scope(Desktop.objects.filter(unmanaged_at__isnull=True), DESKTOP_OWNER)
         .filter(
             Q(state__in=ATTENTION_STATES)
             | Q(missing_from_aws_since__isnull=False) & ~Q(state=DesktopState.TERMINATED)
+            | Q(stopped_by_aws_at__isnull=False, state=DesktopState.STOPPED)
         )
         .select_related("aws_account__customer", "directory", "bundle")
         .order_by("-state_changed_at", "-pk")

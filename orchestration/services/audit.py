@@ -40,7 +40,7 @@ def audit_event_for_job(job: Job, **fields: Unpack[AuditFields]) -> AuditEvent:
 
 def audit_event_for_actor(
     actor: Actor,
-    customer: Customer,
+    customer: Customer | None,
     *,
     action: str,
     outcome: str,
@@ -53,13 +53,16 @@ def audit_event_for_actor(
     error_message: str = "",
     details: dict | None = None,
 ) -> AuditEvent:
-    """An unsaved event for an action done at once, outside any job (a refusal, a short AWS call)."""
+    """An unsaved event for an action done at once, outside any job (a refusal, a short AWS call).
+
+    `customer` is None only for the partner's own actions that concern no customer (a staff API token).
+    """
     return AuditEvent(
         actor_kind=actor.kind,
         actor_user_id=actor.user_id,
         actor_label=actor.label,
-        customer_id=customer.pk,
-        customer_label=customer.name,
+        customer_id=customer.pk if customer else None,
+        customer_label=customer.name if customer else "",
         aws_account_id=aws_account_id,
         region=region,
         action=action,

@@ -12,6 +12,7 @@ from tenants.choices import (
     IngestionProcess,
     RunningMode,
     Tenancy,
+    UnmanagedReason,
 )
 
 from .accounts import AwsAccount, region_validator
@@ -162,6 +163,19 @@ class Desktop(AwsResource):
     )
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
+    stopped_by_aws_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When reconciliation found AWS had stopped this MANUAL desktop itself (after 48 hours "
+        "AVAILABLE, or maintenance); cleared when it runs again.",
+    )
+    unmanaged_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When this control plane stopped managing the desktop (forgotten or released). The row "
+        "and its state history stay, for billing and audit.",
+    )
+    unmanaged_reason = models.CharField(max_length=10, choices=UnmanagedReason.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -21,7 +21,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return obj is None and super().has_change_permission(request)
 
     def save_model(self, request, obj: ApiToken, form, change: bool) -> None:
-        token, plaintext = ApiToken.issue(customer=obj.customer, name=obj.name, created_by=request.user)
+        token, plaintext = ApiToken.issue(customer=obj.customer, name=obj.name, created_by_id=request.user.pk)
         obj.pk, obj.key_id = token.pk, token.key_id
         self.message_user(
             request,
