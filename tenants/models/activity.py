@@ -146,7 +146,7 @@ class ApiToken(models.Model):
         """Not revoked, not expired, and its owner still active."""
         if self.revoked_at is not None or (self.expires_at is not None and self.expires_at <= now):
             return False
-        if self.customer_id is not None:
+        if self.customer is not None:
             return self.customer.is_active
         return self.staff_user is not None and self.staff_user.is_active and self.staff_user.is_staff
 
