@@ -12,7 +12,7 @@ from orchestration.models import Job
 from orchestration.selectors import job_progress
 from partnerportal.celery import app as celery_app
 from tests.integration.stack import CeleryProcess, RedisProcess, celery_publish_to, stack_environment
-from tests.integration.world import onboard_demo_customer
+from tests.integration.world import aws_runs_fast, onboard_demo_customer
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +109,7 @@ def stack_factory(transactional_db, simulator, tmp_path):
 def customer_account(transactional_db, simulator):
     """An onboarded customer (see tests.integration.world), with provisioning sped up for the test."""
     world = onboard_demo_customer(simulator, name="Acme", slug="acme")
-    simulator.set_time_scale(600)  # 20 simulated minutes of provisioning pass in 2 seconds
+    aws_runs_fast(simulator)  # 20 simulated minutes of provisioning pass in 2 seconds
     simulator.clear_calls()
     return world
 

@@ -12,6 +12,7 @@ from orchestration.services.onboarding import account_verify
 from tenants.models import AwsAccount, Customer
 from tests.integration.conftest import wait_for_job
 from tests.integration.stack import SHORT_LEASE
+from tests.integration.world import aws_runs_fast
 
 pytestmark = pytest.mark.integration
 ACTOR = Actor.system("test")
@@ -30,7 +31,7 @@ def acme(transactional_db, simulator):
         regions=[demo["region"]],
     )
     simulator.update_account(account.account_id, external_id=account.external_id)
-    simulator.set_time_scale(600)  # ModifyAccount's 10 simulated minutes pass in one second
+    aws_runs_fast(simulator)  # ModifyAccount's 10 simulated minutes pass in one second
     simulator.clear_calls()
     return account
 
