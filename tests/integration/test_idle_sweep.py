@@ -53,7 +53,8 @@ def test_idle_desktops_stop_live_ones_do_not_and_two_beats_run_each_window_once(
     stack_factory, realtime_customer, simulator
 ):
     world = realtime_customer
-    stack = stack_factory({"IDLE_SWEEP_INTERVAL_SECONDS": "2"}).start(beat=False)
+    # Windows of 4 s: a sweep still running when the next window's starts would stop a desktop twice.
+    stack = stack_factory({"IDLE_SWEEP_INTERVAL_SECONDS": "4"}).start(beat=False)
     job = desktop_create_bulk(
         actor=Actor.system("test"),
         request=DesktopCreateRequest(

@@ -17,8 +17,9 @@ from tenants.models import Bundle, Customer, Desktop, Directory
 # seconds, so a test on a loaded machine is not refused with ExpiredToken midway (F9 tests that on purpose).
 AWS_TIME_SCALE = 10
 AWS_SPEEDUP = 600
-# Periods the tests reach with simulator.advance(), in simulated time: left as AWS has them.
-UNSCALED_DURATIONS = frozenset({"snapshot_interval", "manual_idle_stop"})
+# Left as AWS has them: periods tests reach with simulator.advance(), and how long a terminated
+# WorkSpace stays visible (a test looks at it after the job that terminated it).
+UNSCALED_DURATIONS = frozenset({"snapshot_interval", "manual_idle_stop", "terminated_visible"})
 
 
 def aws_runs_fast(simulator) -> None:
