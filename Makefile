@@ -31,7 +31,7 @@ run: install
 ## test: the whole suite, what CI runs, in TEST_WORKERS parallel processes, each with its own database
 ## (DATABASE_URL's name + _gwN), Redis and ports
 test: install
-	DJANGO_SETTINGS_MODULE=partnerportal.settings.test $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	DJANGO_SETTINGS_MODULE=partnerportal.settings.test $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 ## test-fast: unit tests only (no integration, no chaos, no browser): no worker, no beat, under a minute.
 ## It keeps its test databases between runs (--reuse-db migrates them forward); --create-db starts afresh.
