@@ -6,7 +6,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= partnerportal.settings.development
 
-.PHONY: install run test lint format check image-check ci clean
+# pytest-xdist processes for `make test`: integration tests mostly wait (leases, provisioning), so one
+# more than the cores pays; a fourth costs more CPU than it saves (README, "Tests").
+TEST_WORKERS ?= 3
+
+.PHONY: install run test test-fast lint format check image-check ci clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +28,16 @@ run: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runstack --host $(HOST) --port $(PORT)
 
-## test: the whole suite against PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/partnerportal)
+## test: the whole suite, what CI runs, in TEST_WORKERS parallel processes, each with its own database
+## (DATABASE_URL's name + _gwN), Redis and ports
 test: install
-	DJANGO_SETTINGS_MODULE=partnerportal.settings.test $(PY) -m pytest
+	DJANGO_SETTINGS_MODULE=partnerportal.settings.test $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+## test-fast: unit tests only (no integration, no chaos, no browser): no worker, no beat, under a minute.
+## It keeps its test databases between runs (--reuse-db migrates them forward); --create-db starts afresh.
+test-fast: install
+	DJANGO_SETTINGS_MODULE=partnerportal.settings.test $(PY) -m pytest -n 2 --reuse-db \
+		-m "not integration and not chaos and not browser" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,11 +1,75 @@
-"""Fixtures shared by every test package."""
+"""Fixtures shared by every test package, and what keeps parallel test processes apart.
+
+`make test` runs the suite in several pytest-xdist workers at once. Each worker has its own database
+(pytest-django adds the `_gwN` suffix), its own Redis (below), its own simulator (a session fixture on a
+free port) and its own ports for everything it starts; nothing is shared but the PostgreSQL server.
+"""
+
+import os
+from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 
 from tests.factories import StaffUserFactory
+from tests.integration.stack import RedisProcess, celery_publish_to
 
 # The simulator's fixtures (simulator, simulator_server, demo_world) for every test package.
 pytest_plugins = ["simulator.pytest_plugin"]
+
+REDIS_SETTINGS = ("CELERY_BROKER_URL", "AWS_RATE_LIMIT_REDIS_URL")
+# The limiter runs on every call, as in production, at the integration stack's rate: at the production
+# default (5 a second per account) the tests' calls to the one demo account spent seconds asleep.
+TEST_RATE_LIMIT = {"AWS_RATE_LIMIT_PER_SECOND": 200, "AWS_RATE_LIMIT_BURST": 50}
+# pyproject.toml's `timeout` (60 s) is for unit tests; a test that starts a worker and waits for jobs
+# gets this, unless it says more itself. Each is above the waits inside the tests (wait_for_job: 120 s),
+# so a slow job fails with its progress and logs rather than a bare timeout.
+INTEGRATION_TIMEOUT = 300
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("integration") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(INTEGRATION_TIMEOUT))
+    # Longest first (by the time a test allows itself), so parallel workers do not end waiting on one
+    # long test that started last; the sort is stable and the same in every xdist worker.
+    default = float(config.getini("timeout") or 0)
+    items.sort(key=lambda item: -_timeout_of(item, default))
+
+
+def _timeout_of(item: pytest.Item, default: float) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is None:
+        return default
+    return float(marker.args[0] if marker.args else marker.kwargs.get("timeout", default))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_process_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    """A redis-server of this test process's own: the broker its jobs are published to and the rate
+    limiter's buckets. Two workers sharing one would drain each other's queues and spend each other's
+    tokens for the same demo account."""
+    redis = RedisProcess(tmp_path_factory.mktemp("redis")).start()
+    before = {name: getattr(settings, name) for name in (*REDIS_SETTINGS, *TEST_RATE_LIMIT)}
+    environ_before = {name: os.environ.get(name) for name in REDIS_SETTINGS}
+    for name in REDIS_SETTINGS:
+        setattr(settings, name, redis.url)
+    for name, value in TEST_RATE_LIMIT.items():
+        setattr(settings, name, value)
+    os.environ["AWS_RATE_LIMIT_REDIS_URL"] = redis.url  # and every process a test starts
+    celery_publish_to(redis.url)
+    try:
+        yield redis
+    finally:
+        for name, value in before.items():
+            setattr(settings, name, value)
+        celery_publish_to(before["CELERY_BROKER_URL"])
+        for name, value in environ_before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        redis.stop()
 
 
 @pytest.fixture

@@ -18,6 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 QUEUES = "interactive,bulk,poll,periodic"
 
 
+# For tests that kill a worker and wait for its items' lease to run out: the shortest lease the batch
+# tasks' time limits allow (a batch is killed 5 s before its lease ends, and never before 10 s).
+SHORT_LEASE = {"JOB_ITEM_LEASE_SECONDS": "12"}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -164,8 +169,9 @@ class CeleryProcess:
 
     def kill(self) -> None:
         """SIGKILL the whole worker, master and children: nothing acks, nothing cleans up."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process:
+            with contextlib.suppress(ProcessLookupError):  # the group may outlive its leader
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
 
     def stop(self) -> None:
@@ -175,6 +181,22 @@ class CeleryProcess:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def celery_publish_to(broker_url: str) -> None:
+    """Send this process's messages (jobs started by the test) to the given Redis, not the default.
+
+    Celery reads CELERY_BROKER_URL from the environment before its own configuration, so both change.
+    It caches its connection and producer pools; dropping its references makes the next send build them
+    for the new URL. The pools themselves are kombu's, shared per URL, so they are not closed.
+    """
+    # Imported here: bench/ imports this module before Django is set up.
+    from partnerportal.celery import app as celery_app
+
+    os.environ["CELERY_BROKER_URL"] = broker_url
+    celery_app.conf.broker_url = broker_url
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def stack_environment(
@@ -196,8 +218,9 @@ def stack_environment(
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",
-            # Leases, polls and the sweeper on a test's time scale; the logic is the production logic.
-            "JOB_ITEM_LEASE_SECONDS": "12",
+            # Leases, polls and the sweeper on a test's time scale; the logic is the production logic. The
+            # lease leaves a batch 15 s before its soft time limit, so a loaded machine does not kill it.
+            "JOB_ITEM_LEASE_SECONDS": "30",
             "JOB_POLL_INTERVAL_SECONDS": "0.5",
             "JOB_LOST_MESSAGE_SECONDS": "4",
             "JOBS_SWEEP_INTERVAL_SECONDS": "1",

@@ -11,6 +11,8 @@ from orchestration.services.byol import byol_cidr_ranges, byol_setup_start
 from orchestration.services.onboarding import account_verify
 from tenants.models import AwsAccount, Customer
 from tests.integration.conftest import wait_for_job
+from tests.integration.stack import SHORT_LEASE
+from tests.integration.world import aws_runs_fast
 
 pytestmark = pytest.mark.integration
 ACTOR = Actor.system("test")
@@ -29,7 +31,7 @@ def acme(transactional_db, simulator):
         regions=[demo["region"]],
     )
     simulator.update_account(account.account_id, external_id=account.external_id)
-    simulator.set_time_scale(600)  # ModifyAccount's 10 simulated minutes pass in one second
+    aws_runs_fast(simulator)  # ModifyAccount's 10 simulated minutes pass in one second
     simulator.clear_calls()
     return account
 
@@ -84,7 +86,9 @@ def test_a_lost_modify_account_response_is_never_sent_twice(stack_factory, acme,
 
 
 def test_a_worker_killed_after_modify_account_returned_does_not_send_it_again(stack_factory, acme, simulator):
-    stack = stack_factory({"ORCHESTRATION_FAILPOINTS": "byol_setup.after_modify_call:1"}).start()
+    stack = stack_factory(
+        {"ORCHESTRATION_FAILPOINTS": "byol_setup.after_modify_call:1", **SHORT_LEASE}
+    ).start()
     job = wait_for_job(_start(acme), stack)
 
     assert job.status == "SUCCEEDED", job.items.get().error_message

@@ -12,6 +12,7 @@ from orchestration.services.desktops import DesktopCreateRequest, desktop_create
 from orchestration.services.pipelines import pipeline_run_advance, pipeline_run_now
 from tenants.models import Bundle, Desktop, GoldenImagePipeline, Image
 from tests.integration.conftest import wait_for_job
+from tests.integration.stack import SHORT_LEASE
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +70,11 @@ def test_a_crash_after_create_workspace_image_resumes_to_one_image_and_one_bundl
     account.regions = ["us-east-1", "us-west-2"]
     account.save()
     stack = stack_factory(
-        {"ORCHESTRATION_FAILPOINTS": "image.after_create_call:1", "GOLDEN_IMAGE_TICK_SECONDS": "1"}
+        {
+            "ORCHESTRATION_FAILPOINTS": "image.after_create_call:1",
+            "GOLDEN_IMAGE_TICK_SECONDS": "1",
+            **SHORT_LEASE,
+        }
     ).start()
     desktop = _golden_desktop(world, stack)
     old_image = world["bundle"].image

@@ -25,6 +25,7 @@ from orchestration.services.images import (
 )
 from tenants.models import Desktop, Image
 from tests.integration.conftest import wait_for_job
+from tests.integration.stack import SHORT_LEASE
 
 pytestmark = pytest.mark.integration
 ACTOR = Actor.system("image test")
@@ -229,7 +230,7 @@ def test_image_from_a_desktop_survives_a_crash_after_the_call_then_copies_to_a_s
     account.regions = ["us-east-1", "us-west-2"]
     account.save()
     simulator.set_tag_enforcement(account.account_id)
-    stack = stack_factory({"ORCHESTRATION_FAILPOINTS": "image.after_create_call:1"}).start()
+    stack = stack_factory({"ORCHESTRATION_FAILPOINTS": "image.after_create_call:1", **SHORT_LEASE}).start()
     fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
     made = wait_for_job(
         desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=1)), stack

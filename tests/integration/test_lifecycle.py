@@ -21,7 +21,7 @@ from orchestration.services.onboarding import account_verify
 from orchestration.services.reconcile import reconcile_start
 from tenants.models import AwsAccount, Customer, Desktop, Directory, Image
 from tests.integration.conftest import wait_for_job
-from tests.integration.world import admin_client
+from tests.integration.world import admin_client, aws_runs_fast
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ def fresh_enforced_customer(transactional_db, simulator, settings):
     )
     simulator.update_account(account.account_id, external_id=account.external_id)
     simulator.set_tag_enforcement(account.account_id, enabled=True, strict_keys=True)
-    simulator.set_time_scale(600)
+    aws_runs_fast(simulator)
     simulator.clear_calls()
     return {"customer": customer, "aws_account": account, "demo": demo}
 

@@ -12,6 +12,28 @@ from orchestration.services.accounts import account_access
 from partnerportal.devstack import demo_account_connect
 from tenants.models import Bundle, Customer, Desktop, Directory
 
+# AWS's resources move 600 times faster than the wall clock (20 minutes of provisioning in 2 s), the
+# simulated clock itself only 10 times: an assumed role's hour then lasts 6 minutes of a test instead of 6
+# seconds, so a test on a loaded machine is not refused with ExpiredToken midway (F9 tests that on purpose).
+AWS_TIME_SCALE = 10
+AWS_SPEEDUP = 600
+# Left as AWS has them: periods tests reach with simulator.advance(), and how long a terminated
+# WorkSpace stays visible (a test looks at it after the job that terminated it).
+UNSCALED_DURATIONS = frozenset({"snapshot_interval", "manual_idle_stop", "terminated_visible"})
+
+
+def aws_runs_fast(simulator) -> None:
+    """Resources at AWS_SPEEDUP times the wall clock, credentials at AWS_TIME_SCALE times (see above)."""
+    simulator.set_time_scale(AWS_TIME_SCALE)
+    shorten = AWS_TIME_SCALE / AWS_SPEEDUP
+    simulator.set_durations(
+        **{
+            name: seconds * shorten
+            for name, seconds in simulator.durations().items()
+            if name not in UNSCALED_DURATIONS
+        }
+    )
+
 
 def onboard_demo_customer(
     simulator, *, name: str, slug: str, demo_index: int = 0, world: dict[str, Any] | None = None

@@ -3,6 +3,7 @@ covers every operation the AWS boundary calls; bad connection records are refuse
 
 import ast
 import fnmatch
+import functools
 import json
 from pathlib import Path
 
@@ -221,9 +222,13 @@ def _operations_called_by_the_boundary() -> set[tuple[str, str]]:
     return found
 
 
+@functools.cache  # building a client loads its service model: once per service, not once per operation
+def _client(service: str):
+    return botocore.session.get_session().create_client(service, region_name="us-east-1")
+
+
 def _action(service: str, operation: str) -> str:
-    client = botocore.session.get_session().create_client(service, region_name="us-east-1")
-    return f"{IAM_PREFIX[service]}:{client.meta.method_to_api_mapping[operation]}"
+    return f"{IAM_PREFIX[service]}:{_client(service).meta.method_to_api_mapping[operation]}"
 
 
 def test_every_operation_the_boundary_calls_is_allowed_by_the_policy():

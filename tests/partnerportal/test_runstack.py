@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.core.management import call_command
+from django.core.management import call_command, load_command_class
 
 from orchestration.choices import JOB_TERMINAL_STATUSES
 from partnerportal.devstack import demo_customer_mirror, port_is_free
@@ -79,6 +79,11 @@ def test_without_the_seeded_customer_it_says_to_seed_and_calls_nothing(db, simul
 
 
 # ------------------------------------------------------------------------------- the whole stack
+def test_make_run_runs_the_simulator_at_60x_so_a_desktop_provisions_in_20_seconds():
+    command = load_command_class("partnerportal", "runstack")
+    assert command.create_parser("manage.py", "runstack").get_default("time_scale") == 60
+
+
 def _environment(database: Path, broker_url: str) -> dict[str, str]:
     env = {
         key: value
@@ -291,14 +296,16 @@ def _assert_available_in_the_simulator(stack: RunStack, workspace_ids: list[str]
 
 
 @pytest.mark.integration
+@pytest.mark.xdist_group("runstack")  # one xdist worker builds the seeded database for both
 def test_make_run_runs_what_staff_ask_for_in_the_simulator_and_stops_clean_twice(
     seeded_sqlite, redis_server, tmp_path
 ):
     database = tmp_path / "partnerportal.sqlite3"
     shutil.copy(seeded_sqlite, database)
 
-    # First run, as `make run` starts it: staff create 2 desktops in the admin.
-    stack = RunStack(tmp_path / "first", database, redis_server.url).start()
+    # First run, as `make run` starts it (but time at 600x, not 60x: see the test below): staff create
+    # 2 desktops in the admin.
+    stack = RunStack(tmp_path / "first", database, redis_server.url, "--time-scale", "600").start()
     try:
         banner = stack.output()
         assert f"Web app:    {stack.url}/admin/" in banner
@@ -311,7 +318,7 @@ def test_make_run_runs_what_staff_ask_for_in_the_simulator_and_stops_clean_twice
         assert any("runserver" in line for line in command_lines)
 
         job_id = _create_two_desktops_in_the_admin(stack)
-        # 20 simulated minutes of provisioning take 20 s at the stack's time scale.
+        # 20 simulated minutes of provisioning take 2 s at this time scale.
         wait_until(
             lambda: (
                 _query(database, "SELECT status FROM orchestration_job WHERE id = ?", job_id)[0][0]
@@ -361,6 +368,7 @@ def test_make_run_runs_what_staff_ask_for_in_the_simulator_and_stops_clean_twice
 
 
 @pytest.mark.integration
+@pytest.mark.xdist_group("runstack")  # one xdist worker builds the seeded database for both
 def test_without_redis_it_says_how_to_start_it_and_runs_the_web_app_alone(seeded_sqlite, tmp_path):
     database = tmp_path / "partnerportal.sqlite3"
     shutil.copy(seeded_sqlite, database)
