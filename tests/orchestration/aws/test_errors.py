@@ -19,7 +19,7 @@ from orchestration.aws.errors import (
     AwsTransient,
     TagGuardRefused,
     error_class_for,
-    is_transient_item_code,
+    is_retryable_code,
 )
 
 # The table of aws-facts.md, code by code.
@@ -75,11 +75,12 @@ def test_a_code_aws_leaves_generic_is_transient_on_5xx_and_permanent_on_4xx():
     assert error_class_for("AccessDeniedException", 500) is AwsAccessDenied
 
 
-def test_only_throttled_and_transient_errors_are_retryable():
+def test_only_throttled_transient_and_expired_credential_errors_are_retryable():
     retryable = {
         cls for cls in set(CLASSES.values()) | {TagGuardRefused} if cls(code="X", message="m").retryable
     }
-    assert retryable == {AwsThrottled, AwsTransient}
+    # Credentials that expire again right after the call's one refresh are retried with a fresh session.
+    assert retryable == {AwsThrottled, AwsTransient, AwsExpiredCredentials}
 
 
 @pytest.mark.parametrize(
@@ -94,8 +95,8 @@ def test_only_throttled_and_transient_errors_are_retryable():
         ("", False),
     ],
 )
-def test_a_failed_item_is_retried_alone_only_for_a_transient_code(code, transient):
-    assert is_transient_item_code(code) is transient
+def test_a_failed_item_is_retried_alone_only_for_a_retryable_code(code, transient):
+    assert is_retryable_code(code) is transient
 
 
 def _client_error(code: str, status: int, request_id: str = "req-1", message: str = "words") -> ClientError:
