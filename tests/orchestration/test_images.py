@@ -1,17 +1,27 @@
-"""Images without the network: bad input refused before any AWS call (F11), the tag guard (S5), AMI rules,
-AWS's error text, the command and the admin pages."""
+"""Images: bad input refused before any AWS call (F11), the tag guard (S5), AMI rules, AWS's error text,
+the command and the admin pages. Whatever AWS answers comes from the simulator over boto3, and "no AWS
+call" is what the simulator's recorder saw."""
 
 from dataclasses import replace
-from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from orchestration.actors import Actor
-from orchestration.aws.images import Ami, ImageErrorDetail, WorkspaceImage
+from orchestration.aws.images import (
+    DESCRIBE_IMAGES_PAGE,
+    DESCRIBE_PERMISSIONS_PAGE,
+    Ami,
+    ImageErrorDetail,
+    WorkspaceImage,
+    workspace_image_find,
+    workspace_image_import,
+    workspace_image_permission_update,
+    workspace_image_permissions,
+)
 from orchestration.models import AuditEvent, Job, JobItem
-from orchestration.services import guard
+from orchestration.services.accounts import account_access
 from orchestration.services.images import (
     ImageInvalid,
     ami_problems,
@@ -23,8 +33,10 @@ from orchestration.services.images import (
 )
 from orchestration.services.images import requests as service
 from orchestration.services.images.rows import image_fields
-from tenants.models import Image
-from tests.factories import AwsAccountFactory, BundleFactory, DesktopFactory, ImageFactory
+from partnerportal.devstack import demo_account_connect
+from tenants.models import AwsAccount, Image
+from tests.factories import AwsAccountFactory, BundleFactory, CustomerFactory, DesktopFactory, ImageFactory
+from tests.integration.world import admin_client
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("test")
@@ -47,18 +59,11 @@ GOOD_AMI = Ami(
 
 
 @pytest.fixture
-def no_aws():
-    """Any AWS call fails the test: everything here must be decided locally."""
-    with (
-        mock.patch(
-            "orchestration.aws.images.aws_call", side_effect=AssertionError("AWS was called")
-        ) as images,
-        mock.patch(
-            "orchestration.aws.workspaces.aws_call", side_effect=AssertionError("AWS was called")
-        ) as ws,
-    ):
-        yield images, ws
-    assert not images.called and not ws.called
+def no_aws(simulator):
+    """Everything here must be decided locally: the simulator records every call (STS too), and sees none."""
+    simulator.clear_calls()
+    yield
+    assert simulator.calls() == []
 
 
 @pytest.fixture
@@ -66,6 +71,41 @@ def account():
     return AwsAccountFactory(
         byop_enabled=True, dedicated_tenancy_support="ENABLED", regions=["us-east-1", "eu-west-1"]
     )
+
+
+def _connect(simulator, demo: dict, *, dedicated_tenancy_support: str) -> AwsAccount:
+    """Our row for a demo customer in the simulator, shaped like `account` above (BYOP, two regions)."""
+    account = demo_account_connect(
+        simulator=simulator, customer=CustomerFactory(name=demo["name"], slug=demo["name"]), demo=demo
+    )
+    AwsAccount.objects.filter(pk=account.pk).update(
+        regions=["us-east-1", "eu-west-1"], dedicated_tenancy_support=dedicated_tenancy_support
+    )
+    account.refresh_from_db()
+    simulator.clear_calls()
+    return account
+
+
+@pytest.fixture
+def acme(simulator, demo_world_ready):
+    """Acme onboarded in the simulator (BYOL done, an AVAILABLE image) and connected to us, BYOL recorded."""
+    return _connect(simulator, demo_world_ready["accounts"][0], dedicated_tenancy_support="ENABLED")
+
+
+@pytest.fixture
+def acme_without_byol(simulator, demo_world):
+    """Acme in the simulator before its BYOL setup, connected to us with no record of BYOL."""
+    return _connect(simulator, demo_world["accounts"][0], dedicated_tenancy_support="")
+
+
+def _ami_of(world: dict, kind: str, index: int = 0) -> str:
+    """The id of the demo account's first seeded AMI of `kind` (importable, encrypted, too_small, ...)."""
+    return next(ami["image_id"] for ami in world["accounts"][index]["amis"] if ami["kind"] == kind)
+
+
+def _aws_calls(simulator) -> dict[str, int]:
+    """What the simulator was asked since the last clear, role assumptions aside."""
+    return {op: n for op, n in simulator.call_counts().items() if not op.startswith("sts:")}
 
 
 def _nothing_made() -> tuple[int, int]:
@@ -152,54 +192,49 @@ def test_sizes_only_aws_can_judge_pass_locally(size):
     assert ami_problems(replace(GOOD_AMI, volume_size=size)) == ()
 
 
-def test_an_unimportable_ami_is_refused_after_one_read_and_the_refusal_is_audited(account):
-    with mock.patch.object(service, "ami_get", return_value=replace(GOOD_AMI, encrypted=True)) as read:
-        errors = _import_refused(account)
-    read.assert_called_once()
+def test_an_unimportable_ami_is_refused_after_one_read_and_the_refusal_is_audited(
+    simulator, acme, demo_world_ready
+):
+    encrypted = _ami_of(demo_world_ready, "encrypted")
+    errors = _import_refused(acme, ami_id=encrypted)
+    assert _aws_calls(simulator) == {"ec2:DescribeImages": 1}
     assert "encrypted" in errors["ami_id"][0]
     event = AuditEvent.objects.get(action="ImportWorkspaceImage")
-    assert (event.outcome, event.target_type, event.target_id) == ("REFUSED", "ami", GOOD_AMI.image_id)
+    assert (event.outcome, event.target_type, event.target_id) == ("REFUSED", "ami", encrypted)
 
 
-def test_an_ami_the_account_does_not_own_is_named(account):
-    with mock.patch.object(service, "ami_get", return_value=None):
-        errors = _import_refused(account)
-    assert f"owns no AMI {GOOD_AMI.image_id} in us-east-1" in errors["ami_id"][0]
+def test_an_ami_the_account_does_not_own_is_named(simulator, acme, demo_world_ready):
+    theirs = _ami_of(demo_world_ready, "importable", index=1)  # globex's, in the same region
+    errors = _import_refused(acme, ami_id=theirs)
+    assert f"owns no AMI {theirs} in us-east-1" in errors["ami_id"][0]
+    assert _aws_calls(simulator) == {"ec2:DescribeImages": 1}
 
 
-def test_an_account_without_byol_is_refused_after_asking_aws(account):
-    account.dedicated_tenancy_support = ""
-    account.save()
-    with (
-        mock.patch.object(service, "ami_get", return_value=GOOD_AMI),
-        mock.patch.object(service, "account_dedicated_tenancy", return_value="DISABLED") as asked,
-    ):
-        errors = _import_refused(account)
-    asked.assert_called_once()
+def test_an_account_without_byol_is_refused_after_asking_aws(simulator, acme_without_byol, demo_world):
+    errors = _import_refused(acme_without_byol, ami_id=_ami_of(demo_world, "importable"))
+    assert _aws_calls(simulator) == {"ec2:DescribeImages": 1, "DescribeAccount": 1}
     assert "BYOL is not configured" in errors["aws_account"][0]
+    assert "DedicatedTenancySupport is DISABLED" in errors["aws_account"][0]
 
 
-def test_a_valid_import_makes_one_job_and_item_and_records_byol(account):
-    account.dedicated_tenancy_support = ""
-    account.save()
-    with (
-        mock.patch.object(service, "ami_get", return_value=GOOD_AMI),
-        mock.patch.object(service, "account_dedicated_tenancy", return_value="ENABLED"),
-    ):
-        job = image_import(
-            actor=ACTOR, aws_account=account, region="", ami_id=GOOD_AMI.image_id, name="win10"
-        )
+def test_a_valid_import_makes_one_job_and_item_and_records_byol(simulator, acme, demo_world_ready):
+    acme.dedicated_tenancy_support = ""
+    acme.save()
+    ami_id = _ami_of(demo_world_ready, "importable")
+    job = image_import(actor=ACTOR, aws_account=acme, region="", ami_id=ami_id, name="win10")
     assert (job.kind, job.queue, job.total_items) == ("IMAGE_IMPORT", "interactive", 1)
     item = job.items.get()
     assert item.params == {
         "region": "us-east-1",
         "name": "win10",
-        "description": f"Imported from {GOOD_AMI.image_id}",
-        "ami_id": GOOD_AMI.image_id,
+        "description": f"Imported from {ami_id}",
+        "ami_id": ami_id,
         "ingestion_process": "BYOL_REGULAR_BYOP",
     }
-    account.refresh_from_db()
-    assert account.dedicated_tenancy_support == "ENABLED"
+    acme.refresh_from_db()
+    assert acme.dedicated_tenancy_support == "ENABLED"
+    # Two reads; the import itself is the job's to send.
+    assert _aws_calls(simulator) == {"ec2:DescribeImages": 1, "DescribeAccount": 1}
 
 
 def test_create_from_a_desktop_that_is_not_available_or_not_in_aws_is_refused_and_audited(no_aws):
@@ -316,15 +351,26 @@ def test_sharing_with_the_owner_or_sharing_a_pending_image_is_refused(no_aws):
     assert "only an AVAILABLE image can be shared" in excinfo.value.errors["image"][0]
 
 
-def test_an_image_with_no_recorded_tags_is_checked_in_aws_and_the_tags_kept():
-    image = ImageFactory(tags={})
-    with mock.patch.object(guard, "resource_tags", return_value={"Owner": "customer-it"}) as read:
-        with pytest.raises(ImageInvalid):
-            image_permission_update(actor=ACTOR, image=image, account_id="222222222222", allow=True)
-        image.refresh_from_db()
-        with pytest.raises(ImageInvalid):
-            image_delete(actor=ACTOR, image=image)
-    read.assert_called_once()
+def test_an_image_with_no_recorded_tags_is_checked_in_aws_and_the_tags_kept(
+    simulator, acme, demo_world_ready
+):
+    # The customer's IT imported this image themselves, with their own tag and not ours.
+    made = admin_client(simulator, demo_world_ready["accounts"][0]).import_workspace_image(
+        Ec2ImageId=_ami_of(demo_world_ready, "importable"),
+        IngestionProcess="BYOL_REGULAR_BYOP",
+        ImageName="customer-own",
+        ImageDescription="Made by the customer",
+        Tags=[{"Key": "Owner", "Value": "customer-it"}],
+    )
+    simulator.advance(simulator.durations()["image_import"])
+    image = ImageFactory(aws_account=acme, image_id=made["ImageId"], name="customer-own", tags={})
+    simulator.clear_calls()
+    with pytest.raises(ImageInvalid):
+        image_permission_update(actor=ACTOR, image=image, account_id="222222222222", allow=True)
+    image.refresh_from_db()
+    with pytest.raises(ImageInvalid):
+        image_delete(actor=ACTOR, image=image)
+    assert _aws_calls(simulator) == {"DescribeTags": 1}
     assert image.tags == {"Owner": "customer-it"}
 
 
@@ -362,13 +408,8 @@ def test_the_command_prints_what_to_fix_and_makes_nothing(no_aws, account):
     assert Job.objects.count() == 0
 
 
-def test_the_command_lists_amis_with_the_seed_columns_and_reasons(account, capsys):
-    amis = [
-        GOOD_AMI,
-        replace(GOOD_AMI, image_id="ami-0000000000000000e", problems=("The AMI's volume is encrypted.",)),
-    ]
-    with mock.patch("orchestration.management.commands.images.ami_list", return_value=amis):
-        call_command("images", "--account", account.account_id, "amis")
+def test_the_command_lists_amis_with_the_seed_columns_and_reasons(acme, demo_world_ready, capsys):
+    call_command("images", "--account", acme.account_id, "amis")
     out = capsys.readouterr().out
     header = out.splitlines()[0].split()
     assert header == [
@@ -384,7 +425,8 @@ def test_the_command_lists_amis_with_the_seed_columns_and_reasons(account, capsy
         "OwnerId",
         "Importable",
     ]
-    assert "ami-0000000000000000e: The AMI's volume is encrypted." in out
+    encrypted = _ami_of(demo_world_ready, "encrypted")
+    assert f"{encrypted}: The AMI's volume is encrypted; WorkSpaces does not import encrypted AMIs." in out
 
 
 # ----------------------------------------------------------------------------------------- admin
@@ -398,15 +440,13 @@ def test_image_changelist_links_the_import_and_create_pages(staff_client):
     assert 'value="delete_selected"' not in page
 
 
-def test_import_page_lists_amis_with_reasons_and_radio_only_for_importable_ones(staff_client, account):
-    bad = replace(GOOD_AMI, image_id="ami-0000000000000000e", encrypted=True)
-    amis = [replace(a, problems=ami_problems(a)) for a in (GOOD_AMI, bad)]
-    with mock.patch("orchestration.services.images.ami_list", return_value=amis):
-        page = staff_client.get(
-            reverse("admin:tenants_image_import"), {"aws_account": account.pk}
-        ).content.decode()
-    assert f'name="ami_id" value="{GOOD_AMI.image_id}"' in page
-    assert f'name="ami_id" value="{bad.image_id}"' not in page
+def test_import_page_lists_amis_with_reasons_and_radio_only_for_importable_ones(
+    staff_client, acme, demo_world_ready
+):
+    page = staff_client.get(reverse("admin:tenants_image_import"), {"aws_account": acme.pk}).content.decode()
+    good, bad = _ami_of(demo_world_ready, "importable"), _ami_of(demo_world_ready, "encrypted")
+    assert f'name="ami_id" value="{good}"' in page
+    assert f'name="ami_id" value="{bad}"' not in page and bad in page
     assert "WorkSpaces does not import encrypted AMIs" in page
     for column in (
         "PlatformDetails",
@@ -420,16 +460,18 @@ def test_import_page_lists_amis_with_reasons_and_radio_only_for_importable_ones(
         assert f"<th>{column}</th>" in page
 
 
-def test_import_page_shows_the_service_refusal_on_the_form(staff_client, account, no_aws):
-    with mock.patch("orchestration.services.images.ami_list", return_value=[]):
-        response = staff_client.post(
-            reverse("admin:tenants_image_import") + f"?aws_account={account.pk}",
-            {"ami_id": "ami-nothex", "name": "a name", "ingestion_process": "BYOL_REGULAR_BYOP"},
-        )
+def test_import_page_shows_the_service_refusal_on_the_form(staff_client, account, simulator):
+    simulator.clear_calls()
+    response = staff_client.post(
+        reverse("admin:tenants_image_import") + f"?aws_account={account.pk}",
+        {"ami_id": "ami-nothex", "name": "a name", "ingestion_process": "BYOL_REGULAR_BYOP"},
+    )
     assert response.status_code == 200
     page = response.content.decode()
     assert "is not an AMI id" in page and "Not allowed in an image name" in page
     assert Job.objects.count() == 0
+    # The refusal asked AWS nothing; the one read is the AMI table shown again under the form.
+    assert _aws_calls(simulator) == {"ec2:DescribeImages": 1}
 
 
 def test_create_from_desktop_page_makes_a_job_and_refuses_an_unknown_or_stopped_desktop(staff_client, no_aws):
@@ -487,36 +529,48 @@ def test_import_page_refuses_a_region_the_account_does_not_use(staff_client, acc
     assert "Not one of the account&#x27;s regions (us-east-1, eu-west-1)." in page
 
 
-def test_image_and_permission_reads_follow_every_page():
-    from orchestration.aws import images as boundary
-    from orchestration.aws.types import AccountAccess
-
-    access = AccountAccess(account_id="200000000000", region="us-east-1", auth_mode="ASSUME_ROLE")
-    pages = [
-        {"Images": [{"ImageId": "wsi-000000001", "Name": "a", "State": "AVAILABLE"}], "NextToken": "t1"},
-        {"Images": [{"ImageId": "wsi-000000002", "Name": "b", "State": "PENDING"}]},
+def test_image_and_permission_reads_follow_every_page(simulator, acme, demo_world_ready):
+    access = account_access(acme)
+    # With the onboarded image, one image more than a page: the last one made is alone on page two.
+    made = [
+        workspace_image_import(
+            access,
+            ami_id=_ami_of(demo_world_ready, "importable"),
+            ingestion_process="BYOL_REGULAR_BYOP",
+            name=f"paged-{n:02d}",
+            description="paging",
+        ).image_id
+        for n in range(DESCRIBE_IMAGES_PAGE)
     ]
-    with mock.patch.object(boundary, "aws_call", side_effect=pages) as call:
-        assert boundary.workspace_image_find(access, name="b").image_id == "wsi-000000002"
-    assert [c.kwargs.get("NextToken") for c in call.call_args_list] == [None, "t1"]
-    assert all(c.kwargs["ImageType"] == "OWNED" and c.kwargs["MaxResults"] == 25 for c in call.call_args_list)
-    shares = [
-        {"ImagePermissions": [{"SharedAccountId": "111111111111"}], "NextToken": "p1"},
-        {"ImagePermissions": [{"SharedAccountId": "222222222222"}]},
-    ]
-    with mock.patch.object(boundary, "aws_call", side_effect=shares):
-        assert boundary.workspace_image_permissions(access, "wsi-000000001") == [
-            "111111111111",
-            "222222222222",
-        ]
+    simulator.clear_calls()
+    assert workspace_image_find(access, name=f"paged-{DESCRIBE_IMAGES_PAGE - 1:02d}").image_id == made[-1]
+    pages = simulator.requests("DescribeWorkspaceImages")
+    # The simulator takes a NextToken only for the account, region, operation and filter it was given
+    # for, and this was the first listing: page two sent page one's token.
+    assert len(pages) == 2 and "NextToken" not in pages[0] and pages[1]["NextToken"]
+    assert all(page["ImageType"] == "OWNED" and page["MaxResults"] == 25 for page in pages)
+
+    image_id = demo_world_ready["accounts"][0]["image_id"]
+    shared = [f"{300000000000 + n:012d}" for n in range(DESCRIBE_PERMISSIONS_PAGE + 1)]
+    for account_id in shared:
+        workspace_image_permission_update(access, image_id=image_id, account_id=account_id, allow=True)
+    simulator.clear_calls()
+    assert workspace_image_permissions(access, image_id) == shared
+    pages = simulator.requests("DescribeWorkspaceImagePermissions")
+    assert len(pages) == 2 and "NextToken" not in pages[0] and pages[1]["NextToken"]
 
 
-def test_share_action_shows_current_shares_then_reports_each_refusal(staff_client, no_aws):
-    image = ImageFactory(tags=OURS)
+def test_share_action_shows_current_shares_then_reports_each_refusal(
+    staff_client, simulator, acme, demo_world_ready
+):
+    image = ImageFactory(aws_account=acme, image_id=demo_world_ready["accounts"][0]["image_id"], tags=OURS)
+    workspace_image_permission_update(
+        account_access(acme), image_id=image.image_id, account_id="222222222222", allow=True
+    )
     url = reverse("admin:tenants_image_changelist")
-    with mock.patch("orchestration.services.images.image_permission_list", return_value=["222222222222"]):
-        page = staff_client.post(url, {"action": "share_with_account", "_selected_action": [image.pk]})
+    page = staff_client.post(url, {"action": "share_with_account", "_selected_action": [image.pk]})
     assert "shared with 222222222222" in page.content.decode()
+    simulator.clear_calls()
     response = staff_client.post(
         url,
         {
@@ -530,34 +584,34 @@ def test_share_action_shows_current_shares_then_reports_each_refusal(staff_clien
     )
     assert f"Image {image.image_id}: &#x27;12&#x27; is not an AWS account id" in response.content.decode()
     assert AuditEvent.objects.get().outcome == "REFUSED"
+    assert simulator.calls() == []  # refused before any AWS call
 
 
-def test_refresh_action_syncs_each_account_and_region_once(staff_client):
-    account = AwsAccountFactory(regions=["us-east-1", "eu-west-1"])
-    images = [
-        ImageFactory(aws_account=account),
-        ImageFactory(aws_account=account),
-        ImageFactory(aws_account=account, region="eu-west-1"),
-    ]
-    report = {
-        "aws_account_id": account.account_id,
-        "images_in_aws": 2,
-        "state_changes": [],
-        "adopted": ["wsi-000000777"],
-        "not_ours": [],
-        "missing": [],
-    }
-    with mock.patch(
-        "orchestration.services.images.image_sync",
-        side_effect=lambda aws_account, region: {**report, "region": region},
-    ) as sync:
-        response = staff_client.post(
-            reverse("admin:tenants_image_changelist"),
-            {"action": "refresh_from_aws", "_selected_action": [i.pk for i in images]},
-            follow=True,
-        )
-    assert sorted(c.kwargs["region"] for c in sync.call_args_list) == ["eu-west-1", "us-east-1"]
-    assert (
-        f"{account.account_id} us-east-1: 2 image(s) in AWS; adopted wsi-000000777."
-        in response.content.decode()
+def test_refresh_action_syncs_each_account_and_region_once(staff_client, simulator, acme, demo_world_ready):
+    ami_id = _ami_of(demo_world_ready, "importable")
+    imported, unknown = (
+        workspace_image_import(
+            account_access(acme),
+            ami_id=ami_id,
+            ingestion_process="BYOL_REGULAR_BYOP",
+            name=name,
+            description="refresh",
+        ).image_id
+        for name in ("imported", "made-behind-our-back")
     )
+    images = [
+        ImageFactory(aws_account=acme, image_id=demo_world_ready["accounts"][0]["image_id"]),
+        ImageFactory(aws_account=acme, image_id=imported, state="PENDING"),
+        ImageFactory(aws_account=acme, region="eu-west-1"),  # gone from AWS
+    ]
+    simulator.clear_calls()
+    response = staff_client.post(
+        reverse("admin:tenants_image_changelist"),
+        {"action": "refresh_from_aws", "_selected_action": [i.pk for i in images]},
+        follow=True,
+    )
+    listed = simulator.calls("DescribeWorkspaceImages")
+    assert sorted(call["region"] for call in listed) == ["eu-west-1", "us-east-1"]
+    page = response.content.decode()
+    assert f"{acme.account_id} us-east-1: 3 image(s) in AWS; adopted {unknown}." in page
+    assert f"{acme.account_id} eu-west-1: 0 image(s) in AWS; no longer in AWS: {images[2].image_id}." in page

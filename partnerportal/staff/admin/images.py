@@ -8,9 +8,18 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 
 from orchestration.actors import Actor
-from orchestration.services import images as image_services  # via the module: tests patch its answers
 from orchestration.services.errors import AwsError
-from orchestration.services.images import ImageInvalid
+from orchestration.services.images import (
+    ImageInvalid,
+    ami_list,
+    image_copy,
+    image_create_from_desktop,
+    image_delete,
+    image_import,
+    image_permission_list,
+    image_permission_update,
+    image_sync,
+)
 from partnerportal.staff.forms.images import (
     AmiSourceForm,
     ImageCopyForm,
@@ -80,7 +89,7 @@ class ImageAdmin(AwsResourceAdmin):
             actor = Actor.for_user(request.user)
             if request.method == "POST" and "sync" in request.POST:
                 try:
-                    report = image_services.image_sync(aws_account=account, region=region)
+                    report = image_sync(aws_account=account, region=region)
                 except AwsError as error:
                     self.message_user(request, f"AWS refused: {error}", messages.ERROR)
                 else:
@@ -88,16 +97,14 @@ class ImageAdmin(AwsResourceAdmin):
                 return HttpResponseRedirect(reverse("admin:tenants_image_changelist"))
             if request.method == "POST" and form.is_valid():
                 try:
-                    job = image_services.image_import(
-                        actor=actor, aws_account=account, region=region, **form.cleaned_data
-                    )
+                    job = image_import(actor=actor, aws_account=account, region=region, **form.cleaned_data)
                 except ImageInvalid as invalid:
                     add_service_errors(form, invalid)
                 else:
                     self.message_user(request, f"Job {job.pk} is importing {form.cleaned_data['ami_id']}.")
                     return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
             try:
-                amis = image_services.ami_list(aws_account=account, region=region)
+                amis = ami_list(aws_account=account, region=region)
             except AwsError as error:
                 self.message_user(request, f"Could not list the AMIs: {error}", messages.ERROR)
                 amis = []
@@ -121,7 +128,7 @@ class ImageAdmin(AwsResourceAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                job = image_services.image_create_from_desktop(
+                job = image_create_from_desktop(
                     actor=Actor.for_user(request.user),
                     desktop=data["workspace_id"],
                     name=data["name"],
@@ -165,7 +172,7 @@ class ImageAdmin(AwsResourceAdmin):
             data = form.cleaned_data
             for image in queryset:
                 try:
-                    job = image_services.image_copy(
+                    job = image_copy(
                         actor=Actor.for_user(request.user),
                         image=image,
                         regions=[r for r in data["regions"] if r != image.region],
@@ -194,7 +201,7 @@ class ImageAdmin(AwsResourceAdmin):
             data = form.cleaned_data
             for image in queryset:
                 try:
-                    image_services.image_permission_update(
+                    image_permission_update(
                         actor=Actor.for_user(request.user),
                         image=image,
                         account_id=data["account_id"].strip(),
@@ -211,7 +218,7 @@ class ImageAdmin(AwsResourceAdmin):
         notes = {}
         for image in queryset:
             try:
-                shared = image_services.image_permission_list(image=image)
+                shared = image_permission_list(image=image)
             except AwsError as error:
                 notes[image.pk] = f"could not read its permissions: {error}"
             else:
@@ -232,7 +239,7 @@ class ImageAdmin(AwsResourceAdmin):
         if "apply" in request.POST:
             for image in queryset:
                 try:
-                    image_services.image_delete(actor=Actor.for_user(request.user), image=image)
+                    image_delete(actor=Actor.for_user(request.user), image=image)
                 except (ImageInvalid, AwsError) as problem:
                     self._report(request, image, problem)
                 else:
@@ -253,7 +260,7 @@ class ImageAdmin(AwsResourceAdmin):
         places = {(image.aws_account, image.region) for image in queryset.select_related("aws_account")}
         for account, region in sorted(places, key=lambda place: (place[0].account_id, place[1])):
             try:
-                report = image_services.image_sync(aws_account=account, region=region)
+                report = image_sync(aws_account=account, region=region)
             except AwsError as error:
                 self.message_user(
                     request, f"{account.account_id} {region}: AWS refused: {error}", messages.ERROR
