@@ -19,7 +19,10 @@ ADOPTION_SESSION_SECONDS = 3600
 
 def adoption_permissions_policy() -> dict:
     """Tag a WorkSpace PartnerManaged=true and nothing else; remove that one key and nothing else."""
-    workspaces = {"Fn::Sub": "arn:${AWS::Partition}:workspaces:*:${AWS::AccountId}:workspace/*"}
+
+    def workspaces() -> dict:  # a fresh dict each time: YAML would alias a shared one, CloudFormation refuses
+        return {"Fn::Sub": "arn:${AWS::Partition}:workspaces:*:${AWS::AccountId}:workspace/*"}
+
     return {
         "Version": POLICY_VERSION,
         "Statement": [
@@ -27,7 +30,7 @@ def adoption_permissions_policy() -> dict:
                 "Sid": "AdoptTagPartnerManaged",
                 "Effect": "Allow",
                 "Action": "workspaces:CreateTags",
-                "Resource": workspaces,
+                "Resource": workspaces(),
                 "Condition": {
                     "StringEquals": {f"aws:RequestTag/{PARTNER_TAG_KEY}": PARTNER_TAG_VALUE},
                     "ForAllValues:StringEquals": {"aws:TagKeys": [PARTNER_TAG_KEY]},
@@ -37,7 +40,7 @@ def adoption_permissions_policy() -> dict:
                 "Sid": "ReleaseUntagPartnerManaged",
                 "Effect": "Allow",
                 "Action": "workspaces:DeleteTags",
-                "Resource": workspaces,
+                "Resource": workspaces(),
                 "Condition": {
                     "ForAllValues:StringEquals": {"aws:TagKeys": [PARTNER_TAG_KEY]},
                     "Null": {"aws:TagKeys": "false"},
