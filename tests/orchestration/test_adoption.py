@@ -7,6 +7,7 @@ on (tests/integration/test_adoption.py runs them through a real worker).
 """
 
 import ast
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from orchestration.aws.adoption import (
 )
 from orchestration.aws.calls import aws_call
 from orchestration.aws.errors import AwsAccessDenied, TagGuardRefused
+from orchestration.aws.types import Workspace
 from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access, adoption_access
 from orchestration.services.adoption import (
@@ -37,6 +39,11 @@ from orchestration.services.adoption import (
     adoption_start,
     release_start,
     untracked_workspace_list,
+)
+from orchestration.services.desktop_rows import (
+    REPORTED_FIELDS,
+    desktop_apply_reported,
+    desktop_reported_changes,
 )
 from orchestration.services.jobs import job_items_run, job_poll
 from orchestration.services.onboarding import account_trust_policy
@@ -681,3 +688,27 @@ def _tag_call_sites() -> set[str]:
 
 def test_only_the_adoption_boundary_makes_the_tag_calls():
     assert _tag_call_sites() == {"orchestration/aws/adoption.py"}
+
+
+def test_the_desktop_row_mapping_keeps_aws_s_stop_while_stopped_and_clears_it_once_running():
+    desktop = DesktopFactory(state="STOPPED", stopped_by_aws_at=timezone.now())
+    reported = Workspace(
+        workspace_id=desktop.workspace_id or "",
+        directory_id=desktop.directory.directory_id,
+        user_name=desktop.user_name,
+        state="STOPPED",
+        running_mode="MANUAL",
+    )
+    now = timezone.now()
+    assert "stopped_by_aws_at" not in desktop_reported_changes(desktop, reported, now=now)
+    assert "stopped_by_aws_at" not in desktop_reported_changes(
+        desktop, replace(reported, state="STOPPING"), now=now
+    )
+    assert (
+        desktop_reported_changes(desktop, replace(reported, state="STARTING"), now=now)["stopped_by_aws_at"]
+        is None
+    )
+    desktop_apply_reported(desktop, replace(reported, state="AVAILABLE"), now=now)
+    Desktop.objects.bulk_update([desktop], REPORTED_FIELDS)
+    desktop.refresh_from_db()
+    assert desktop.stopped_by_aws_at is None and desktop.state == "AVAILABLE"

@@ -105,11 +105,13 @@ def _adoption_problems(aws_account: AwsAccount, ids: list[str], errors: _Errors)
     gone = [u.workspace_id for u in chosen if u.state in GONE_STATES]
     if gone:
         errors.add("workspace_ids", f"{_listed(gone)}: terminated or terminating; there is nothing to adopt.")
-    managed = set(
-        Desktop.objects.filter(workspace_id__in=ids, unmanaged_at__isnull=True).values_list(
+    managed = {
+        wid
+        for wid in Desktop.objects.filter(workspace_id__in=ids, unmanaged_at__isnull=True).values_list(
             "workspace_id", flat=True
         )
-    )
+        if wid
+    }
     if managed:
         errors.add("workspace_ids", f"{_listed(sorted(managed))}: already managed here.")
     directories = set(

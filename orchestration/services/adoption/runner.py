@@ -10,7 +10,6 @@ An access refusal means the customer's temporary stack is not deployed (or was d
 with a message that says so, and the account's steady-state connection is not flagged, since it is fine.
 """
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar, Unpack
 
@@ -45,7 +44,6 @@ class _PartnerTagRunner(JobRunner):
     batch_size = DESCRIBE_WORKSPACES_IDS_LIMIT
     operation: ClassVar[str] = ""  # the audited AWS operation
     verb: ClassVar[str] = ""
-    tag_call: ClassVar[Callable[[AccountAccess, str], str]]
 
     def __init__(self, job: Job) -> None:
         super().__init__(job)
@@ -80,7 +78,7 @@ class _PartnerTagRunner(JobRunner):
         done: list[JobItem] = []
         for n, item in enumerate(items):
             try:
-                item.aws_request_id = type(self).tag_call(access, item.aws_resource_id)
+                item.aws_request_id = self.tag_call(access, item.aws_resource_id)
             except AwsError as error:
                 if isinstance(error, AwsAccessDenied):
                     self._stack_missing(access, items[n:], error)
@@ -123,7 +121,12 @@ class _PartnerTagRunner(JobRunner):
         ]
         self.fail(items, error.code, message, audit=events)
 
+    def tag_call(self, access: AccountAccess, workspace_id: str) -> str:
+        """The one call per WorkSpace; returns AWS's request id."""
+        raise NotImplementedError
+
     def tagged(self, access: AccountAccess, items: list[JobItem]) -> None:
+        """Record the items AWS took."""
         raise NotImplementedError
 
     def settle(self, job: Job) -> dict:
@@ -145,7 +148,9 @@ class AdoptRunner(_PartnerTagRunner):
     polls = True
     operation = "CreateTags"
     verb = "adopt"
-    tag_call = staticmethod(workspace_tag_partner_managed)
+
+    def tag_call(self, access: AccountAccess, workspace_id: str) -> str:
+        return workspace_tag_partner_managed(access, workspace_id)
 
     def tagged(self, access: AccountAccess, items: list[JobItem]) -> None:
         """Tagged: audited at once; the rows are made from AWS's report, read without delay by the poll."""
@@ -262,7 +267,9 @@ class ReleaseRunner(_PartnerTagRunner):
     kinds = (JobKind.DESKTOP_RELEASE,)
     operation = "DeleteTags"
     verb = "release"
-    tag_call = staticmethod(workspace_untag_partner_managed)
+
+    def tag_call(self, access: AccountAccess, workspace_id: str) -> str:
+        return workspace_untag_partner_managed(access, workspace_id)
 
     def tagged(self, access: AccountAccess, items: list[JobItem]) -> None:
         now = timezone.now()
