@@ -15,7 +15,9 @@ import pytest
 import yaml
 from cfnlint.api import lint
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orchestration.actors import Actor
@@ -39,6 +41,7 @@ from orchestration.services.adoption import (
     adoption_start,
     release_start,
     untracked_workspace_list,
+    untracked_workspaces_record,
 )
 from orchestration.services.desktop_rows import (
     REPORTED_FIELDS,
@@ -712,3 +715,33 @@ def test_the_desktop_row_mapping_keeps_aws_s_stop_while_stopped_and_clears_it_on
     Desktop.objects.bulk_update([desktop], REPORTED_FIELDS)
     desktop.refresh_from_db()
     assert desktop.stopped_by_aws_at is None and desktop.state == "AVAILABLE"
+
+
+def test_recording_the_untracked_ones_costs_the_same_statements_for_3_or_600(acme):
+    def listing(count: int, prefix: str) -> list[tuple[Workspace, dict[str, str]]]:
+        return [
+            (
+                Workspace(
+                    workspace_id=f"ws-{prefix}{n:08d}",
+                    directory_id=acme["directory"].directory_id,
+                    user_name=f"{prefix}{n}",
+                    state="AVAILABLE",
+                ),
+                {},
+            )
+            for n in range(count)
+        ]
+
+    statements = []
+    for count, prefix in ((3, "a"), (600, "b"), (600, "b")):
+        with CaptureQueriesContext(connection) as queries:
+            recorded = untracked_workspaces_record(
+                aws_account=acme["aws_account"],
+                region="us-east-1",
+                untagged=listing(count, prefix),
+                seen_at=timezone.now(),
+            )
+        assert recorded == count == UntrackedWorkspace.objects.count()
+        statements.append(len(queries))
+    # The managed-desktop lookup, the upsert (600 rows: one batch of 1000), the delete, and the savepoint pair.
+    assert statements == [5, 5, 5]
