@@ -3,7 +3,8 @@
 One RECONCILE job per account, one item per region; a second start while one runs returns the running
 one. Each region reads directories, images (the images service's image_sync), bundles and every
 WorkSpace (DescribeWorkspaces, 25 a page) and writes what changed. Drift goes to `Job.result`: desktops
-AWS has that we do not (adopted when tagged PartnerManaged=true, otherwise only listed), desktops we
+AWS has that we do not (adopted when tagged PartnerManaged=true, otherwise listed and recorded as
+UntrackedWorkspace rows, which adoption starts from), desktops we
 have that AWS no longer has, resources that lost their tag, and MANUAL desktops AWS stopped on its own
 (the 48-hour rule, R10). Rows without a WorkSpace id (a create still in flight) are never touched, nor
 rows written while the listing ran.
