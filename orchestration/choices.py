@@ -16,6 +16,8 @@ class JobKind(models.TextChoices):
     DESKTOP_MAINTENANCE = "DESKTOP_MAINTENANCE", "Set desktops' admin maintenance"
     DESKTOP_MIGRATE = "DESKTOP_MIGRATE", "Migrate desktops to another bundle"
     DESKTOP_TERMINATE = "DESKTOP_TERMINATE", "Terminate desktops"
+    DESKTOP_ADOPT = "DESKTOP_ADOPT", "Adopt existing WorkSpaces"
+    DESKTOP_RELEASE = "DESKTOP_RELEASE", "Release desktops to the customer"
     IMAGE_IMPORT = "IMAGE_IMPORT", "Import image"
     IMAGE_CREATE = "IMAGE_CREATE", "Create image from desktop"
     IMAGE_COPY = "IMAGE_COPY", "Copy image"

@@ -74,6 +74,8 @@ DESKTOP_ACTION_CAPABILITIES: dict[str, Capability] = {
     "migrate": Capability.PROVISION,
     "terminate": Capability.PROVISION,
     "create": Capability.PROVISION,
+    "adopt": Capability.PROVISION,  # tag existing WorkSpaces PartnerManaged=true
+    "release": Capability.ADMINISTER,  # hand managed desktops back to the customer
 }
 
 

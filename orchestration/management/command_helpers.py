@@ -106,3 +106,13 @@ def failed_desktop_lines(job: Job, *, label: str) -> list[str]:
         f"{item.error_code} {item.error_message}"
         for item in items
     ]
+
+
+def adoption_report(out, job: Job) -> None:
+    """After an adoption or release: the failed WorkSpaces with their reasons, then what to do about the
+    customer's temporary stack."""
+    for item in job.items.filter(status=JobItemStatus.FAILED).order_by("sequence")[:20]:
+        out.write(f"  failed: {item.aws_resource_id}: {item.error_code} {item.error_message}")
+    next_step = (job.result or {}).get("next_step")
+    if next_step:
+        out.write(next_step)

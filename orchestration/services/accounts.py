@@ -1,5 +1,8 @@
 """From an account row to what the AWS boundary needs to reach it."""
 
+from dataclasses import replace
+
+from orchestration.aws.adoption import adoption_role_arn
 from orchestration.aws.sessions import role_session_name
 from orchestration.aws.types import AccountAccess
 from tenants.choices import VerificationStatus
@@ -17,6 +20,22 @@ def account_access(aws_account: AwsAccount, *, region: str = "", job_id: int | N
         access_key_id=aws_account.access_key_id,
         secret_access_key=aws_account.get_secret_access_key(),
         session_name=role_session_name(aws_account.customer.slug, f"job{job_id}" if job_id else "portal"),
+    )
+
+
+def adoption_access(aws_account: AwsAccount, *, region: str = "", job_id: int | None = None) -> AccountAccess:
+    """The same account reached through the customer's temporary adoption/release role: the same External
+    ID, the role's ARN derived from the account (it only exists while the customer's stack is deployed).
+
+    Only assume-role connections have one: access keys name no role to assume.
+    """
+    access = account_access(aws_account, region=region, job_id=job_id)
+    return replace(
+        access,
+        role_arn=adoption_role_arn(account_id=aws_account.account_id, partner_role_arn=aws_account.role_arn),
+        session_name=role_session_name(
+            aws_account.customer.slug, "adoption", f"job{job_id}" if job_id else ""
+        ),
     )
 
 

@@ -9,7 +9,7 @@ leaves a value out of its answer (running mode, compute type, volume sizes) does
 from datetime import datetime
 
 from orchestration.aws.types import Workspace
-from tenants.choices import RunningMode
+from tenants.choices import DesktopState, RunningMode
 from tenants.models import AwsAccount, Bundle, Desktop, Directory
 
 # What a report may change, for bulk_update of rows that took `desktop_apply_reported`.
@@ -25,9 +25,14 @@ REPORTED_FIELDS = (
     "error_code",
     "error_message",
     "missing_from_aws_since",
+    "stopped_by_aws_at",
     "last_synced_at",
     "updated_at",
 )
+
+
+# While a desktop is in these, a stop AWS made on its own still stands.
+STOPPED_STATES = (DesktopState.STOPPING, DesktopState.STOPPED)
 
 
 def desktop_reported_changes(desktop: Desktop, workspace: Workspace, *, now: datetime) -> dict[str, object]:
@@ -50,6 +55,8 @@ def desktop_reported_changes(desktop: Desktop, workspace: Workspace, *, now: dat
         changes["state_changed_at"] = now
     if desktop.missing_from_aws_since is not None:
         changes["missing_from_aws_since"] = None  # AWS reports it again
+    if desktop.stopped_by_aws_at is not None and reported["state"] not in STOPPED_STATES:
+        changes["stopped_by_aws_at"] = None  # running again (or gone): AWS's stop is over
     return changes
 
 

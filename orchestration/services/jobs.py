@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from orchestration.engine.runner import JobRunner, job_deliver, job_poll_run, runners_by_kind
 from orchestration.engine.sweeper import jobs_sweep as sweep
 from orchestration.models import Job
+from orchestration.services.adoption import AdoptRunner, ReleaseRunner
 from orchestration.services.byol import ByolSetupRunner
 from orchestration.services.desktop_actions import DesktopActionRunner
 from orchestration.services.desktops import DesktopCreateRunner
@@ -28,6 +29,8 @@ RUNNERS: Mapping[str, type[JobRunner]] = runners_by_kind(
     ByolSetupRunner,
     DirectoryRegisterRunner,
     ReconcileRunner,
+    AdoptRunner,
+    ReleaseRunner,
 )
 
 

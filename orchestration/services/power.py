@@ -171,6 +171,7 @@ def _candidates() -> tuple[list[Desktop], dict[int, PowerPolicy]]:
     desktops = list(
         Desktop.objects.filter(
             DESKTOP_IS_LIVE,
+            unmanaged_at__isnull=True,  # released or forgotten: not ours to stop
             state=DesktopState.AVAILABLE,
             running_mode=RunningMode.MANUAL,
             workspace_id__isnull=False,

@@ -3,7 +3,8 @@
 One RECONCILE job per account, one item per region; a second start while one runs returns the running
 one. Each region reads directories, images (the images service's image_sync), bundles and every
 WorkSpace (DescribeWorkspaces, 25 a page) and writes what changed. Drift goes to `Job.result`: desktops
-AWS has that we do not (adopted when tagged PartnerManaged=true, otherwise only listed), desktops we
+AWS has that we do not (adopted when tagged PartnerManaged=true, otherwise listed and recorded as
+UntrackedWorkspace rows, which adoption starts from), desktops we
 have that AWS no longer has, resources that lost their tag, and MANUAL desktops AWS stopped on its own
 (the 48-hour rule, R10). Rows without a WorkSpace id (a create still in flight) are never touched, nor
 rows written while the listing ran.
@@ -26,6 +27,7 @@ from orchestration.engine.jobs import NewItem
 from orchestration.engine.runner import JobRunner
 from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
+from orchestration.services.adoption.untracked import untracked_workspaces_record
 from orchestration.services.bundles import bundle_sync
 from orchestration.services.desktop_rows import desktop_from_workspace, desktop_reported_changes
 from orchestration.services.directories import directory_sync
@@ -274,12 +276,17 @@ class _DesktopSync:
     )
     updated: int = 0
     seen: dict[str, Desktop] = field(default_factory=dict)
+    untagged: list[tuple[Workspace, dict[str, str]]] = field(default_factory=list)  # recorded as untracked
 
     def __post_init__(self) -> None:
         self.rows = {
             d.workspace_id: d
             for d in Desktop.objects.select_related("bundle").filter(
-                aws_account=self.aws_account, region=self.region, workspace_id__isnull=False
+                # A released (or forgotten) row is history: its WorkSpace, if AWS has it, is not ours.
+                aws_account=self.aws_account,
+                region=self.region,
+                workspace_id__isnull=False,
+                unmanaged_at__isnull=True,
             )
             if d.workspace_id is not None  # always true (the filter above); it types the keys as str
         }
@@ -303,7 +310,12 @@ class _DesktopSync:
             and w.state in (DesktopState.STOPPING, DesktopState.STOPPED)
         ]
         ours = _stopped_by_us(candidates)
-        self.lists["stopped_by_aws"] = sorted(d.workspace_id for d in candidates if d.pk not in ours)
+        by_aws = [d for d in candidates if d.pk not in ours]
+        self.lists["stopped_by_aws"] = sorted(d.workspace_id for d in by_aws)
+        # Not updated_at: the state change the listing brings is written next, by update_known.
+        Desktop.objects.filter(pk__in=[d.pk for d in by_aws], updated_at__lt=self.started).update(
+            stopped_by_aws_at=self.now
+        )
 
     def update_known(self) -> None:
         unchanged: list[int] = []
@@ -343,6 +355,7 @@ class _DesktopSync:
         directory = self.directories.get(workspace.directory_id)
         if not is_partner_managed(tags):
             self.lists["untracked"].append({**entry, "reason": "not tagged PartnerManaged=true"})
+            self.untagged.append((workspace, tags))
         elif directory is None:
             self.lists["untracked"].append({**entry, "reason": "its directory is not recorded here"})
         elif not self.adopt(workspace, tags, directory):
@@ -423,6 +436,9 @@ def _reconcile_desktops(
     sync.find_stopped_by_aws()
     sync.update_known()
     sync.mark_gone()
+    untracked_workspaces_record(
+        aws_account=aws_account, region=region, untagged=sync.untagged, seen_at=sync.now
+    )
     batch = sync.check_tags(tag_checks)
     counts = {name: len(values) for name, values in sync.lists.items()}
     counts.update(seen=len(reported), updated=sync.updated, tags_checked=len(batch))

@@ -4,7 +4,7 @@ from .accounts import AwsAccount, generate_external_id
 from .activity import API_TOKEN_PREFIX, ApiToken, DesktopActivity, DesktopStateChange
 from .customers import Customer, CustomerMembership, StaffCustomerLimit
 from .policies import GoldenImagePipeline, PowerPolicy
-from .resources import DESKTOP_IS_LIVE, Bundle, Desktop, Directory, Image
+from .resources import DESKTOP_IS_LIVE, Bundle, Desktop, Directory, Image, UntrackedWorkspace
 
 __all__ = [
     "API_TOKEN_PREFIX",
@@ -22,5 +22,6 @@ __all__ = [
     "Image",
     "PowerPolicy",
     "StaffCustomerLimit",
+    "UntrackedWorkspace",
     "generate_external_id",
 ]

@@ -192,10 +192,42 @@ class Desktop(AwsResource):
         constraints = [
             models.UniqueConstraint(
                 fields=["directory", "user_name"],
-                condition=~models.Q(user_name=UNDEFINED_USER) & DESKTOP_IS_LIVE,
+                # A released or forgotten row is history and holds no place.
+                condition=~models.Q(user_name=UNDEFINED_USER)
+                & DESKTOP_IS_LIVE
+                & models.Q(unmanaged_at__isnull=True),
                 name="one_live_desktop_per_user_and_directory",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.workspace_id or 'requested'} ({self.user_name})"
+
+
+class UntrackedWorkspace(models.Model):
+    """A WorkSpace in a customer's account that this control plane does not manage, as reconciliation
+    last listed it: not tagged PartnerManaged=true. Adoption tags it and turns it into a Desktop; until
+    then it is only shown, never acted on. Rows are a cache of AWS: reconciliation removes those AWS no
+    longer lists and those that became ours.
+    """
+
+    aws_account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="untracked_workspaces")
+    region = models.CharField(max_length=30, validators=[region_validator])
+    workspace_id = models.CharField(max_length=65, unique=True, validators=[workspace_id_validator])
+    directory_id = models.CharField(max_length=65, blank=True)
+    user_name = models.CharField(max_length=63, blank=True)
+    computer_name = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=20, choices=DesktopState.choices, blank=True)
+    bundle_id = models.CharField(max_length=65, blank=True)
+    running_mode = models.CharField(max_length=10, choices=RunningMode.choices, blank=True)
+    tags = models.JSONField(default=dict, blank=True, help_text="Tags as AWS reports them (key: value).")
+    first_seen_at = models.DateTimeField(help_text="When reconciliation first listed it.")
+    last_seen_at = models.DateTimeField(help_text="When reconciliation last listed it.")
+
+    class Meta:
+        verbose_name = "untracked WorkSpace"
+        ordering = ["aws_account_id", "region", "user_name", "workspace_id"]
+        indexes = [models.Index(fields=["aws_account", "region"], name="untracked_account_region")]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} ({self.user_name or 'no user'}, untracked)"
