@@ -243,6 +243,22 @@ def items_retry_later(
     return delay
 
 
+def items_still_waiting(items: Sequence[JobItem]) -> list[JobItem]:
+    """Lock these items (inside the caller's transaction) and keep those still WAITING.
+
+    Two polls of one job can overlap when one outlasts the poll interval; the later-committing one may
+    carry an older AWS report. Only what is still waiting may be settled, so an old report never
+    overwrites the desktop a newer one already finished.
+    """
+    waiting = set(
+        JobItem.objects.select_for_update()
+        .filter(pk__in=[item.pk for item in items], status=JobItemStatus.WAITING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return [item for item in items if item.pk in waiting]
+
+
 def poll_items_due(*, job_id: int, interval: float, related: str = "") -> list[JobItem]:
     """The job's WAITING items whose poll is due, locked (skipping those another poll holds), with their next
     poll moved `interval` seconds on so an overlapping poll does not ask AWS about them again.
