@@ -167,6 +167,12 @@ STANDARD_BEAT_SCHEDULE = {
         "schedule": env.float("GOLDEN_IMAGE_TICK_SECONDS", default=60.0),
         "options": {"queue": Queue.PERIODIC.value, "expires": 50},
     },
+    # Collects new events for webhooks and sends the deliveries that are due.
+    "webhooks-dispatch": {
+        "task": "orchestration.webhooks_dispatch",
+        "schedule": env.float("WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=5.0),
+        "options": {"queue": Queue.PERIODIC.value, "expires": 30},
+    },
 }
 # Only a file-based beat (tests, a throwaway run) takes the schedule from here; with the database
 # scheduler these would overwrite staff's edits at every beat start.
@@ -175,6 +181,18 @@ CELERY_BEAT_SCHEDULE = (
 )
 # Idle-timeout stops: the sweep's window; each window runs once however many beats send it.
 IDLE_SWEEP_INTERVAL_SECONDS = STANDARD_BEAT_SCHEDULE["idle-sweep"]["schedule"]
+# Webhooks (docs/webhooks.md): HTTPS endpoints on the public internet only, unless these say otherwise
+# (development and tests send to a receiver on loopback).
+WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+# A fact younger than this is read again at the next collection, in case a longer transaction commits
+# an older one late.
+WEBHOOK_SETTLE_SECONDS = env.int("WEBHOOK_SETTLE_SECONDS", default=60)
+WEBHOOK_DISPATCH_BATCH = env.int("WEBHOOK_DISPATCH_BATCH", default=500)
 # A gateway that reported a session live is believed for this long after its last heartbeat.
 SESSION_HEARTBEAT_STALE_SECONDS = env.int("SESSION_HEARTBEAT_STALE_SECONDS", default=600)
 # Task events let Flower show live progress.

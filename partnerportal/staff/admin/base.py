@@ -15,7 +15,7 @@ from orchestration.services.errors import AwsError, RequestInvalid
 from tenants.models import AwsAccount
 
 
-def add_service_errors(form: forms.Form, invalid: RequestInvalid) -> None:
+def add_service_errors(form: forms.BaseForm, invalid: RequestInvalid) -> None:
     """A service's refusal (`errors` per field) on the form: each message on its field, else on the form."""
     for field, problems in invalid.errors.items():
         for problem in problems:
