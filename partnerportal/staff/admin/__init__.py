@@ -15,5 +15,7 @@ from . import (  # noqa: F401
     images,
     jobs,
     policies,
+    schedules,
     tokens,
+    users,
 )

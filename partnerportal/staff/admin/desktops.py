@@ -24,7 +24,7 @@ from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.desktops import DesktopCreateForm, DesktopMigrateForm, DesktopModifyForm
 from tenants.models import Bundle, Customer, Desktop
 
-from .base import AwsResourceAdmin, add_service_errors
+from .base import AwsResourceAdmin, add_service_errors, staff_scope, staff_scope_choices
 
 # Shown before a destructive action is confirmed.
 REBUILD_WARNING = (
@@ -79,9 +79,9 @@ class DesktopAdmin(AwsResourceAdmin):
 
     def create_desktops_view(self, request: HttpRequest) -> HttpResponse:
         """The staff form for bulk creation; it calls the same service as the command and the API."""
-        if not self.has_change_permission(request):
+        if not self.has_provision_permission(request):
             return HttpResponse(status=403)
-        form = DesktopCreateForm(request.POST or None)
+        form = staff_scope_choices(request, DesktopCreateForm(request.POST or None))
         if request.method == "POST" and form.is_valid():
             try:
                 job = desktop_create_bulk(actor=Actor.for_user(request.user), request=form.to_request())
@@ -181,31 +181,31 @@ class DesktopAdmin(AwsResourceAdmin):
             count=queryset.count(),
         )
 
-    @admin.action(description="Start selected desktops", permissions=["change"])
+    @admin.action(description="Start selected desktops", permissions=["power"])
     def start_desktops(self, request, queryset):
         self._act(request, queryset, "start")
 
-    @admin.action(description="Stop selected desktops", permissions=["change"])
+    @admin.action(description="Stop selected desktops", permissions=["power"])
     def stop_desktops(self, request, queryset):
         self._act(request, queryset, "stop")
 
-    @admin.action(description="Reboot selected desktops", permissions=["change"])
+    @admin.action(description="Reboot selected desktops", permissions=["power"])
     def reboot_desktops(self, request, queryset):
         self._act(request, queryset, "reboot")
 
-    @admin.action(description="Restore selected desktops from their latest snapshot", permissions=["change"])
+    @admin.action(description="Restore selected desktops from their latest snapshot", permissions=["repair"])
     def restore_desktops(self, request, queryset):
         self._act(request, queryset, "restore")
 
-    @admin.action(description="Put selected desktops in admin maintenance", permissions=["change"])
+    @admin.action(description="Put selected desktops in admin maintenance", permissions=["provision"])
     def maintenance_on(self, request, queryset):
         self._act(request, queryset, "maintenance-on")
 
-    @admin.action(description="Take selected desktops out of admin maintenance", permissions=["change"])
+    @admin.action(description="Take selected desktops out of admin maintenance", permissions=["provision"])
     def maintenance_off(self, request, queryset):
         self._act(request, queryset, "maintenance-off")
 
-    @admin.action(description="Rebuild selected desktops…", permissions=["change"])
+    @admin.action(description="Rebuild selected desktops…", permissions=["repair"])
     def rebuild_desktops(self, request, queryset):
         if self._too_many(request, queryset):
             return None
@@ -221,7 +221,7 @@ class DesktopAdmin(AwsResourceAdmin):
             submit="Yes, rebuild them",
         )
 
-    @admin.action(description="Terminate selected desktops…", permissions=["change"])
+    @admin.action(description="Terminate selected desktops…", permissions=["provision"])
     def terminate_desktops(self, request, queryset):
         if self._too_many(request, queryset):
             return None
@@ -237,7 +237,7 @@ class DesktopAdmin(AwsResourceAdmin):
             submit="Yes, terminate them",
         )
 
-    @admin.action(description="Modify selected desktops' properties…", permissions=["change"])
+    @admin.action(description="Modify selected desktops' properties…", permissions=["provision"])
     def modify_desktops(self, request, queryset):
         if self._too_many(request, queryset):
             return None
@@ -254,12 +254,12 @@ class DesktopAdmin(AwsResourceAdmin):
             submit="Modify",
         )
 
-    @admin.action(description="Migrate selected desktops to another bundle…", permissions=["change"])
+    @admin.action(description="Migrate selected desktops to another bundle…", permissions=["provision"])
     def migrate_desktops(self, request, queryset):
         if self._too_many(request, queryset):
             return None
         accounts = queryset.values_list("aws_account_id", flat=True).distinct()
-        bundles = Bundle.objects.filter(aws_account_id__in=accounts)
+        bundles = staff_scope(request, Bundle.objects.filter(aws_account_id__in=accounts))
         form = DesktopMigrateForm(
             request.POST if request.POST.get("post") == "yes" else None, bundles=bundles
         )
