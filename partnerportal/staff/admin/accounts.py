@@ -82,6 +82,10 @@ class AwsAccountAdmin(StaffAdmin):
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Its desktops, images and audit trail hang on it; an account is disconnected, never deleted.
+        return False
+
     @admin.display(description="External ID")
     def external_id_for_copying(self, obj: AwsAccount) -> str:
         if not obj.pk:

@@ -27,6 +27,10 @@ class CustomerAdmin(StaffAdmin):
     inlines = [CustomerMembershipInline]
     change_form_template = "admin/tenants/customer/change_form.html"
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A customer is deactivated, never deleted: its usage and audit history stay.
+        return False
+
     def get_urls(self):
         usage = path(
             "<int:customer_id>/usage.csv",

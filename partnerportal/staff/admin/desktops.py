@@ -19,6 +19,7 @@ from orchestration.services.desktop_actions import (
     desktop_action_summary,
     desktop_snapshots,
 )
+from orchestration.services.desktop_forget import DesktopForgetInvalid, desktop_forget
 from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB, DesktopCreateInvalid, desktop_create_bulk
 from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.desktops import DesktopCreateForm, DesktopMigrateForm, DesktopModifyForm
@@ -30,6 +31,11 @@ from .base import AwsResourceAdmin, add_service_errors, staff_scope, staff_scope
 REBUILD_WARNING = (
     "Rebuilding recreates the system volume from the bundle's image and restores the user volume from "
     "its latest snapshot: anything saved since that snapshot is lost. The users are disconnected."
+)
+FORGET_WARNING = (
+    "Forget these desktops only when AWS no longer knows them (AWS is asked first; a WorkSpace it still "
+    "lists is refused: terminate it instead). The rows and their state history stay, for billing and "
+    "audit; they are no longer managed."
 )
 TERMINATE_WARNING = (
     "Terminating deletes the WorkSpaces and their volumes for good; this cannot be undone. The users are "
@@ -64,6 +70,7 @@ class DesktopAdmin(AwsResourceAdmin):
         "modify_desktops",
         "migrate_desktops",
         "terminate_desktops",
+        "forget_desktops",
     ]
 
     def get_urls(self):
@@ -235,6 +242,30 @@ class DesktopAdmin(AwsResourceAdmin):
             title="Terminate desktops?",
             warning=TERMINATE_WARNING,
             submit="Yes, terminate them",
+        )
+
+    @admin.action(description="Forget selected desktops AWS no longer knows…", permissions=["provision"])
+    def forget_desktops(self, request, queryset):
+        if self._too_many(request, queryset):
+            return None
+        if request.POST.get("post") == "yes":
+            try:
+                forgotten = desktop_forget(actor=Actor.for_user(request.user), desktops=list(queryset))
+            except DesktopForgetInvalid as invalid:
+                problems = " ".join(m for messages_ in invalid.errors.values() for m in messages_)
+                self.message_user(request, f"Nothing was forgotten. {problems}", messages.ERROR)
+            except AwsError as error:
+                self.message_user(request, f"Nothing was forgotten: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"Forgot {len(forgotten)} desktop(s); their history stays.")
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            action_name="forget_desktops",
+            title="Forget desktops?",
+            warning=FORGET_WARNING,
+            submit="Yes, forget them",
         )
 
     @admin.action(description="Modify selected desktops' properties…", permissions=["provision"])
