@@ -12,5 +12,6 @@ admin.site.index_title = "Operations"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("partnerportal.api.urls")),
+    path("account/two-factor/", include("partnerportal.twofactor.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

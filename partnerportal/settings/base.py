@@ -28,11 +28,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_celery_beat",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "tenants",
     "orchestration",
     "partnerportal",
     "partnerportal.staff",
     "partnerportal.api",
+    "partnerportal.twofactor",
 ]
 
 MIDDLEWARE = [
@@ -42,6 +46,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(); then users who must pass a second factor are sent to do so.
+    "django_otp.middleware.OTPMiddleware",
+    "partnerportal.twofactor.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: it turns a refused sign-in (too many failures) into the lockout page.
@@ -102,6 +109,10 @@ LOGIN_URL = "admin:login"
 # Brute force on sign-in (S6, django-axes): failures are counted per user name AND client address
 # together, so nobody can lock a named account out from their own address, nor lock out everyone behind
 # one proxy address. A success clears the count.
+# Two-factor sign-in (partnerportal.twofactor): staff must when this is on (production turns it on);
+# customer users when their customer requires it; anyone who enrolled a device of their own accord.
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="WorkSpaces Core partner control plane")
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURES_ALLOWED", default=5)
 AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_LOCKOUT_SECONDS", default=900))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
