@@ -1,5 +1,6 @@
 """Settings shared by every run mode; everything that varies comes from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -26,11 +27,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_celery_beat",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "tenants",
     "orchestration",
     "partnerportal",
     "partnerportal.staff",
     "partnerportal.api",
+    "partnerportal.twofactor",
 ]
 
 MIDDLEWARE = [
@@ -40,8 +46,19 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(); then users who must pass a second factor are sent to do so.
+    "django_otp.middleware.OTPMiddleware",
+    "partnerportal.twofactor.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a refused sign-in (too many failures) into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "partnerportal.urls"
@@ -89,9 +106,30 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
-# Brute-force protection on the login form: failures per address or user name, then a lockout.
-LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)
-LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+# Brute force on sign-in (S6, django-axes): failures are counted per user name AND client address
+# together, so nobody can lock a named account out from their own address, nor lock out everyone behind
+# one proxy address. A success clears the count.
+# Two-factor sign-in (partnerportal.twofactor): staff must when this is on (production turns it on);
+# customer users when their customer requires it; anyone who enrolled a device of their own accord.
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="WorkSpaces Core partner control plane")
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURES_ALLOWED", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_LOCKOUT_SECONDS", default=900))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/login_locked.html"
+AXES_VERBOSE = False
+# The client address: REMOTE_ADDR unless a trusted proxy is configured. TRUSTED_PROXY_COUNT is how many
+# proxies stand in front of the app (each appends the address it saw to TRUSTED_PROXY_HEADER); only then
+# is the header read, and only its entry the nearest trusted proxy wrote (a client can prepend anything).
+# docs/deployment-guide.md, "Client addresses behind the proxy".
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_HEADER = env("TRUSTED_PROXY_HEADER", default="HTTP_X_FORWARDED_FOR")
+AXES_IPWARE_PROXY_ORDER = "left-most"
+AXES_IPWARE_PROXY_COUNT = max(TRUSTED_PROXY_COUNT - 1, 0) if TRUSTED_PROXY_COUNT else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    (TRUSTED_PROXY_HEADER, "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+)
 
 # Keys that encrypt customer access-key secrets at rest (Fernet, newest first: old keys still decrypt).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])

@@ -15,6 +15,8 @@ from . import (  # noqa: F401
     images,
     jobs,
     policies,
+    schedules,
     tokens,
+    users,
     webhooks,
 )

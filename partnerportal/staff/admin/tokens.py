@@ -5,9 +5,11 @@ from django.utils import timezone
 
 from tenants.models import ApiToken
 
+from .base import StaffAdmin
+
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(StaffAdmin):
     list_display = ["name", "customer", "key_id", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["customer"]
     list_select_related = ["customer"]
@@ -29,7 +31,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke(self, request, queryset) -> None:
         revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
