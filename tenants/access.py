@@ -98,6 +98,8 @@ CUSTOMER_PATHS: dict[str, str] = {
     "orchestration.job": "customer_id",
     "orchestration.jobitem": "job__customer_id",
     "orchestration.auditevent": "customer_id",
+    "orchestration.webhookendpoint": "customer_id",
+    "orchestration.webhookdelivery": "customer_id",
 }
 
 

@@ -17,7 +17,7 @@ from orchestration.services.webhooks import (
     webhook_endpoint_delete,
     webhook_endpoint_update,
 )
-from partnerportal.staff.admin.base import add_service_errors
+from partnerportal.staff.admin.base import StaffAdmin, add_service_errors, staff_limit, staff_scope_choices
 from tenants.models import Customer
 
 
@@ -38,7 +38,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(StaffAdmin):
     form = WebhookEndpointForm
     list_display = ["url", "customer_label", "event_list", "is_active", "created_at"]
     list_filter = ["is_active", "customer"]
@@ -70,7 +70,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def _add(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
-        form = WebhookEndpointForm(request.POST)
+        form = staff_scope_choices(request, WebhookEndpointForm(request.POST))
+        if form.is_valid() and form.cleaned_data["customer"] is None and staff_limit(request) is not None:
+            # A partner-wide endpoint hears every customer's events: not for staff limited to some.
+            form.add_error("customer", "Choose one of your customers.")
         if form.is_valid():
             try:
                 endpoint, secret = webhook_endpoint_create(
@@ -108,7 +111,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(StaffAdmin):
     list_display = [
         "created_at",
         "event_type",
