@@ -113,6 +113,8 @@ LOGIN_URL = "admin:login"
 # customer users when their customer requires it; anyone who enrolled a device of their own accord.
 OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=False)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="WorkSpaces Core partner control plane")
+# A device's secret and recovery codes are shown once, to their owner: never again in the console.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURES_ALLOWED", default=5)
 AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_LOCKOUT_SECONDS", default=900))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

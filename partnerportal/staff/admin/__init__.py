@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     jobs,
     policies,
     schedules,
+    signin,
     tokens,
     users,
     webhooks,

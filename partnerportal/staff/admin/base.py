@@ -79,6 +79,11 @@ class StaffAdmin(admin.ModelAdmin):
             for f in filters
         ]
 
+    def render_page(self, request: HttpRequest, template: str, title: str, **context) -> TemplateResponse:
+        """One of this model's own admin pages: the site's context, `opts` and the title, then the page's."""
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **context}
+        return TemplateResponse(request, template, context)
+
     def _has_capability(self, request: HttpRequest, capability: Capability) -> bool:
         return request.user.has_perm(CAPABILITY_PERMISSIONS[capability])
 
@@ -123,11 +128,6 @@ class AwsResourceAdmin(StaffAdmin):
     @admin.display(description="Customer", ordering="aws_account__customer__name")
     def customer(self, obj) -> str:
         return obj.aws_account.customer.name
-
-    def render_page(self, request: HttpRequest, template: str, title: str, **context) -> TemplateResponse:
-        """One of this model's own admin pages: the site's context, `opts` and the title, then the page's."""
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **context}
-        return TemplateResponse(request, template, context)
 
     def confirm_page(
         self,

@@ -2,10 +2,12 @@
 only look is refused each one of every registered admin: no row changes, no job, no AWS call."""
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_beat.models import (
     ClockedSchedule,
     CrontabSchedule,
@@ -13,6 +15,8 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from orchestration.models import ScheduleRun
 from partnerportal.devstack import demo_account_connect
@@ -74,8 +78,6 @@ def world(simulator, demo_world_ready):
     CustomerMembershipFactory(customer=customer)
     JobItemFactory(job__customer=customer)
     AuditEventFactory(customer=customer)
-    from django.utils import timezone
-
     ScheduleRun.objects.create(schedule="idle-sweep", window_start=timezone.now())
     interval = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.create(
@@ -85,6 +87,15 @@ def world(simulator, demo_world_ready):
     CrontabSchedule.objects.create(minute="5")
     SolarSchedule.objects.create(event="sunrise", latitude=50, longitude=4)
     Group.objects.get_or_create(name="Some group")
+    owner = StaffUserFactory(username="owner")
+    TOTPDevice.objects.create(user=owner, name="app")
+    StaticToken.objects.create(device=StaticDevice.objects.create(user=owner, name="codes"), token="recover1")
+    seen = {"user_agent": "test", "ip_address": "192.0.2.1", "username": "ops", "http_accept": "*/*"}
+    AccessAttempt.objects.create(
+        **seen, path_info="/admin/login/", get_data="", post_data="", failures_since_start=1
+    )
+    AccessLog.objects.create(**seen, path_info="/admin/login/")
+    AccessFailureLog.objects.create(**seen, path_info="/admin/login/")
     assert policy.pk
     simulator.clear_calls()
 
@@ -131,3 +142,16 @@ def test_the_same_post_runs_the_action_for_staff_allowed_to(world, staff_client)
     staff_client.post(url, {"action": "revoke", helpers.ACTION_CHECKBOX_NAME: [token.pk], "index": 0})
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_no_one_reads_a_two_factor_secret_back_in_the_console(staff_client):
+    owner = StaffUserFactory(username="owner")
+    device = TOTPDevice.objects.create(user=owner, name="app")
+    codes = StaticDevice.objects.create(user=owner, name="codes")
+    StaticToken.objects.create(device=codes, token="recover1")
+    for name in ("config", "qrcode"):
+        assert staff_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/{name}/").status_code == 403
+    page = staff_client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk])).content.decode()
+    assert device.key not in page
+    page = staff_client.get(reverse("admin:otp_static_staticdevice_change", args=[codes.pk])).content.decode()
+    assert "recover1" not in page
