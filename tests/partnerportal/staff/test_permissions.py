@@ -18,7 +18,9 @@ from django_celery_beat.models import (
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from orchestration.models import ScheduleRun
+from orchestration.actors import Actor
+from orchestration.models import ScheduleRun, WebhookDelivery
+from orchestration.services.webhooks import webhook_endpoint_create
 from partnerportal.devstack import demo_account_connect
 from tenants.models import ApiToken, GoldenImagePipeline
 from tests.factories import (
@@ -87,6 +89,12 @@ def world(simulator, demo_world_ready):
     CrontabSchedule.objects.create(minute="5")
     SolarSchedule.objects.create(event="sunrise", latitude=50, longitude=4)
     Group.objects.get_or_create(name="Some group")
+    endpoint, _ = webhook_endpoint_create(
+        actor=Actor.system("test"), customer=customer, url="http://127.0.0.1:9/hook", events=["job.finished"]
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, event_key="job:1", event_type="job.finished", payload={}, status="FAILED"
+    )
     owner = StaffUserFactory(username="owner")
     TOTPDevice.objects.create(user=owner, name="app")
     StaticToken.objects.create(device=StaticDevice.objects.create(user=owner, name="codes"), token="recover1")
