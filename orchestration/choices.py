@@ -84,6 +84,7 @@ class AuditOutcome(models.TextChoices):
     PARTIAL = "PARTIAL"
     FAILED = "FAILED"
     REFUSED = "REFUSED", "Refused locally (never sent to AWS)"
+    UNKNOWN = "UNKNOWN", "Unknown (the answer was lost; AWS may have acted)"
 
 
 class WebhookEventType(models.TextChoices):

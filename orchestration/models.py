@@ -77,6 +77,14 @@ class JobItem(models.Model):
         help_text="Times given back for a later delivery (throttled, transient): its backoff grows.",
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(
+        max_length=200, blank=True, help_text="The worker process whose delivery holds the lease (host:pid)."
+    )
+    lease_token = models.UUIDField(
+        null=True,
+        blank=True,
+        help_text="The delivery holding the lease: a write from any other delivery is refused (the fence).",
+    )
     next_poll_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(
         null=True,
@@ -102,6 +110,21 @@ class JobItem(models.Model):
 
     def __str__(self) -> str:
         return f"Item {self.sequence} of job {self.job_id} ({self.status})"
+
+
+class WorkerHeartbeat(models.Model):
+    """A worker process that runs deliveries, and when it last said it was alive.
+
+    Written every JOB_WORKER_HEARTBEAT_SECONDS by a thread in the process (orchestration/engine/heartbeat.py);
+    the sweeper frees the items of a process silent for JOB_WORKER_STALE_SECONDS.
+    """
+
+    worker = models.CharField(max_length=200, unique=True, help_text="host:pid of the process.")
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker} (last beat {self.beat_at:%H:%M:%S})"
 
 
 class AuditEvent(models.Model):

@@ -7,9 +7,17 @@ orchestration/services/jobs.py finds the kind's runner.
 from celery import shared_task
 from django.conf import settings
 
-# Each batch task is killed before its items' lease runs out, so a second delivery never overlaps it.
-BATCH_TIME_LIMIT = max(10, settings.JOB_ITEM_LEASE_SECONDS - 5)
-BATCH_SOFT_TIME_LIMIT = max(5, settings.JOB_ITEM_LEASE_SECONDS - 15)
+
+def delivery_time_limits() -> tuple[int, int]:
+    """A delivery's (soft, hard) time limits: their own settings, independent of the lease (which the
+    worker's heartbeat renews while the delivery runs). The soft limit ends the delivery as a failure
+    (orchestration.engine.runner.job_deliver); the hard limit, always a little later, kills a delivery
+    stuck where the soft one cannot reach."""
+    soft = max(5, settings.JOB_TASK_SOFT_TIME_LIMIT_SECONDS)
+    return soft, max(soft + 5, settings.JOB_TASK_TIME_LIMIT_SECONDS)
+
+
+BATCH_SOFT_TIME_LIMIT, BATCH_TIME_LIMIT = delivery_time_limits()
 
 
 @shared_task(

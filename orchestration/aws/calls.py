@@ -12,12 +12,22 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
+    ParamValidationError,
     ReadTimeoutError,
 )
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from . import ratelimit
-from .errors import AwsError, AwsExpiredCredentials, AwsThrottled, AwsTransient, error_class_for
+from .errors import (
+    AwsError,
+    AwsExpiredCredentials,
+    AwsPermanent,
+    AwsThrottled,
+    AwsTransient,
+    error_class_for,
+)
 from .sessions import account_client, forget_account_session
 from .types import AccountAccess
 
@@ -67,11 +77,25 @@ def aws_error_from(exc: Exception, operation: str) -> AwsError:
             request_id=metadata.get("RequestId", ""),
             http_status=status,
         )
+    if isinstance(exc, ParamValidationError):
+        # botocore refused our request before sending it: our mistake, and the same request fails again.
+        return AwsPermanent(code="ParamValidationError", message=str(exc), operation=operation)
     if isinstance(
         exc, EndpointConnectionError | ConnectionClosedError | ConnectTimeoutError | ReadTimeoutError
     ):
         return AwsTransient(code="ConnectionError", message=str(exc), operation=operation)
     return AwsTransient(code=type(exc).__name__, message=str(exc), operation=operation)
+
+
+def _reraise_interruption(exc: Exception) -> None:
+    """botocore wraps whatever interrupts the HTTP send in HTTPClientError; an interruption that is not
+    about AWS at all (Celery's soft time limit, a KeyboardInterrupt) is raised as itself, so the task
+    ends as a failed delivery instead of looking like a transient AWS error."""
+    cause = exc.kwargs.get("error") if isinstance(exc, HTTPClientError) else None
+    if isinstance(cause, SoftTimeLimitExceeded) or (
+        isinstance(cause, BaseException) and not isinstance(cause, Exception)
+    ):
+        raise cause
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -96,6 +120,7 @@ def aws_call(access: AccountAccess, service: str, operation: str, **params: Any)
             client = account_client(access, service, retries=idempotent)
             return getattr(client, operation)(**params)
         except (ClientError, BotoCoreError) as exc:
+            _reraise_interruption(exc)
             error = aws_error_from(exc, operation)
         if isinstance(error, AwsExpiredCredentials) and not refreshed:
             logger.info("credentials for %s expired; assuming the role again", access.account_id)

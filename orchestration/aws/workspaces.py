@@ -36,6 +36,7 @@ class DescribedWorkspace(Workspace):
     """A Workspace as described, with the property changes still under way (ModificationStates)."""
 
     modifications: tuple[WorkspaceModification, ...] = ()
+    request_id: str = ""  # of the DescribeWorkspaces call that reported it (for the audit of an adoption)
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,10 @@ class WorkspaceSnapshots:
     restore: tuple[datetime, ...]
 
 
-def _workspace_from_aws(data: dict) -> DescribedWorkspace:
+def _workspace_from_aws(data: dict, request_id: str = "") -> DescribedWorkspace:
     properties = data.get("WorkspaceProperties") or {}
     return DescribedWorkspace(
+        request_id=request_id,
         workspace_id=data.get("WorkspaceId", ""),
         directory_id=data.get("DirectoryId", ""),
         user_name=data.get("UserName", ""),
@@ -172,22 +174,23 @@ def workspaces_list(
         params["WorkspaceName"] = workspace_name
     while True:
         response = aws_call(access, "workspaces", "describe_workspaces", **params)
-        yield from (_workspace_from_aws(item) for item in response.get("Workspaces", []))
+        request_id = request_id_of(response)
+        yield from (_workspace_from_aws(item, request_id) for item in response.get("Workspaces", []))
         token = response.get("NextToken")
         if not token:
             return
         params["NextToken"] = token
 
 
-def workspace_find(access: AccountAccess, *, directory_id: str, workspace_name: str) -> Workspace | None:
-    """The live WorkSpace we named `workspace_name` in this directory, if AWS has it."""
-    for workspace in workspaces_list(access, directory_id=directory_id, workspace_name=workspace_name):
-        if workspace.workspace_name == workspace_name and workspace.state not in (
-            "TERMINATING",
-            "TERMINATED",
-        ):
-            return workspace
-    return None
+def workspaces_named(
+    access: AccountAccess, *, directory_id: str, workspace_name: str
+) -> list[DescribedWorkspace]:
+    """Every live WorkSpace named `workspace_name` in the directory, paged (AWS promises no unique name)."""
+    return [
+        workspace
+        for workspace in workspaces_list(access, directory_id=directory_id, workspace_name=workspace_name)
+        if workspace.workspace_name == workspace_name and workspace.state not in ("TERMINATING", "TERMINATED")
+    ]
 
 
 def _batch_action(

@@ -7,6 +7,7 @@ Runners call these (through `JobRunner`); nothing else writes `JobItem.status`.
 """
 
 import random
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,7 @@ from django.db.models import Case, F, Field, Q, Value, When
 from django.utils import timezone
 
 from orchestration.choices import JobItemStatus, JobStatus
+from orchestration.engine.heartbeat import heartbeat_ensure, worker_id
 from orchestration.engine.publish import job_dispatch_items
 from orchestration.models import AuditEvent, Job, JobItem
 
@@ -26,6 +28,10 @@ POISON_CODE = "PoisonMessage"
 ACTIVE = (JobItemStatus.RUNNING, JobItemStatus.WAITING)
 # What a runner records on an item from AWS's answer; the engine writes these with the status.
 RECORDED_FIELDS = ("aws_resource_id", "aws_request_id", "submitted_at")
+
+
+class LeaseLost(Exception):
+    """This delivery's items were taken from it (its worker was thought dead): it must not write or call."""
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,14 @@ def items_claim(*, job_id: int, item_ids: Sequence[int]) -> Claim:
     """Lease the claimable items among `item_ids` to the caller; items past their attempts fail as poison.
 
     Claimable: PENDING, or RUNNING with an expired lease (its task died). Rows another task is claiming
-    right now are skipped, not waited for. The job becomes RUNNING with its first claim.
+    right now are skipped, not waited for. The job becomes RUNNING with its first claim. The claim
+    records the worker process (its heartbeat renews the lease) and a token of this delivery: every
+    later write of the items checks it, so a delivery whose items were re-claimed cannot write.
     """
+    heartbeat_ensure()
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.JOB_ITEM_LEASE_SECONDS)
+    token, claimer = uuid.uuid4(), worker_id()
     with transaction.atomic():
         candidates = list(
             JobItem.objects.select_for_update(skip_locked=True)
@@ -64,6 +74,8 @@ def items_claim(*, job_id: int, item_ids: Sequence[int]) -> Claim:
                     "(the worker died each time)."
                 ),
                 lease_expires_at=None,
+                claimed_by="",
+                lease_token=None,
                 finished_at=now,
                 updated_at=now,
             )
@@ -72,12 +84,15 @@ def items_claim(*, job_id: int, item_ids: Sequence[int]) -> Claim:
                 status=JobItemStatus.RUNNING,
                 attempts=F("attempts") + 1,
                 lease_expires_at=lease_until,
+                claimed_by=claimer,
+                lease_token=token,
                 updated_at=now,
             )
             for item in claimed:
                 item.status = JobItemStatus.RUNNING
                 item.attempts += 1
                 item.lease_expires_at = lease_until
+                item.claimed_by, item.lease_token = claimer, token
             Job.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
                 status=JobStatus.RUNNING, started_at=now
             )
@@ -108,19 +123,34 @@ def _write(
 ) -> int:
     """One UPDATE of these items (those still in `allowed_from`) and their audit events, in one transaction.
 
-    The objects are brought up to date too, so the caller can go on using them.
+    Items a delivery claimed (they carry its lease token) are written only while that delivery still
+    holds them: if any was taken from it, nothing is written and LeaseLost is raised (the caller's
+    transaction, with whatever it wrote beside, rolls back). The objects are brought up to date too,
+    so the caller can go on using them.
     """
     events = list(audit)
     updated = 0
+    tokens = {item.lease_token for item in items if item.lease_token is not None}
     with transaction.atomic(savepoint=False):
         if items:
             fields = dict(values)
             fields.update({name: _per_item(items, name) for name in recorded})
-            updated = JobItem.objects.filter(
-                pk__in=[item.pk for item in items], status__in=list(allowed_from)
-            ).update(**fields)
+            if tokens:
+                fields.update(claimed_by="", lease_token=None)
+            rows = JobItem.objects.filter(pk__in=[item.pk for item in items], status__in=list(allowed_from))
+            if tokens:
+                # The fence: a RUNNING item is this delivery's only while it keeps our token.
+                rows = rows.filter(~Q(status=JobItemStatus.RUNNING) | Q(lease_token__in=tokens))
+            updated = rows.update(**fields)
+            if tokens and updated < len(items):
+                raise LeaseLost(
+                    f"{len(items) - updated} of {len(items)} items were re-claimed by another delivery"
+                )
         if events:
             AuditEvent.objects.bulk_create(events)
+    if tokens:
+        for item in items:
+            item.claimed_by, item.lease_token = "", None
     for item in items:
         for name, value in values.items():
             if not hasattr(value, "resolve_expression"):
@@ -129,11 +159,34 @@ def _write(
 
 
 def items_mark_submitted(items: Sequence[JobItem]) -> None:
-    """Record that the call for these items is about to be sent: a later delivery looks before it sends."""
+    """Record that the call for these items is about to be sent: a later delivery looks before it sends.
+
+    Fenced: if another delivery took any of the items, LeaseLost is raised and nothing is sent.
+    """
     now = timezone.now()
-    JobItem.objects.filter(pk__in=[item.pk for item in items]).update(submitted_at=now, updated_at=now)
+    rows = JobItem.objects.filter(pk__in=[item.pk for item in items])
+    tokens = {item.lease_token for item in items if item.lease_token is not None}
+    with transaction.atomic():
+        if tokens:
+            rows = rows.filter(status=JobItemStatus.RUNNING, lease_token__in=tokens)
+        marked = rows.update(submitted_at=now, updated_at=now)
+        if tokens and marked < len(items):
+            raise LeaseLost(f"{len(items) - marked} of {len(items)} items were re-claimed before the call")
     for item in items:
         item.submitted_at = now
+
+
+def items_abandon(items: Sequence[JobItem]) -> int:
+    """A delivery that cannot finish (its soft time limit, an unexpected error) lets go of the items it
+    still holds: they stay RUNNING and submitted, their lease ends now, and the sweeper sends them
+    again; the next delivery looks for what this one's calls made before it calls again."""
+    tokens = {item.lease_token for item in items if item.lease_token is not None}
+    if not tokens:
+        return 0
+    now = timezone.now()
+    return JobItem.objects.filter(
+        pk__in=[item.pk for item in items], status=JobItemStatus.RUNNING, lease_token__in=tokens
+    ).update(lease_expires_at=now, claimed_by="", lease_token=None, updated_at=now)
 
 
 def items_wait(items: Sequence[JobItem], *, poll_in: float, audit: Iterable[AuditEvent] = ()) -> int:
@@ -214,18 +267,19 @@ def items_retry_later(
     batch_size: int,
     count_attempt: bool,
     forget_submission: bool = False,
+    not_before: float = 0.0,
     audit: Iterable[AuditEvent] = (),
 ) -> float:
     """Give running items back to PENDING and send them again after a backoff; returns the delay.
 
     `count_attempt=False` when AWS declined to act (throttling): the delivery does not use up one of the
     item's attempts. `forget_submission` when AWS said it did not act on the call: the next delivery
-    calls again rather than looking for what the call made.
+    calls again rather than looking for what the call made. `not_before`: the least delay, in seconds.
     """
     if not items:
         _write([], allowed_from=(), values={}, audit=audit)
         return 0.0
-    delay = retry_delay(max(item.retries for item in items))
+    delay = max(not_before, retry_delay(max(item.retries for item in items)))
     values: dict[str, Any] = {
         "status": JobItemStatus.PENDING,
         "lease_expires_at": None,

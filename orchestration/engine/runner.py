@@ -8,6 +8,7 @@ calls below; a runner never writes `JobItem.status` itself. orchestration/servic
 runner once, keyed by the kinds it runs.
 """
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar
 
@@ -24,6 +25,8 @@ from orchestration.engine.publish import job_poll_release, job_schedule_poll
 from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_flag_access_denied
 from tenants.models import Customer
+
+logger = logging.getLogger(__name__)
 
 
 class JobRunner:
@@ -128,6 +131,7 @@ class JobRunner:
         *,
         count_attempt: bool,
         forget_submission: bool = False,
+        not_before: float = 0.0,
         audit: Iterable[AuditEvent] = (),
     ) -> None:
         engine_items.items_retry_later(
@@ -136,6 +140,7 @@ class JobRunner:
             batch_size=self.batch_size,
             count_attempt=count_attempt,
             forget_submission=forget_submission,
+            not_before=not_before,
             audit=audit,
         )
 
@@ -146,6 +151,7 @@ class JobRunner:
         *,
         account_id: str,
         audit: Iterable[AuditEvent] = (),
+        audit_if_retried: Iterable[AuditEvent] = (),
         message: str = "",
     ) -> bool:
         """The one rule for an AWS error on these items; True if they will be retried.
@@ -154,11 +160,14 @@ class JobRunner:
         so it costs no attempt and the next delivery calls again; anything else may hide a success, so
         it counts and the submitted mark makes the next delivery look first. Other errors fail the items
         with AWS's code and `message` (AWS's own by default), with `audit`; an access refusal also
-        flags the account connection.
+        flags the account connection. `audit_if_retried` is written with the items given back (a create
+        whose answer was lost is audited even though it is retried).
         """
         if error.retryable:
             throttled = isinstance(error, AwsThrottled)
-            self.retry_later(items, count_attempt=not throttled, forget_submission=throttled)
+            self.retry_later(
+                items, count_attempt=not throttled, forget_submission=throttled, audit=audit_if_retried
+            )
             return True
         self.fail(items, error.code, message or error.message, audit=audit)
         if isinstance(error, AwsAccessDenied):
@@ -199,14 +208,31 @@ def _step_done(runner: JobRunner) -> None:
 
 def job_deliver(runner_class: type[JobRunner], *, job_id: int, item_ids: Sequence[int]) -> None:
     """One delivery: claim the items (nothing claimed: another delivery has them or they are done), run
-    them, then the job's next poll and status."""
+    them, then the job's next poll and status.
+
+    A delivery that does not finish (the soft time limit, any error) is a failed delivery, never a
+    success: it lets go of the items it still holds (still submitted, so the next delivery looks before
+    it calls) and raises. One whose items were re-claimed meanwhile (LeaseLost) stops without writing.
+    """
     claim = engine_items.items_claim(job_id=job_id, item_ids=item_ids)
     if not claim.items and not claim.poisoned:
         return
     job = Job.objects.select_related("customer").get(pk=job_id)
     runner = runner_class(job)
     if claim.items:
-        runner.run(claim.items)
+        try:
+            runner.run(claim.items)
+        except engine_items.LeaseLost as lost:
+            logger.warning("job %s: delivery stopped, its items were re-claimed (%s)", job_id, lost)
+            return
+        except BaseException:
+            try:
+                released = engine_items.items_abandon(claim.items)
+            except Exception:  # the database is what failed: the items' lease runs out on its own
+                logger.warning("job %s: could not let go of the items", job_id, exc_info=True)
+                raise
+            logger.warning("job %s: delivery failed; %d items left for the next delivery", job_id, released)
+            raise
     _step_done(runner)
 
 

@@ -16,14 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestration.actors import Actor
-from orchestration.aws.errors import AwsError, is_retryable_code
+from orchestration.aws.errors import AwsError, AwsTransient, is_retryable_code
 from orchestration.aws.tagguard import partner_tags
 from orchestration.aws.types import Workspace, WorkspaceSpec
 from orchestration.aws.workspaces import (
     CREATE_WORKSPACES_LIMIT,
-    workspace_find,
     workspaces_create_batch,
     workspaces_describe,
+    workspaces_named,
+    workspaces_terminate,
 )
 from orchestration.choices import AuditOutcome, JobKind
 from orchestration.engine.items import items_mark_submitted
@@ -231,17 +232,23 @@ class DesktopCreateRunner(JobRunner):
         try:
             to_create = self._adopt_submitted(items)
         except AwsError as error:
-            self._call_failed(items, error)
+            self._call_failed(items, error, looking=True)
             return
         if to_create:
             self._create(to_create)
 
     def _event(
-        self, outcome: str, target: str, *, details: dict | None = None, **fields: Unpack[AuditResult]
+        self,
+        outcome: str,
+        target: str,
+        *,
+        action: str = "CreateWorkspaces",
+        details: dict | None = None,
+        **fields: Unpack[AuditResult],
     ) -> AuditEvent:
         return audit_event_for_job(
             self.job,
-            action="CreateWorkspaces",
+            action=action,
             outcome=outcome,
             aws_account_id=self.access.account_id,
             region=self.access.region,
@@ -252,36 +259,106 @@ class DesktopCreateRunner(JobRunner):
         )
 
     def _adopt_submitted(self, items: list[JobItem]) -> list[JobItem]:
-        """Adopt what an earlier delivery's call made; returns the items still to create."""
+        """Adopt what an earlier delivery's call made; returns the items to create now.
+
+        A submitted item is looked up by its name. Found: adopted (with the lookup's request id); found
+        twice (a create sent again while the first was still in flight): the first kept, the extra
+        terminated. Not found while its call may still be in flight (JOB_CREATE_IN_FLIGHT_SECONDS after it
+        was sent): held back, not created, and looked up again later. Not found after that: created again.
+        """
         adopted: list[tuple[JobItem, Workspace]] = []
+        events: list[AuditEvent] = []
+        extras: list[Workspace] = []
+        held: list[JobItem] = []
         to_create: list[JobItem] = []
+        now = timezone.now()
         for item in items:
             desktop = self.desktops[_desktop_id(item)]
-            existing = None
-            if item.submitted_at is not None:
-                existing = workspace_find(
-                    self.access,
-                    directory_id=desktop.directory.directory_id,
-                    workspace_name=desktop.workspace_name,
+            if item.submitted_at is None:
+                to_create.append(item)
+                continue
+            found = workspaces_named(
+                self.access,
+                directory_id=desktop.directory.directory_id,
+                workspace_name=desktop.workspace_name,
+            )
+            if found:
+                keep, *extra = sorted(found, key=_keep_first)
+                item.aws_request_id = keep.request_id
+                adopted.append((item, keep))
+                extras.extend(extra)
+                events.append(
+                    self._event(
+                        AuditOutcome.SUCCEEDED,
+                        keep.workspace_id,
+                        aws_request_id=keep.request_id,
+                        details={
+                            "adopted": True,
+                            "found_by": "DescribeWorkspaces",
+                            "user_name": desktop.user_name,
+                            "workspace_name": desktop.workspace_name,
+                        },
+                    )
                 )
-            if existing is not None:
-                adopted.append((item, existing))
+            elif (now - item.submitted_at).total_seconds() < settings.JOB_CREATE_IN_FLIGHT_SECONDS:
+                held.append(item)
             else:
                 to_create.append(item)
-        if adopted:
-            events = [
-                self._event(
-                    AuditOutcome.SUCCEEDED,
-                    workspace.workspace_id,
-                    details={
-                        "adopted": True,
-                        "workspace_name": self.desktops[_desktop_id(item)].workspace_name,
-                    },
-                )
-                for item, workspace in adopted
-            ]
-            self._record_made(adopted, audit=events)
+        if extras:
+            events.extend(self._terminate_extras(extras))
+        with transaction.atomic():
+            if adopted:
+                self._record_made(adopted, audit=events)
+            if held:
+                # The first call may still land: look again when its window has passed, costing no attempt.
+                oldest = min(item.submitted_at for item in held if item.submitted_at is not None)
+                remaining = settings.JOB_CREATE_IN_FLIGHT_SECONDS - (now - oldest).total_seconds()
+                self.retry_later(held, count_attempt=False, not_before=max(1.0, min(remaining, 30.0)))
         return to_create
+
+    def _terminate_extras(self, extras: list[Workspace]) -> list[AuditEvent]:
+        """Terminate WorkSpaces a repeated create made beside the one kept; the audit events of the calls."""
+        events = []
+        try:
+            results = workspaces_terminate(self.access, [w.workspace_id for w in extras])
+        except AwsError as error:  # left running: reconciliation lists it (it carries our name and tag)
+            return [
+                self._event(
+                    AuditOutcome.FAILED,
+                    workspace.workspace_id,
+                    action="TerminateWorkspaces",
+                    aws_request_id=error.request_id,
+                    error_code=error.code,
+                    error_message=error.message,
+                    details={"duplicate_of": workspace.workspace_name},
+                )
+                for workspace in extras
+            ]
+        names = {w.workspace_id: w.workspace_name for w in extras}
+        for result in results:
+            for workspace_id in result.succeeded:
+                events.append(
+                    self._event(
+                        AuditOutcome.SUCCEEDED,
+                        workspace_id,
+                        action="TerminateWorkspaces",
+                        aws_request_id=result.request_id,
+                        details={"duplicate_of": names[workspace_id]},
+                    )
+                )
+            for workspace_id, refused in result.failed.items():
+                events.append(
+                    self._event(
+                        AuditOutcome.FAILED,
+                        workspace_id,
+                        action="TerminateWorkspaces",
+                        aws_request_id=result.request_id,
+                        error_code=refused.code,
+                        error_message=refused.message,
+                        details={"duplicate_of": names[workspace_id]},
+                    )
+                )
+        return events
 
     def _record_made(self, made: list[tuple[JobItem, Workspace]], *, audit: list[AuditEvent]) -> None:
         """Write the AWS ids the moment we know them: the desktops are PENDING, the items wait for them."""
@@ -369,18 +446,32 @@ class DesktopCreateRunner(JobRunner):
                 updated_at=now,
             )
 
-    def _call_failed(self, items: list[JobItem], error: AwsError) -> None:
-        """A whole call failed: retried later if AWS may act yet, else the items fail with AWS's words."""
+    def _call_failed(self, items: list[JobItem], error: AwsError, *, looking: bool = False) -> None:
+        """A whole call failed: retried later if AWS may act yet, else the items fail with AWS's words.
+
+        A create whose answer was lost (a transient error: AWS may have made the desktops) is audited
+        UNKNOWN with whatever request id there is, in the same transaction as the items given back; a
+        retried look-up (`looking`) changed nothing in AWS and is not audited.
+        """
         sequences = [i.sequence for i in items]
+        lost_answer = isinstance(error, AwsTransient) and not looking
         event = self._event(
-            AuditOutcome.FAILED,
+            AuditOutcome.UNKNOWN if lost_answer else AuditOutcome.FAILED,
             f"job {self.job.pk} items {min(sequences)}-{max(sequences)}",
+            action="DescribeWorkspaces" if looking else "CreateWorkspaces",
             aws_request_id=error.request_id,
             error_code=error.code,
             error_message=error.message,
+            details={"workspace_names": [self.desktops[_desktop_id(i)].workspace_name for i in items]},
         )
         with transaction.atomic():
-            retried = self.retry_or_fail(items, error, account_id=self.access.account_id, audit=[event])
+            retried = self.retry_or_fail(
+                items,
+                error,
+                account_id=self.access.account_id,
+                audit=[event],
+                audit_if_retried=[event] if lost_answer else [],
+            )
             if not retried:
                 self._desktops_failed(items)
 
@@ -427,6 +518,11 @@ class DesktopCreateRunner(JobRunner):
             Desktop.objects.bulk_update(changed, REPORTED_FIELDS)
             self.succeed(succeeded)
             self.fail_each(failed)
+
+
+def _keep_first(workspace: Workspace) -> tuple[bool, str]:
+    """Of WorkSpaces made twice under one name, the one kept: a settled one first, then the lowest id."""
+    return (workspace.state not in SETTLED_OK_STATES, workspace.workspace_id)
 
 
 def _spec_for(job: Job, desktop: Desktop) -> WorkspaceSpec:

@@ -6,8 +6,9 @@ WorkSpace (DescribeWorkspaces, 25 a page) and writes what changed. Drift goes to
 AWS has that we do not (adopted when tagged PartnerManaged=true, otherwise listed and recorded as
 UntrackedWorkspace rows, which adoption starts from), desktops we
 have that AWS no longer has, resources that lost their tag, and MANUAL desktops AWS stopped on its own
-(the 48-hour rule, R10). Rows without a WorkSpace id (a create still in flight) are never touched, nor
-rows written while the listing ran.
+(the 48-hour rule, R10). Rows without a WorkSpace id whose create is still in flight are left to that
+job, as are rows written while the listing ran; a row whose create job gave up without learning its
+WorkSpace's id (its answer was lost) is linked to the WorkSpace that carries its name and our tag, audited.
 """
 
 from collections.abc import Mapping
@@ -21,15 +22,33 @@ from orchestration.actors import Actor
 from orchestration.aws.errors import AwsError, AwsPermanent
 from orchestration.aws.tagguard import is_partner_managed
 from orchestration.aws.types import AccountAccess, Workspace
-from orchestration.aws.workspaces import resource_tags, workspaces_list
-from orchestration.choices import JOB_TERMINAL_STATUSES, ActorKind, JobItemStatus, JobKind, Queue
+from orchestration.aws.workspaces import DescribedWorkspace, resource_tags, workspaces_list
+from orchestration.choices import (
+    JOB_TERMINAL_STATUSES,
+    ActorKind,
+    AuditOutcome,
+    JobItemStatus,
+    JobKind,
+    Queue,
+)
 from orchestration.engine.jobs import NewItem
 from orchestration.engine.runner import JobRunner
 from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
 from orchestration.services.adoption.untracked import untracked_workspaces_record
+from orchestration.services.audit import (
+    AuditFields,
+    audit_event_for_actor,
+    audit_event_for_job,
+    audit_record_many,
+)
 from orchestration.services.bundles import bundle_sync
-from orchestration.services.desktop_rows import desktop_from_workspace, desktop_reported_changes
+from orchestration.services.desktop_rows import (
+    REPORTED_FIELDS,
+    desktop_apply_reported,
+    desktop_from_workspace,
+    desktop_reported_changes,
+)
 from orchestration.services.directories import directory_sync
 from orchestration.services.errors import RequestInvalid
 from orchestration.services.images import image_sync
@@ -44,6 +63,8 @@ GONE_STATES = (DesktopState.TERMINATING, DesktopState.TERMINATED)
 # Our own stops: a desktop stopped by one of these jobs (a stop action, or the idle sweep) was not
 # stopped by AWS.
 STOP_JOB_KINDS = (JobKind.DESKTOP_STOP, JobKind.IDLE_SWEEP)
+# A create item in one of these may still learn its WorkSpace's id itself.
+ITEM_IN_FLIGHT = (JobItemStatus.PENDING, JobItemStatus.RUNNING, JobItemStatus.WAITING)
 
 
 class ReconcileInvalid(RequestInvalid):
@@ -117,6 +138,7 @@ class ReconcileRunner(JobRunner):
                     aws_account=account,
                     region=region,
                     access=account_access(account, region=region, job_id=self.job.pk),
+                    job=self.job,
                 )
             except AwsError as error:
                 with transaction.atomic():
@@ -149,6 +171,7 @@ def reconcile_summary(regions: dict[str, dict]) -> dict[str, int]:
         "desktops_seen": 0,
         "desktops_updated": 0,
         "desktops_adopted": 0,
+        "desktops_linked": 0,
         "desktops_untracked": 0,
         "desktops_missing": 0,
         "desktops_terminated": 0,
@@ -167,6 +190,7 @@ def reconcile_summary(regions: dict[str, dict]) -> dict[str, int]:
         summary["desktops_seen"] += counts.get("seen", 0)
         summary["desktops_updated"] += counts.get("updated", 0)
         summary["desktops_adopted"] += counts.get("adopted", 0)
+        summary["desktops_linked"] += counts.get("linked", 0)
         summary["desktops_untracked"] += counts.get("untracked", 0)
         summary["desktops_missing"] += counts.get("missing", 0)
         summary["desktops_terminated"] += counts.get("terminated", 0)
@@ -180,14 +204,16 @@ def reconcile_summary(regions: dict[str, dict]) -> dict[str, int]:
     return summary
 
 
-def reconcile_region(*, aws_account: AwsAccount, region: str, access: AccountAccess) -> dict:
+def reconcile_region(
+    *, aws_account: AwsAccount, region: str, access: AccountAccess, job: Job | None = None
+) -> dict:
     """Directories first (adopted desktops need their rows), images before bundles (a bundle links its
-    image), desktops last."""
+    image), desktops last. `job`: the reconciliation its audit events name (none: a system actor's)."""
     return {
         "directories": directory_sync(aws_account=aws_account, region=region, access=access),
         "images": image_sync(aws_account=aws_account, region=region),
         "bundles": bundle_sync(aws_account=aws_account, region=region, access=access),
-        "desktops": _reconcile_desktops(aws_account, region, access),
+        "desktops": _reconcile_desktops(aws_account, region, access, job=job),
     }
 
 
@@ -258,13 +284,15 @@ class _DesktopSync:
     region: str
     access: AccountAccess
     started: datetime
-    reported: Mapping[str, Workspace]
+    reported: Mapping[str, DescribedWorkspace]
+    job: Job | None = None
     now: datetime = field(default_factory=timezone.now)
     lists: dict[str, list] = field(
         default_factory=lambda: {
             name: []
             for name in (
                 "adopted",
+                "linked",
                 "untracked",
                 "missing",
                 "terminated",
@@ -292,12 +320,25 @@ class _DesktopSync:
         }
         self.directories = {d.directory_id: d for d in Directory.objects.filter(aws_account=self.aws_account)}
         self.bundles = {b.bundle_id: b for b in Bundle.objects.filter(aws_account=self.aws_account)}
-        # Names of desktops a create job is still making: their WorkSpace is adopted by that job, not here.
-        self.in_flight = set(
-            Desktop.objects.filter(
-                aws_account=self.aws_account, region=self.region, workspace_id__isnull=True
-            ).values_list("workspace_name", flat=True)
+        unlinked = {
+            d.pk: d
+            for d in Desktop.objects.select_related("directory").filter(
+                aws_account=self.aws_account,
+                region=self.region,
+                workspace_id__isnull=True,
+                unmanaged_at__isnull=True,
+                created_at__lt=self.started,
+            )
+        }
+        making = set(
+            JobItem.objects.filter(
+                job__kind=JobKind.DESKTOP_CREATE, desktop_id__in=list(unlinked), status__in=ITEM_IN_FLIGHT
+            ).values_list("desktop_id", flat=True)
         )
+        # Names of desktops a create job is still making: their WorkSpace is adopted by that job, not here.
+        self.in_flight = {d.workspace_name for pk, d in unlinked.items() if pk in making}
+        # Rows whose create job finished without learning the WorkSpace's id (its answer was lost).
+        self.orphaned = {d.workspace_name: d for pk, d in unlinked.items() if pk not in making}
 
     def find_stopped_by_aws(self) -> None:
         """MANUAL desktops we last saw AVAILABLE that AWS stopped, and not because we asked (R10)."""
@@ -335,7 +376,7 @@ class _DesktopSync:
             )
         Desktop.objects.filter(pk__in=unchanged).update(last_synced_at=self.now)
 
-    def adopt_or_list(self, workspace_id: str, workspace: Workspace) -> None:
+    def adopt_or_list(self, workspace_id: str, workspace: DescribedWorkspace) -> None:
         """A WorkSpace we have no row for: adopted when tagged ours, otherwise listed with the reason."""
         if workspace.state in GONE_STATES:
             return
@@ -353,7 +394,15 @@ class _DesktopSync:
             "state": workspace.state,
         }
         directory = self.directories.get(workspace.directory_id)
-        if not is_partner_managed(tags):
+        orphan = self.orphaned.get(workspace.workspace_name) if workspace.workspace_name else None
+        if (
+            orphan is not None
+            and is_partner_managed(tags)
+            and orphan.directory.directory_id == workspace.directory_id
+        ):
+            self.link(orphan, workspace, tags)
+            self.lists["linked"].append(workspace_id)
+        elif not is_partner_managed(tags):
             self.lists["untracked"].append({**entry, "reason": "not tagged PartnerManaged=true"})
             self.untagged.append((workspace, tags))
         elif directory is None:
@@ -362,6 +411,46 @@ class _DesktopSync:
             self.lists["untracked"].append({**entry, "reason": "the user already has a live desktop there"})
         else:
             self.lists["adopted"].append(workspace_id)
+
+    def link(self, desktop: Desktop, workspace: DescribedWorkspace, tags: dict[str, str]) -> None:
+        """The WorkSpace a lost create answer made goes onto the row made for it, audited in the same
+        transaction (with the request id of the listing that found it)."""
+        del self.orphaned[desktop.workspace_name]
+        desktop.workspace_id, desktop.tags = workspace.workspace_id, tags
+        desktop_apply_reported(desktop, workspace, now=self.now)
+        desktop.state_changed_at = self.now
+        desktop.error_code = desktop.error_message = ""
+        fields: AuditFields = {
+            "action": "CreateWorkspaces",
+            "outcome": AuditOutcome.SUCCEEDED,
+            "aws_account_id": self.aws_account.account_id,
+            "region": self.region,
+            "target_type": "desktop",
+            "target_id": workspace.workspace_id,
+            "aws_request_id": workspace.request_id,
+            "details": {
+                "adopted": True,
+                "found_by": "reconciliation",
+                "workspace_name": desktop.workspace_name,
+                "user_name": desktop.user_name,
+            },
+        }
+        if self.job is not None:
+            event = audit_event_for_job(self.job, **fields)
+        else:
+            event = audit_event_for_actor(Actor.system("reconciliation"), self.aws_account.customer, **fields)
+        with transaction.atomic():
+            desktop.save(
+                update_fields=[
+                    "workspace_id",
+                    "tags",
+                    "error_code",
+                    "error_message",
+                    "state_changed_at",
+                    *REPORTED_FIELDS,
+                ]
+            )
+            audit_record_many([event])
 
     def adopt(self, workspace: Workspace, tags: dict[str, str], directory: Directory) -> bool:
         """A row for a tagged WorkSpace we had none for; False if the user already has a live desktop there."""
@@ -426,12 +515,17 @@ class _DesktopSync:
 
 
 def _reconcile_desktops(
-    aws_account: AwsAccount, region: str, access: AccountAccess, tag_checks: int = DESKTOP_TAG_CHECKS_PER_RUN
+    aws_account: AwsAccount,
+    region: str,
+    access: AccountAccess,
+    tag_checks: int = DESKTOP_TAG_CHECKS_PER_RUN,
+    *,
+    job: Job | None = None,
 ) -> dict:
     started = timezone.now()
     reported = {w.workspace_id: w for w in workspaces_list(access)}
     sync = _DesktopSync(
-        aws_account=aws_account, region=region, access=access, started=started, reported=reported
+        aws_account=aws_account, region=region, access=access, started=started, reported=reported, job=job
     )
     sync.find_stopped_by_aws()
     sync.update_known()
@@ -467,7 +561,7 @@ def reconcile_report_lines(job: Job) -> list[str]:
             f"{region}: {counts.get('seen', 0)} desktops in AWS, {counts.get('updated', 0)} rows updated, "
             f"{counts.get('tags_checked', 0)} tags checked"
         )
-        for name in ("adopted", "missing", "terminated", "stopped_by_aws", "lost_tag", "in_flight"):
+        for name in ("adopted", "linked", "missing", "terminated", "stopped_by_aws", "lost_tag", "in_flight"):
             if desktops.get(name):
                 lines.append(f"  desktops {name} ({counts.get(name)}): {', '.join(desktops[name])}")
         for entry in desktops.get("untracked", []):

@@ -275,8 +275,25 @@ AWS_RATE_LIMIT_REDIS_URL = env("AWS_RATE_LIMIT_REDIS_URL", default=CELERY_BROKER
 WORKSPACE_NAME_PREFIX = env("WORKSPACE_NAME_PREFIX", default="wsc-")
 
 # --- Jobs ------------------------------------------------------------------------------------------------
-# How long a claimed item is leased to one task before the sweeper may hand it to another.
-JOB_ITEM_LEASE_SECONDS = env.int("JOB_ITEM_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+# How long a claimed item stays leased to its delivery without a sign of life: the worker process that
+# runs the delivery renews it with every heartbeat, so it bounds how long a dead worker's items wait,
+# not how long a delivery may run.
+JOB_ITEM_LEASE_SECONDS = env.int("JOB_ITEM_LEASE_SECONDS", default=60)
+# How long one delivery of a job's items may run (a reconcile of 10,000 desktops, 25 creates): set on
+# their own, never derived from the lease. The soft limit ends the delivery as a failure.
+JOB_TASK_SOFT_TIME_LIMIT_SECONDS = env.int(
+    "JOB_TASK_SOFT_TIME_LIMIT_SECONDS", default=CELERY_TASK_SOFT_TIME_LIMIT
+)
+JOB_TASK_TIME_LIMIT_SECONDS = env.int("JOB_TASK_TIME_LIMIT_SECONDS", default=CELERY_TASK_TIME_LIMIT)
+# Each worker process that runs deliveries writes a heartbeat row this often; one silent for
+# JOB_WORKER_STALE_SECONDS is dead, and the sweeper frees its items at once.
+JOB_WORKER_HEARTBEAT_SECONDS = env.float("JOB_WORKER_HEARTBEAT_SECONDS", default=2.0)
+JOB_WORKER_STALE_SECONDS = env.float("JOB_WORKER_STALE_SECONDS", default=10.0)
+# A create whose answer was lost may still be carried out by AWS this long after it was sent: until
+# then a later delivery that finds nothing by name waits rather than creating again.
+JOB_CREATE_IN_FLIGHT_SECONDS = env.float(
+    "JOB_CREATE_IN_FLIGHT_SECONDS", default=max(120.0, 4 * AWS_READ_TIMEOUT)
+)
 # Deliveries that claimed an item before it is failed as poison.
 JOB_ITEM_MAX_ATTEMPTS = env.int("JOB_ITEM_MAX_ATTEMPTS", default=5)
 # Seconds between polls of AWS for desktops still provisioning.

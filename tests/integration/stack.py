@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 QUEUES = "interactive,bulk,poll,periodic"
 
 
-# For tests that kill a worker and wait for its items' lease to run out: the shortest lease the batch
-# tasks' time limits allow (a batch is killed 5 s before its lease ends, and never before 10 s).
+# For tests that kill a worker: its heartbeat stops and the sweeper frees its items within seconds; a
+# short lease is the backstop for a process that never beat. Time limits do not follow the lease.
 SHORT_LEASE = {"JOB_ITEM_LEASE_SECONDS": "12"}
 
 
@@ -218,9 +218,11 @@ def stack_environment(
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",
-            # Leases, polls and the sweeper on a test's time scale; the logic is the production logic. The
-            # lease leaves a batch 15 s before its soft time limit, so a loaded machine does not kill it.
+            # Leases, heartbeats, polls and the sweeper on a test's time scale; the logic is the production
+            # logic. A worker process silent for 3 s is dead (a loaded machine still beats every 0.5 s).
             "JOB_ITEM_LEASE_SECONDS": "30",
+            "JOB_WORKER_HEARTBEAT_SECONDS": "0.5",
+            "JOB_WORKER_STALE_SECONDS": "3",
             "JOB_POLL_INTERVAL_SECONDS": "0.5",
             "JOB_LOST_MESSAGE_SECONDS": "4",
             "JOBS_SWEEP_INTERVAL_SECONDS": "1",

@@ -2,8 +2,10 @@
 
 import math
 import random
+import signal
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 
 from orchestration.aws import calls
 from orchestration.aws.calls import (
@@ -217,3 +219,33 @@ def test_an_endpoint_that_does_not_answer_is_transient_and_retried_for_reads(
     with pytest.raises(AwsTransient):
         workspaces_create_batch(access, [_spec(acme, 4)])
     assert attempts == []  # a create is not sent again: the first may have reached AWS
+
+
+def test_a_request_botocore_refuses_to_send_is_our_mistake_permanent_and_never_sent(simulator, access):
+    simulator.clear_calls()
+    with pytest.raises(AwsPermanent) as raised:
+        aws_call(access, "workspaces", "describe_workspaces", Limit="twenty-five")
+    assert raised.value.code == "ParamValidationError"
+    assert not raised.value.retryable
+    assert simulator.calls("DescribeWorkspaces") == []  # refused before the wire: retrying cannot help
+
+
+def test_a_soft_time_limit_during_a_create_is_raised_as_itself_not_as_a_transient_aws_error(
+    simulator, access, acme
+):
+    # Celery's soft time limit is a signal whose handler raises SoftTimeLimitExceeded in the task's
+    # thread, wherever it is: here while botocore waits for a create that answers in 3 s.
+    def soft_limit(signum, frame):
+        raise SoftTimeLimitExceeded()
+
+    aws_call(access, "workspaces", "describe_account")  # the session is made: the limit lands in the create
+    previous = signal.signal(signal.SIGALRM, soft_limit)
+    simulator.clear_calls()
+    simulator.schedule_fault("CreateWorkspaces", "late_answer", seconds=3)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(SoftTimeLimitExceeded):
+            workspaces_create_batch(access, [_spec(acme, 9)])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
