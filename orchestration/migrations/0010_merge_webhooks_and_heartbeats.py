@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orchestration', '0009_webhooks'),
-        ('orchestration', '0009_worker_heartbeats_lease_fence_unknown_outcome'),
+        ("orchestration", "0009_webhooks"),
+        ("orchestration", "0009_worker_heartbeats_lease_fence_unknown_outcome"),
     ]
 
-    operations = [
-    ]
+    operations = []
