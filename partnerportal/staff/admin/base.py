@@ -18,7 +18,7 @@ from orchestration.services.errors import AwsError, RequestInvalid
 from tenants.access import CAPABILITY_PERMISSIONS, Capability, customer_path, staff_customer_ids
 from tenants.models import AwsAccount
 
-F = TypeVar("F", bound=forms.Form)
+F = TypeVar("F", bound=forms.BaseForm)
 
 
 def staff_limit(request: HttpRequest) -> frozenset[int] | None:
