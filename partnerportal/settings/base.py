@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "partnerportal",
     "partnerportal.staff",
     "partnerportal.api",
+    "partnerportal.selfservice",
+    "django_htmx",
 ]
 
 MIDDLEWARE = [
