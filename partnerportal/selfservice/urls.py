@@ -2,7 +2,19 @@
 
 from django.urls import path
 
-from partnerportal.selfservice.views import auth, create, desktops, home, jobs, usage
+from partnerportal.selfservice.views import (
+    adoption,
+    audit,
+    auth,
+    create,
+    desktops,
+    home,
+    jobs,
+    members,
+    policies,
+    tokens,
+    usage,
+)
 
 app_name = "selfservice"
 
@@ -20,4 +32,20 @@ urlpatterns = [
     path("jobs/<int:pk>/progress/", jobs.job_progress_part, name="job_progress"),
     path("usage/", usage.usage, name="usage"),
     path("usage.csv", usage.usage_csv, name="usage_csv"),
+    path("desktops/<int:pk>/power-policy/", policies.desktop_policy, name="desktop_policy"),
+    path("power-policies/", policies.policy_index, name="policies"),
+    path("power-policies/new/", policies.policy_new, name="policy_new"),
+    path("power-policies/<int:pk>/", policies.policy_edit, name="policy"),
+    path("api-tokens/", tokens.token_index, name="tokens"),
+    path("api-tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
+    path("members/", members.member_index, name="members"),
+    path("members/<int:pk>/role/", members.member_role, name="member_role"),
+    path("members/<int:pk>/remove/", members.member_delete, name="member_remove"),
+    path("set-password/<uidb64>/<token>/", members.SetPasswordView.as_view(), name="set_password"),
+    path("audit/", audit.audit_index, name="audit"),
+    path("audit.csv", audit.audit_csv, name="audit_csv"),
+    path("existing/", adoption.existing_index, name="existing"),
+    path("existing/<int:pk>/stack.yaml", adoption.existing_stack_template, name="existing_stack"),
+    path("existing/adopt/", adoption.existing_adopt, name="existing_adopt"),
+    path("existing/release/", adoption.existing_release, name="existing_release"),
 ]

@@ -19,8 +19,9 @@ from orchestration.services.desktop_actions import (
 from partnerportal.selfservice.access import PortalRequest, portal_view
 from partnerportal.selfservice.forms import DesktopFilterForm
 from partnerportal.selfservice.views.common import limited_page, not_found, page, page_number
+from tenants.access import Capability
 from tenants.choices import DesktopState
-from tenants.models import Desktop, DesktopActivity
+from tenants.models import Desktop, DesktopActivity, PowerPolicy
 from tenants.selectors import DesktopFilters, desktop_get, desktop_list
 
 # The actions a customer runs from these pages (the parameterless ones), in the order buttons show.
@@ -114,6 +115,9 @@ def desktop_detail(request: PortalRequest, pk: int) -> HttpResponse:
             ],
             "timeline": list(desktop.state_changes.order_by("-changed_at", "-id")[:20]),
             "activity": DesktopActivity.objects.filter(desktop=desktop).first(),
+            "policies": list(request.principal.scope(PowerPolicy.objects.all()).order_by("name"))
+            if request.principal.can(Capability.CONFIGURE)
+            else [],
             "audit": list(audit[:20]),
             "job_items": list(
                 JobItem.objects.filter(desktop=desktop).select_related("job").order_by("-id")[:10]
