@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "partnerportal.staff",
     "partnerportal.api",
     "partnerportal.twofactor",
+    "partnerportal.selfservice",
+    "django_htmx",
 ]
 
 MIDDLEWARE = [
