@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from orchestration.choices import (
@@ -110,6 +111,17 @@ class JobItem(models.Model):
 
     def __str__(self) -> str:
         return f"Item {self.sequence} of job {self.job_id} ({self.status})"
+
+    def clean(self) -> None:
+        super().clean()
+        # A job acts for one customer: its items touch only that customer's desktops (the database
+        # refuses others too, orchestration migration 0009).
+        if self.desktop_id is not None and self.job_id is not None:
+            desktop = Desktop.objects.select_related("aws_account").get(pk=self.desktop_id)
+            if desktop.aws_account.customer_id != self.job.customer_id:
+                raise ValidationError(
+                    {"desktop": f"Desktop {desktop} belongs to another customer than the job's."}
+                )
 
 
 class WorkerHeartbeat(models.Model):
