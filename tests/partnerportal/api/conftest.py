@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from orchestration.choices import JobItemStatus, JobKind
 from tenants.models import ApiToken
+
 from tests.factories import (
     AuditEventFactory,
     AwsAccountFactory,
@@ -21,6 +22,9 @@ from tests.factories import (
     PowerPolicyFactory,
     StaffUserFactory,
 )
+
+# What the tag guard needs to see before the control plane may change a desktop.
+MANAGED = {"PartnerManaged": "true"}
 
 
 @dataclass
@@ -53,7 +57,7 @@ def make_tenant(slug: str, account_id: str) -> Tenant:
     image = ImageFactory(aws_account=account)
     bundle = BundleFactory(aws_account=account, image=image)
     desktops = [
-        DesktopFactory(aws_account=account, directory=directory, bundle=bundle, state=state)
+        DesktopFactory(aws_account=account, directory=directory, bundle=bundle, state=state, tags=MANAGED)
         for state in ("AVAILABLE", "STOPPED", "AVAILABLE")
     ]
     policy = PowerPolicyFactory(customer=customer, name=f"{slug} default", is_default=True)
