@@ -8,7 +8,6 @@ from rest_framework.test import APIClient
 
 from orchestration.choices import JobItemStatus, JobKind
 from tenants.models import ApiToken
-
 from tests.factories import (
     AuditEventFactory,
     AwsAccountFactory,
