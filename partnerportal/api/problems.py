@@ -11,7 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from orchestration.services.errors import RequestInvalid
+from orchestration.services.errors import AwsError, RequestInvalid
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:wsc:problem:"
@@ -33,6 +33,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Unsupported media type"),
     "idempotency-key-reused": (422, "The Idempotency-Key was used with another request"),
     "throttled": (429, "Too many requests"),
+    "aws-error": (502, "AWS refused or failed the call"),
     "server-error": (500, "Internal server error"),
 }
 
@@ -100,6 +101,8 @@ def problem_exception_handler(exc, context):
     """DRF's exception handler, answering problem details; anything it does not know stays a 500."""
     if isinstance(exc, RequestInvalid):
         return problem_response("invalid-request", str(exc), errors=exc.errors)
+    if isinstance(exc, AwsError):
+        return problem_response("aws-error", str(exc))
     if isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
     response = exception_handler(exc, context)

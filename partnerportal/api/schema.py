@@ -6,7 +6,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from partnerportal.api.problems import PROBLEM_TYPES, problem_type
+from partnerportal.api.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, problem_type
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -54,9 +54,23 @@ _429 = _problem(
     "throttled", "This token's bucket is empty; retry after Retry-After seconds.", "Request was throttled."
 )
 
-ERRORS_READ = {400: _400, 401: _401, 403: _403, 404: _404, 429: _429}
-ERRORS_WRITE = {400: _400, 401: _401, 403: _403, 413: _413, 422: _422, 429: _429}
-ERRORS_WRITE_404 = {**ERRORS_WRITE, 404: _404}
+_502 = _problem(
+    "aws-error",
+    "AWS refused or failed the call this request needed (its code and message in detail).",
+    "AccessDeniedException: User is not authorized to perform workspaces:DescribeWorkspaceDirectories",
+)
+
+
+def _errors(*pairs: tuple[int, OpenApiResponse]) -> dict:
+    """Responses keyed (status, application/problem+json), as drf-spectacular takes a media type."""
+    return {(code, PROBLEM_CONTENT_TYPE): response for code, response in pairs}
+
+
+ERRORS_READ = _errors((400, _400), (401, _401), (403, _403), (404, _404), (429, _429))
+ERRORS_WRITE = _errors((400, _400), (401, _401), (403, _403), (413, _413), (422, _422), (429, _429))
+ERRORS_WRITE_404 = {**ERRORS_WRITE, **_errors((404, _404))}
+# Operations that call AWS while the client waits (refresh, verify) may also answer 502.
+ERRORS_AWS = {**ERRORS_WRITE_404, **_errors((502, _502))}
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

@@ -1,9 +1,10 @@
 """REST API v1 routes, under /api/v1/, and its schema and documentation (served without any CDN)."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from partnerportal.api.views.base import not_found
 from partnerportal.api.views.desktops import DesktopViewSet
 from partnerportal.api.views.jobs import JobViewSet
 from partnerportal.api.views.policies import PowerPolicyViewSet
@@ -41,4 +42,6 @@ urlpatterns = [
         name="redoc",
     ),
     *router.urls,
+    # Anything else under /api/v1/ is a problem-details 404, not Django's HTML page.
+    re_path(r"^.*$", not_found, name="not-found"),
 ]

@@ -2,8 +2,10 @@
 pages, Idempotency-Key on POST, and query parameters validated like bodies."""
 
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, schema
+from rest_framework.exceptions import NotFound
 from rest_framework.fields import MultipleChoiceField
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.serializers import Serializer
 from rest_framework.viewsets import GenericViewSet
 
@@ -56,3 +58,12 @@ class ApiViewSet(GenericViewSet):
     def _multi_params(self) -> set[str]:
         fields: dict = dict(self.query_serializer_class().fields) if self.query_serializer_class else {}
         return {name for name, field in fields.items() if isinstance(field, MultipleChoiceField)}
+
+
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@schema(None)
+def not_found(request, *args, **kwargs):
+    """A path the API does not have."""
+    raise NotFound(f"The API has no {request.path}.")

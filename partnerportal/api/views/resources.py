@@ -11,7 +11,7 @@ from orchestration.services.directories import directory_sync
 from orchestration.services.images.sync import image_sync
 from orchestration.services.onboarding import account_verify
 from partnerportal.api import serializers as s
-from partnerportal.api.schema import ERRORS_READ, ERRORS_WRITE, ERRORS_WRITE_404
+from partnerportal.api.schema import ERRORS_AWS, ERRORS_READ
 from partnerportal.api.views.base import ApiViewSet
 from tenants.access import Capability
 from tenants.models import AwsAccount, Bundle, Directory, Image
@@ -65,7 +65,7 @@ class AwsAccountViewSet(ApiViewSet):
     def retrieve(self, request, pk=None):
         return Response(s.AwsAccountSerializer(_get(self.get_queryset(), pk)).data)
 
-    @extend_schema(request=None, responses={200: s.AccountVerificationSerializer, **ERRORS_WRITE_404})
+    @extend_schema(request=None, responses={200: s.AccountVerificationSerializer, **ERRORS_AWS})
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
         """Check the account's role and permissions now (calls AWS; audited)."""
@@ -119,7 +119,7 @@ def _documented(serializer):
         ),
         retrieve=extend_schema(responses={200: serializer, **ERRORS_READ}),
         refresh=extend_schema(
-            request=s.RefreshSerializer, responses={200: s.RefreshResultSerializer, **ERRORS_WRITE}
+            request=s.RefreshSerializer, responses={200: s.RefreshResultSerializer, **ERRORS_AWS}
         ),
     )
 

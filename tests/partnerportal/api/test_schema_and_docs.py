@@ -39,7 +39,7 @@ def test_every_post_documents_idempotency_key_and_every_operation_its_errors(cli
         for method, operation in operations.items():
             codes = set(operation["responses"])
             assert {"401", "403", "429"} <= codes, (method, path, codes)
-            problem = operation["responses"]["401"]["content"]["application/json"]
+            problem = operation["responses"]["401"]["content"]["application/problem+json"]
             assert problem["examples"], (method, path)
             if method == "post":
                 names = {p["name"] for p in operation.get("parameters", [])}
