@@ -50,9 +50,31 @@ class BoundedJSONParser(JSONParser):
         if json_depth(body) > settings.API_MAX_JSON_DEPTH:
             raise NestingTooDeep(f"The JSON body is nested deeper than {settings.API_MAX_JSON_DEPTH} levels.")
         try:
-            return json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+            data = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"The body is not valid JSON: {exc}") from exc
+        _refuse_unstorable_text(data)
+        return data
+
+
+def _refuse_unstorable_text(data) -> None:
+    """Text PostgreSQL cannot store (NUL) or that is not Unicode (a lone surrogate escape such as
+    "\\ud800") is refused here, once, rather than failing deep in a service or the idempotency store.
+    The walk recurses at most API_MAX_JSON_DEPTH levels (checked before parsing)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _refuse_unstorable_text(key)
+            _refuse_unstorable_text(value)
+    elif isinstance(data, list):
+        for value in data:
+            _refuse_unstorable_text(value)
+    elif isinstance(data, str):
+        if "\x00" in data:
+            raise ParseError("The body holds a NUL character (\\u0000), which no field accepts.")
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ParseError("The body holds a \\u escape that is not a Unicode character.") from exc
 
 
 def _refuse_constant(name: str):

@@ -26,6 +26,7 @@ class ApiViewSet(GenericViewSet):
     permission_classes = [IsAuthenticated, HasCapability]
     throttle_classes = [ClientRateThrottle]
     pagination_class: type[ApiCursorPagination] | None = ApiCursorPagination
+    metadata_class = None  # OPTIONS is a 405: the schema describes the API
     query_serializer_class: type[Serializer] | None = None  # validates the list's query parameters
     capabilities: dict = {}
 

@@ -104,3 +104,20 @@ def test_a_service_refusal_is_a_400_with_its_fields(acme):
     )
     body = assert_problem(response, 400, "invalid-request")
     assert "desktops" in body["errors"]
+
+
+@pytest.mark.parametrize("text", ['"a\\u0000b"', '"\\ud800"'])
+def test_text_no_field_can_hold_is_a_400_even_as_an_unknown_key(acme, text):
+    for body in (f'{{"name": {text}}}', f"{{{text}: 1}}"):
+        response = acme.clients["admin"].generic(
+            "POST",
+            "/api/v1/power-policies",
+            body.encode(),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="t",
+        )
+        assert_problem(response, 400, "malformed-body")
+
+
+def test_options_is_not_offered(acme):
+    assert_problem(acme.clients["read"].options("/api/v1/session-events"), 405, "method-not-allowed")
