@@ -103,3 +103,25 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "wsc_<key id>_<secret>",
             "description": "A customer's or a partner staff member's API token, with scopes read, operate, admin.",
         }
+
+
+JOB_EXAMPLE = OpenApiExample(
+    "accepted job",
+    response_only=True,
+    status_codes=["202"],
+    value={
+        "id": 7,
+        "customer": 3,
+        "kind": "DESKTOP_START",
+        "status": "PENDING",
+        "params": {"action": "start"},
+        "result": {"eligible": 1, "not_eligible": {}},
+        "error": "",
+        "requested_by": "token:broker",
+        "total_items": 1,
+        "progress": {"total": 1, "succeeded": 0, "failed": 0, "in_flight": 1},
+        "created_at": "2026-11-30T09:00:00Z",
+        "started_at": None,
+        "finished_at": None,
+    },
+)

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from orchestration.services.desktop_actions import desktop_action_bulk
 from orchestration.services.desktops import DesktopCreateRequest, desktop_create_bulk
 from partnerportal.api import serializers as s
-from partnerportal.api.schema import ERRORS_READ, ERRORS_WRITE, ERRORS_WRITE_404
+from partnerportal.api.schema import ERRORS_READ, ERRORS_WRITE, ERRORS_WRITE_404, JOB_EXAMPLE
 from partnerportal.api.views.base import ApiViewSet
 from partnerportal.api.views.jobs import job_accepted
 from tenants.access import Capability
@@ -57,6 +57,30 @@ class DesktopViewSet(ApiViewSet):
     @extend_schema(
         request=s.DesktopCreateSerializer,
         responses={202: OpenApiResponse(s.JobSerializer, description="The create job."), **ERRORS_WRITE},
+        examples=[
+            OpenApiExample(
+                "named users",
+                request_only=True,
+                value={
+                    "aws_account": "123456789012",
+                    "directory_id": "d-1234567890",
+                    "bundle_id": "wsb-abcdefghi",
+                    "user_names": ["ann", "bob"],
+                    "running_mode": "MANUAL",
+                },
+            ),
+            OpenApiExample(
+                "user-decoupled",
+                request_only=True,
+                value={
+                    "aws_account": "123456789012",
+                    "directory_id": "d-1234567890",
+                    "bundle_id": "wsb-abcdefghi",
+                    "count": 50,
+                },
+            ),
+            JOB_EXAMPLE,
+        ],
         summary="Create desktops in bulk (a job)",
     )
     def create(self, request):
@@ -116,6 +140,12 @@ class DesktopViewSet(ApiViewSet):
     @extend_schema(
         request=s.DesktopSelectionActionSerializer,
         responses={202: OpenApiResponse(s.JobSerializer, description="The action's job."), **ERRORS_WRITE},
+        examples=[
+            OpenApiExample(
+                "stop three", request_only=True, value={"action": "stop", "desktop_ids": [41, 42, 43]}
+            ),
+            JOB_EXAMPLE,
+        ],
         summary="An action on a selection of desktops of one customer (a job)",
         operation_id="desktops_act_on_selection",
     )
