@@ -224,7 +224,10 @@ class DesktopListQuerySerializer(StrictSerializer):
     customer = serializers.IntegerField(required=False, min_value=1, max_value=2**53)
     include_terminated = serializers.BooleanField(required=False, default=False)
     ordering = serializers.ChoiceField(
-        choices=[o for f in DESKTOP_ORDERINGS for o in (f, f"-{f}")], required=False, default="-created_at"
+        choices=[o for f in ("id", *DESKTOP_ORDERINGS) for o in (f, f"-{f}")],
+        required=False,
+        default="-id",
+        help_text="A field, with a leading - for descending; default -id (newest first, by the primary key's index).",
     )
     cursor = serializers.CharField(required=False)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)

@@ -43,10 +43,15 @@ class DesktopViewSet(ApiViewSet):
             include_terminated=q["include_terminated"],
         )
         ordering = q["ordering"]
-        desktops = desktop_list(principal=self.principal, filters=filters, ordering=ordering)
-        paginator = self.paginator
         direction = "-" if ordering.startswith("-") else ""
-        paginator.ordering = (ordering, f"{direction}pk")
+        paginator = self.paginator
+        if ordering.lstrip("-") == "id":
+            # The primary key's index serves the page: no sort of every desktop the client sees.
+            desktops = desktop_list(principal=self.principal, filters=filters).order_by(ordering)
+            paginator.ordering = (ordering,)
+        else:
+            desktops = desktop_list(principal=self.principal, filters=filters, ordering=ordering)
+            paginator.ordering = (ordering, f"{direction}pk")
         page = paginator.paginate_queryset(desktops, request, view=self)
         return paginator.get_paginated_response(s.DesktopSerializer(page, many=True).data)
 

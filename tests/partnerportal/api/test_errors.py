@@ -70,7 +70,7 @@ def test_an_unknown_query_parameter_is_a_400(acme):
     assert "sate" in assert_problem(response, 400, "invalid-request")["errors"]
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "cD0yMDI2", "bz0tNQ=="])
+@pytest.mark.parametrize("cursor", ["garbage", "cD1hYmM=", "bz0tNQ=="])
 def test_a_bad_cursor_is_a_400(acme, cursor):
     response = acme.clients["read"].get("/api/v1/desktops", {"cursor": cursor})
     assert_problem(response, 400, "invalid-cursor")
