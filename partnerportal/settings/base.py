@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
     "django_otp",
@@ -148,10 +150,45 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "partnerportal.api.pagination.ApiCursorPagination",
     "PAGE_SIZE": 100,
-    # Per client: a gateway posts batches every few seconds; a runaway loop is told to slow down.
-    "DEFAULT_THROTTLE_RATES": {"session-events": env("SESSION_EVENTS_RATE", default="600/min")},
+    # JSON only, bounded in size and nesting; errors as RFC 9457 problem details (docs/api.md).
+    "DEFAULT_PARSER_CLASSES": ["partnerportal.api.parsers.BoundedJSONParser"],
+    "EXCEPTION_HANDLER": "partnerportal.api.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "partnerportal.api.schema.ApiAutoSchema",
+    # One bucket per API token or signed-in person ("client"); the gateway's session events have their own.
+    "DEFAULT_THROTTLE_RATES": {
+        "client": env("API_RATE", default="1200/min"),
+        "session-events": env("SESSION_EVENTS_RATE", default="600/min"),
+    },
+}
+# The largest request body (bytes) and the deepest JSON nesting the API parses; beyond: 413 and 400.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WorkSpaces Core partner control plane API",
+    "DESCRIPTION": "Desktops, jobs, images, bundles, directories, AWS accounts, power policies, usage and "
+    "the audit log of the customers a token sees. Errors are RFC 9457 problem details; every POST takes "
+    "an Idempotency-Key. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One schema name per choice set shared by several fields.
+    "ENUM_NAME_OVERRIDES": {
+        "DesktopStateEnum": "tenants.choices.DesktopState",
+        "DirectoryStateEnum": "tenants.choices.DirectoryState",
+        "ImageStateEnum": "tenants.choices.ImageState",
+        "TenancyEnum": "tenants.choices.Tenancy",
+        "RunningModeEnum": "tenants.choices.RunningMode",
+        "CoreRunningModeEnum": ["MANUAL", "ALWAYS_ON"],
+        "VerificationStatusEnum": "tenants.choices.VerificationStatus",
+        "JobStatusEnum": "orchestration.choices.JobStatus",
+        "JobItemStatusEnum": "orchestration.choices.JobItemStatus",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------------------
