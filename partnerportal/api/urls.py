@@ -17,6 +17,7 @@ from partnerportal.api.views.resources import (
     ImageViewSet,
 )
 from partnerportal.api.views.session_events import SessionEventViewSet
+from partnerportal.api.views.webhooks import WebhookDeliveryViewSet, WebhookEndpointViewSet
 
 app_name = "api"
 
@@ -32,6 +33,8 @@ router.register("power-policies", PowerPolicyViewSet, basename="power-policy")
 router.register("usage", UsageViewSet, basename="usage")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("session-events", SessionEventViewSet, basename="session-events")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
+router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),

@@ -6,7 +6,10 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from orchestration.actors import Actor
 from orchestration.choices import JobItemStatus, JobKind
+from orchestration.models import WebhookDelivery
+from orchestration.services.webhooks import webhook_endpoint_create
 from tenants.models import ApiToken
 from tests.factories import (
     AuditEventFactory,
@@ -41,6 +44,8 @@ class Tenant:
     event: object
     clients: dict = field(default_factory=dict)
     tokens: dict = field(default_factory=dict)
+    webhook: object = None
+    delivery: object = None
 
 
 def token_client(plaintext: str) -> APIClient:
@@ -64,6 +69,19 @@ def make_tenant(slug: str, account_id: str) -> Tenant:
     JobItemFactory(job=job, desktop=desktops[1], status=JobItemStatus.PENDING)
     event = AuditEventFactory(customer=customer, target_id=desktops[0].workspace_id)
     tenant = Tenant(customer, account, directory, image, bundle, desktops, policy, job, event)
+    tenant.webhook, _ = webhook_endpoint_create(
+        actor=Actor.system("test"),
+        customer=customer,
+        url=f"https://{slug}.example.com/hooks",
+        events=["job.finished"],
+    )
+    tenant.delivery = WebhookDelivery.objects.create(
+        endpoint=tenant.webhook,
+        customer=customer,
+        event_key=f"job:{job.pk}",
+        event_type="job.finished",
+        payload={},
+    )
     for scope in ("read", "operate", "admin"):
         _, plaintext = ApiToken.issue(customer=customer, name=f"{slug}-{scope}", scopes=[scope])
         tenant.tokens[scope] = plaintext

@@ -11,7 +11,7 @@ import yaml
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from orchestration.models import AuditEvent, Job, JobItem
+from orchestration.models import AuditEvent, Job, JobItem, WebhookDelivery, WebhookEndpoint
 from tenants.models import ApiToken, AwsAccount, Desktop, DesktopActivity, PowerPolicy, StaffCustomerLimit
 from tests.factories import StaffUserFactory
 
@@ -27,6 +27,8 @@ def globex_state(globex) -> dict:
         "policies": list(PowerPolicy.objects.filter(customer=globex.customer).values()),
         "desktops": list(Desktop.objects.filter(aws_account=globex.account).values_list("pk", "state")),
         "activity": DesktopActivity.objects.filter(desktop__aws_account=globex.account).count(),
+        "webhooks": list(WebhookEndpoint.objects.filter(customer=globex.customer).values()),
+        "deliveries": list(WebhookDelivery.objects.filter(customer=globex.customer).values()),
         "account": list(
             AwsAccount.objects.filter(pk=globex.account.pk).values("verification_status", "verified_at")
         ),
@@ -43,6 +45,8 @@ def path_ids(globex) -> dict[str, int]:
         "desktops": globex.desktops[0].pk,
         "jobs": globex.job.pk,
         "power-policies": globex.policy.pk,
+        "webhooks": globex.webhook.pk,
+        "webhook-deliveries": globex.delivery.pk,
     }
 
 
@@ -67,6 +71,15 @@ def bodies(globex) -> dict[tuple[str, str], dict | None]:
         ("put", "/api/v1/power-policies/{id}"): {"name": "renamed", "is_default": False},
         ("patch", "/api/v1/power-policies/{id}"): {"name": "renamed"},
         ("delete", "/api/v1/power-policies/{id}"): None,
+        ("post", "/api/v1/webhooks"): {
+            "url": "https://stolen.example.com/h",
+            "events": ["job.finished"],
+            "customer": globex.customer.pk,
+        },
+        ("patch", "/api/v1/webhooks/{id}"): {"is_active": False},
+        ("delete", "/api/v1/webhooks/{id}"): None,
+        ("post", "/api/v1/webhooks/{id}/rotate-secret"): None,
+        ("post", "/api/v1/webhook-deliveries/{id}/resend"): None,
         ("post", "/api/v1/session-events"): {
             "events": [{"workspace_id": globex.desktops[0].workspace_id, "event": "connect"}]
         },
@@ -83,6 +96,7 @@ def globex_marks(globex) -> list[str]:
         *[d.workspace_id for d in globex.desktops],
         globex.policy.name,
         globex.event.target_id,
+        globex.webhook.url,
     ]
 
 
