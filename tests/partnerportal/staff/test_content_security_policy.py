@@ -9,7 +9,8 @@ import pytest
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
-pytestmark = pytest.mark.django_db
+# The world (a simulated account and a row of every model) takes a while on a busy machine.
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(300)]
 
 
 class InlineCode(HTMLParser):

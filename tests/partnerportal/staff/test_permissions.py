@@ -9,12 +9,13 @@ from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tenants.models import ApiToken
+from tenants.models import ApiToken, AwsAccount
 from tests.factories import (
     StaffUserFactory,
 )
 
-pytestmark = pytest.mark.django_db
+# The world (a simulated account and a row of every model) takes a while on a busy machine.
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(300)]
 
 # Every confirmation an action's intermediate page posts back, so an allowed action would really run.
 CONFIRMATIONS = {"post": "yes", "confirmed": "1", "apply": "1"}
@@ -87,3 +88,23 @@ def test_no_one_reads_a_two_factor_secret_back_in_the_console(staff_client):
     assert device.key not in page
     page = staff_client.get(reverse("admin:otp_static_staticdevice_change", args=[codes.pk])).content.decode()
     assert "recover1" not in page
+
+
+def test_a_view_only_staff_user_is_refused_every_page_that_changes_something(world, viewer_client, simulator):
+    account = AwsAccount.objects.get()
+    before = _snapshot()
+    pages = [
+        reverse("admin:tenants_desktop_create"),
+        reverse("admin:tenants_bundle_create"),
+        reverse("admin:tenants_directory_register"),
+        f"{reverse('admin:tenants_image_import')}?aws_account={account.pk}&region=us-east-1",
+        reverse("admin:tenants_image_create_from_desktop"),
+        reverse("admin:tenants_awsaccount_verify", args=[account.pk]),
+        reverse("admin:tenants_awsaccount_byol", args=[account.pk]),
+        reverse("admin:tenants_apitoken_add"),
+    ]
+    for url in pages:
+        response = viewer_client.post(url, {"sync": "1", "name": "x", "customer": account.customer_id})
+        assert response.status_code == 403, f"{url}: {response.status_code}"
+    assert _snapshot() == before
+    assert simulator.calls() == []
