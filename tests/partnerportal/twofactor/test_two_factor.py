@@ -2,6 +2,7 @@
 for staff by setting, and for customer users by their customer."""
 
 import re
+from base64 import b32encode
 
 import pytest
 from django.test import Client
@@ -48,6 +49,8 @@ def test_staff_enrol_at_first_sign_in_then_reach_the_console(required):
     body = page.content.decode()
     assert page.status_code == 200 and "<svg" in body and "otpauth" not in body  # drawn here, no URL leaks
     device = TOTPDevice.objects.get(user=staff, confirmed=False)
+    assert f"secret={b32encode(device.bin_key).decode().rstrip('=')}" in device.config_url
+    assert b32encode(device.bin_key).decode().rstrip("=") in body  # for typing into an app by hand
 
     wrong = client.post(
         ENROL, {"token": "000000" if _code(device) != "000000" else "111111", "next": "/admin/"}
