@@ -105,3 +105,10 @@ def test_a_customer_that_requires_two_factor_sends_its_users_to_enrol_and_refuse
     assert page.status_code == 302 and page["Location"].startswith(ENROL)
     api = client.get("/api/v1/session-events")
     assert api.status_code == 403 and b"Two-factor" in api.content
+
+
+def test_signing_out_needs_no_second_factor(required):
+    client = _signed_in(StaffUserFactory(username="ops"))
+    assert client.get("/admin/").status_code == 302
+    assert client.post("/admin/logout/").status_code == 200
+    assert "_auth_user_id" not in client.session
