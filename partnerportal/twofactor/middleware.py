@@ -8,8 +8,8 @@ from django_otp import user_has_device
 
 from .policy import two_factor_required
 
-# Paths a user who has not yet passed the second factor may still reach.
-OPEN_PREFIXES = ("/account/two-factor/", "/admin/logout/", "/static/", "/healthz")
+# Paths a user who has not yet passed the second factor may still reach; and any sign-out (".../logout/").
+OPEN_PREFIXES = ("/account/two-factor/", "/static/", "/healthz")
 
 
 class TwoFactorRequiredMiddleware:
@@ -24,6 +24,7 @@ class TwoFactorRequiredMiddleware:
             user.is_authenticated
             and not user.is_verified()  # type: ignore[attr-defined]
             and not request.path.startswith(OPEN_PREFIXES)
+            and not request.path.endswith("/logout/")
             and two_factor_required(user)
         ):
             if request.path.startswith("/api/"):

@@ -1,5 +1,6 @@
 """Enrolment (authenticator app, then recovery codes shown once) and verification at sign-in."""
 
+from base64 import b32encode
 from urllib.parse import urlencode
 
 from django import forms
@@ -60,7 +61,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "qr_svg": totp_qr_svg(device),
-        "secret": device.bin_key.hex(),
+        "secret": b32encode(device.bin_key).decode().rstrip("="),
         "next": _next(request),
         "title": "Set up two-factor sign-in",
     }

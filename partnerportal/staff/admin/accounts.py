@@ -91,7 +91,7 @@ class AwsAccountAdmin(StaffAdmin):
         if not obj.pk:
             return "Generated when the account is saved."
         return format_html(
-            '<input type="text" readonly value="{}" size="60" onclick="this.select()" '
+            '<input type="text" readonly value="{}" size="60" '
             'aria-label="External ID, select to copy"> <span class="help">The customer puts this in the '
             "role's trust policy (sts:ExternalId).</span>",
             obj.external_id,

@@ -20,8 +20,8 @@ class CustomerMembershipInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(StaffAdmin):
-    list_display = ["name", "slug", "is_active", "created_at"]
-    list_filter = ["is_active"]
+    list_display = ["name", "slug", "is_active", "require_two_factor", "created_at"]
+    list_filter = ["is_active", "require_two_factor"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [CustomerMembershipInline]

@@ -2,6 +2,7 @@
 for staff by setting, and for customer users by their customer."""
 
 import re
+from base64 import b32encode
 
 import pytest
 from django.test import Client
@@ -48,6 +49,8 @@ def test_staff_enrol_at_first_sign_in_then_reach_the_console(required):
     body = page.content.decode()
     assert page.status_code == 200 and "<svg" in body and "otpauth" not in body  # drawn here, no URL leaks
     device = TOTPDevice.objects.get(user=staff, confirmed=False)
+    assert f"secret={b32encode(device.bin_key).decode().rstrip('=')}" in device.config_url
+    assert b32encode(device.bin_key).decode().rstrip("=") in body  # for typing into an app by hand
 
     wrong = client.post(
         ENROL, {"token": "000000" if _code(device) != "000000" else "111111", "next": "/admin/"}
@@ -102,3 +105,10 @@ def test_a_customer_that_requires_two_factor_sends_its_users_to_enrol_and_refuse
     assert page.status_code == 302 and page["Location"].startswith(ENROL)
     api = client.get("/api/v1/session-events")
     assert api.status_code == 403 and b"Two-factor" in api.content
+
+
+def test_signing_out_needs_no_second_factor(required):
+    client = _signed_in(StaffUserFactory(username="ops"))
+    assert client.get("/admin/").status_code == 302
+    assert client.post("/admin/logout/").status_code == 200
+    assert "_auth_user_id" not in client.session
