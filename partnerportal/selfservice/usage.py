@@ -32,7 +32,7 @@ def month_total_hours(customer: Customer, month: str, *, now: datetime) -> Decim
     if total is None:
         start, end = month_bounds(month)
         rows = usage_available_hours(customer=customer, start=start, end=end, granularity="month", now=now)
-        total = sum((row.available_hours for row in rows), Decimal("0"))
+        total = sum((row.available_hours for row in rows), Decimal("0.00"))
         current = month == this_month(now)
         cache.set(key, total, CURRENT_MONTH_CACHE_SECONDS if current else PAST_MONTH_CACHE_SECONDS)
     return total
@@ -53,7 +53,7 @@ def usage_table(rows: list[UsageRow], start: date, end: date) -> UsageTable:
     index = {day.isoformat(): n for n, day in enumerate(days)}
     per_desktop: dict[int, list[Decimal | None]] = defaultdict(lambda: [None] * len(days))
     names: dict[int, tuple[str, str]] = {}
-    day_totals = [Decimal("0")] * len(days)
+    day_totals = [Decimal("0.00")] * len(days)
     for row in rows:
         column = index[row.period]
         per_desktop[row.desktop_id][column] = row.available_hours
@@ -61,11 +61,11 @@ def usage_table(rows: list[UsageRow], start: date, end: date) -> UsageTable:
         day_totals[column] += row.available_hours
     desktops = sorted(
         (
-            (*names[pk], hours, sum((h for h in hours if h is not None), Decimal("0")))
+            (*names[pk], hours, sum((h for h in hours if h is not None), Decimal("0.00")))
             for pk, hours in per_desktop.items()
         ),
         key=lambda entry: (entry[1].lower(), entry[0]),
     )
     return UsageTable(
-        days=days, desktops=desktops, day_totals=day_totals, total=sum(day_totals, Decimal("0"))
+        days=days, desktops=desktops, day_totals=day_totals, total=sum(day_totals, Decimal("0.00"))
     )

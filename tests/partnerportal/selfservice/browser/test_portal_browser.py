@@ -51,6 +51,7 @@ def test_an_admin_creates_from_a_csv_watches_the_job_stops_one_and_sees_usage(
     page.evaluate("window.stillTheSamePage = true")  # gone if the page reloads
     expect(page.locator("#job-percent")).to_have_text("100 %", timeout=180_000)
     expect(page.locator("#job-status")).to_have_text("Succeeded")
+    expect(page.get_by_role("cell", name="Done.")).to_have_count(5)  # the outcomes moved on too
     assert page.evaluate("window.stillTheSamePage") is True
     shoot(page, "05-job-done")
 
@@ -80,6 +81,9 @@ def test_an_admin_creates_from_a_csv_watches_the_job_stops_one_and_sees_usage(
     ]:
         page.get_by_role("link", name=link, exact=True).click()
         shoot(page, name)
+    page.get_by_role("link", name="Power policies", exact=True).click()
+    page.get_by_role("link", name="New policy").click()
+    shoot(page, "17-power-policy-grid")
 
 
 def _fleet_for(role: str):
