@@ -203,6 +203,8 @@ class Command(BaseCommand):
             f"  The partner control plane is up (ready in {seconds:.1f} s).",
             "",
             f"  Web app:    http://{options['host']}:{options['port']}/admin/",
+            f"  Portal:     http://{options['host']}:{options['port']}/portal/  (customers sign in here, "
+            f"e.g. {DEMO_CUSTOMER_USERNAME})",
             f"  Simulator:  {simulator_url}  (AWS for the whole stack; time runs {options['time_scale']:g}x)",
             f"  Logins:     {DEMO_STAFF_USERNAME} / {password}  (partner staff)",
             f"              {DEMO_CUSTOMER_USERNAME} / {password}  (customer admin of {account.customer.name})",
@@ -211,7 +213,7 @@ class Command(BaseCommand):
             f"  Jobs:       {jobs}",
             f"  Try:        {python} manage.py desktops_create --account {account.account_id} "
             f"--directory {directory.directory_id} --bundle {bundle.bundle_id} --count 2 --wait",
-            "              or Desktops > Create desktops in the admin.",
+            "              or Desktops > Create desktops in the admin, or New desktops in the portal.",
             "",
             "  Ctrl-C stops everything.",
             "",

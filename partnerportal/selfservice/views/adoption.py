@@ -33,14 +33,19 @@ def _accounts(request: PortalRequest):
 @portal_view(Capability.PROVISION)
 def existing_index(request: PortalRequest) -> HttpResponse:
     accounts = list(_accounts(request))
+    untracked = list(untracked_workspace_list(principal=request.principal)[:500])
     return page(
         request,
         "selfservice/existing.html",
         {
             "accounts": [
-                (account, adoption_stack_quick_create_url(aws_account=account)) for account in accounts
+                (
+                    account,
+                    adoption_stack_quick_create_url(aws_account=account),
+                    [row for row in untracked if row.aws_account_id == account.pk],
+                )
+                for account in accounts
             ],
-            "untracked": list(untracked_workspace_list(principal=request.principal)[:500]),
             "stack_name": ADOPTION_STACK_NAME,
             "can_release": request.principal.can(Capability.ADMINISTER),
         },

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from orchestration.actors import Actor
+from orchestration.choices import JOB_ITEM_TERMINAL_STATUSES
 from orchestration.models import JobItem
 from orchestration.selectors import AuditFilters, audit_event_list
 from orchestration.services.desktop_actions import (
@@ -49,6 +50,14 @@ ACTION_CONSEQUENCES = {
     "restore": "Each desktop's drives are restored from the latest snapshot: changes since are lost.",
     "terminate": "Each desktop and its data are deleted for good. This cannot be undone.",
 }
+
+
+def _moving(desktop: Desktop) -> bool:
+    """Whether the state will change soon by itself: a moving state, or a job still working on it."""
+    return (
+        desktop.state in MOVING_STATES
+        or JobItem.objects.filter(desktop=desktop).exclude(status__in=JOB_ITEM_TERMINAL_STATUSES).exists()
+    )
 
 
 def _filters(form: DesktopFilterForm) -> DesktopFilters:
@@ -109,7 +118,7 @@ def desktop_detail(request: PortalRequest, pk: int) -> HttpResponse:
         "selfservice/desktop_detail.html",
         {
             "desktop": desktop,
-            "moving": desktop.state in MOVING_STATES,
+            "moving": _moving(desktop),
             "actions": [
                 (name, ACTIONS[name].verb) for name in PORTAL_ACTIONS if request.principal.can_do(name)
             ],
@@ -134,7 +143,7 @@ def desktop_state(request: PortalRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "selfservice/partials/desktop_state.html",
-        {"desktop": desktop, "moving": desktop.state in MOVING_STATES},
+        {"desktop": desktop, "moving": _moving(desktop)},
     )
 
 

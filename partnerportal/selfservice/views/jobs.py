@@ -49,9 +49,13 @@ def _job_or_404(request: PortalRequest, pk: int) -> Job:
 
 
 def _progress_context(job: Job) -> dict:
+    """The progress bar, the per-state counts and each item's outcome: what the page refreshes every 2 s."""
     counts = dict(job.items.values_list("status").annotate(n=Count("id")).order_by())
+    items = job.items.select_related("desktop").order_by("sequence")[:ITEMS_SHOWN]
     return {
         "job": job,
+        "items": [(item, item_outcome(item)) for item in items],
+        "items_shown": ITEMS_SHOWN,
         "progress": job_progress(job=job),
         "state_counts": [(status.label, counts.get(status.value, 0)) for status in JobItemStatus],
         "finished": job.status in JOB_TERMINAL_STATUSES,
@@ -62,16 +66,7 @@ def _progress_context(job: Job) -> dict:
 @portal_view()
 def job_detail(request: PortalRequest, pk: int) -> HttpResponse:
     job = _job_or_404(request, pk)
-    items = job.items.select_related("desktop").order_by("sequence")[:ITEMS_SHOWN]
-    return page(
-        request,
-        "selfservice/job_detail.html",
-        {
-            **_progress_context(job),
-            "items": [(item, item_outcome(item)) for item in items],
-            "items_shown": ITEMS_SHOWN,
-        },
-    )
+    return page(request, "selfservice/job_detail.html", _progress_context(job))
 
 
 @require_GET

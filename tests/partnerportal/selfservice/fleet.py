@@ -4,11 +4,12 @@ Shared by the query-count test and bench/portal.py.
 """
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from orchestration.choices import ActorKind, AuditOutcome, JobItemStatus, JobKind, JobStatus
 from orchestration.models import AuditEvent, Job, JobItem
 from tenants.choices import DesktopState, MembershipRole
-from tenants.models import Desktop, DesktopStateChange
+from tenants.models import AwsAccount, Bundle, Desktop, DesktopStateChange, Directory
 from tests.factories import AwsAccountFactory, BundleFactory, CustomerMembershipFactory, DirectoryFactory
 
 STATES = [DesktopState.AVAILABLE] * 6 + [DesktopState.STOPPED] * 3 + [DesktopState.ERROR]
@@ -17,10 +18,10 @@ STATES = [DesktopState.AVAILABLE] * 6 + [DesktopState.STOPPED] * 3 + [DesktopSta
 def seed_fleet(label: str, desktops: int, *, now: datetime | None = None):
     """The customer's admin user (password: the factories' default) and a fleet of `desktops`."""
     now = now or datetime.now(UTC)
-    account = AwsAccountFactory(customer__name=f"{label} fleet", customer__slug=label)
+    account = cast(AwsAccount, AwsAccountFactory(customer__name=f"{label} fleet", customer__slug=label))
     customer = account.customer
-    directory = DirectoryFactory(aws_account=account)
-    bundle = BundleFactory(aws_account=account)
+    directory = cast(Directory, DirectoryFactory(aws_account=account))
+    bundle = cast(Bundle, BundleFactory(aws_account=account))
     rows = Desktop.objects.bulk_create(
         Desktop(
             aws_account=account,
@@ -78,7 +79,7 @@ def seed_fleet(label: str, desktops: int, *, now: datetime | None = None):
             customer_label=customer.name,
             action="StopWorkspaces",
             target_type="desktop",
-            target_id=desktop.workspace_id,
+            target_id=desktop.workspace_id or "",
             outcome=AuditOutcome.SUCCEEDED,
             job=job,
         )

@@ -192,8 +192,10 @@ def test_usage_of_an_unreadable_month_falls_back_to_this_month(tenant):
 
 
 def test_desktop_state_part_keeps_looking_only_while_the_state_moves(tenant):
-    desktop = tenant.desktops[0]
+    desktop = tenant.desktops[2]  # no job works on it
     client = tenant.clients[VIEWER]
     assert "hx-trigger" not in client.get(f"/portal/desktops/{desktop.pk}/state/").content.decode()
+    # A job still working on a desktop (its item WAITING) keeps the page looking too.
+    assert "hx-trigger" in client.get(f"/portal/desktops/{tenant.desktops[1].pk}/state/").content.decode()
     Desktop.objects.filter(pk=desktop.pk).update(state=DesktopState.STOPPING)
     assert "hx-trigger" in client.get(f"/portal/desktops/{desktop.pk}/state/").content.decode()
