@@ -10,10 +10,10 @@ from django.views.decorators.http import require_GET
 from orchestration.choices import AuditOutcome
 from orchestration.selectors import AuditFilters, audit_event_list
 from partnerportal.selfservice.access import PortalRequest, portal_view
-from partnerportal.selfservice.exports import csv_cell
 from partnerportal.selfservice.forms import bootstrap_widgets
 from partnerportal.selfservice.views.common import limited_page, page, page_number
 from tenants.access import Capability
+from tenants.exports import csv_safe_row
 
 EXPORT_LIMIT = 100_000
 AUDIT_CSV_COLUMNS = [
@@ -92,20 +92,21 @@ def audit_csv(request: PortalRequest) -> HttpResponse:
     writer.writerow(AUDIT_CSV_COLUMNS)
     for e in events.iterator(chunk_size=2000):
         writer.writerow(
-            csv_cell(value)
-            for value in (
-                e.occurred_at.isoformat(),
-                e.actor_label,
-                e.action,
-                e.target_type,
-                e.target_id,
-                e.outcome,
-                e.aws_account_id,
-                e.region,
-                e.aws_request_id,
-                e.error_code,
-                e.error_message,
-                e.job_id or "",
+            csv_safe_row(
+                (
+                    e.occurred_at.isoformat(),
+                    e.actor_label,
+                    e.action,
+                    e.target_type,
+                    e.target_id,
+                    e.outcome,
+                    e.aws_account_id,
+                    e.region,
+                    e.aws_request_id,
+                    e.error_code,
+                    e.error_message,
+                    e.job_id or "",
+                )
             )
         )
     return response

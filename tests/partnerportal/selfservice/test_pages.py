@@ -6,7 +6,7 @@ from django.test import Client
 from orchestration.models import Job
 from tenants.choices import DesktopState, MembershipRole
 from tenants.models import Desktop
-from tests.factories import CustomerMembershipFactory, StaffUserFactory
+from tests.factories import AuditEventFactory, CustomerMembershipFactory, StaffUserFactory
 
 ADMIN, OPERATOR, VIEWER = MembershipRole.ADMIN, MembershipRole.OPERATOR, MembershipRole.VIEWER
 pytestmark = pytest.mark.django_db
@@ -199,3 +199,12 @@ def test_desktop_state_part_keeps_looking_only_while_the_state_moves(tenant):
     assert "hx-trigger" in client.get(f"/portal/desktops/{tenant.desktops[1].pk}/state/").content.decode()
     Desktop.objects.filter(pk=desktop.pk).update(state=DesktopState.STOPPING)
     assert "hx-trigger" in client.get(f"/portal/desktops/{desktop.pk}/state/").content.decode()
+
+
+def test_the_audit_csv_cannot_run_as_a_spreadsheet_formula(tenant):
+    AuditEventFactory(
+        customer=tenant.customer, error_message='=HYPERLINK("https://evil.example.com","x")', outcome="FAILED"
+    )
+    csv = tenant.clients[VIEWER].get("/portal/audit.csv").content.decode()
+    assert "'=HYPERLINK" in csv
+    assert ',=HYPERLINK' not in csv and ',"=HYPERLINK' not in csv
