@@ -85,3 +85,18 @@ class AuditOutcome(models.TextChoices):
     FAILED = "FAILED"
     REFUSED = "REFUSED", "Refused locally (never sent to AWS)"
     UNKNOWN = "UNKNOWN", "Unknown (the answer was lost; AWS may have acted)"
+
+
+class WebhookEventType(models.TextChoices):
+    """What a webhook endpoint can subscribe to."""
+
+    JOB_FINISHED = "job.finished", "Job finished"
+    DESKTOP_STATE_CHANGED = "desktop.state_changed", "Desktop state changed"
+    DESKTOP_NEEDS_ATTENTION = "desktop.needs_attention", "Desktop needs attention"
+    IMAGE_READY = "image.ready", "Image ready"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    DELIVERED = "DELIVERED", "Delivered"
+    FAILED = "FAILED", "Failed"

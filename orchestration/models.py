@@ -1,6 +1,9 @@
-"""Durable jobs (the database, not the broker, is the truth) and the append-only audit log."""
+"""Durable jobs (the database, not the broker, is the truth), the append-only audit log and webhooks."""
+
+import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from orchestration.choices import (
@@ -10,6 +13,7 @@ from orchestration.choices import (
     JobKind,
     JobStatus,
     Queue,
+    WebhookDeliveryStatus,
 )
 from tenants.models import Customer, Desktop
 
@@ -107,6 +111,17 @@ class JobItem(models.Model):
 
     def __str__(self) -> str:
         return f"Item {self.sequence} of job {self.job_id} ({self.status})"
+
+    def clean(self) -> None:
+        super().clean()
+        # A job acts for one customer: its items touch only that customer's desktops (the database
+        # refuses others too, orchestration migration 0009).
+        if self.desktop_id is not None and self.job_id is not None:
+            desktop = Desktop.objects.select_related("aws_account").get(pk=self.desktop_id)
+            if desktop.aws_account.customer_id != self.job.customer_id:
+                raise ValidationError(
+                    {"desktop": f"Desktop {desktop} belongs to another customer than the job's."}
+                )
 
 
 class WorkerHeartbeat(models.Model):
@@ -210,3 +225,86 @@ class ScheduleRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule} @ {self.window_start:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class WebhookEndpoint(models.Model):
+    """An HTTPS endpoint of a customer's (its tenant's events) or of the partner's (every customer's).
+
+    The signing secret is kept encrypted (FIELD_ENCRYPTION_KEYS) and shown once, when it is made.
+    """
+
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        help_text="Empty: the partner's own endpoint, told of every customer's events.",
+    )
+    url = models.URLField(max_length=500, help_text="HTTPS, on the public internet.")
+    events = models.JSONField(default=list, help_text="The event types it is sent (WebhookEventType).")
+    description = models.CharField(max_length=200, blank=True)
+    secret_encrypted = models.TextField()
+    is_active = models.BooleanField(default=True)
+    created_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["customer_id", "url"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, with every attempt's outcome; retried with backoff until it is
+    acknowledged (a 2xx) or out of attempts.
+
+    `event_key` names the source fact ("job:42", "desktop-state:913"): unique per endpoint, so a fact
+    is queued once however many collectors see it. `event_id` is sent with every attempt, so a receiver
+    can drop a repeat.
+    """
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    event_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    event_key = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event_key"], name="one_delivery_per_event_and_endpoint"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+
+
+class WebhookCursor(models.Model):
+    """How far the collector has read one source of events (a row id or a time)."""
+
+    source = models.CharField(max_length=40, unique=True)
+    position = models.BigIntegerField(default=0)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.source} @ {self.position}"

@@ -86,3 +86,17 @@ def jobs_sweep() -> dict[str, int]:
     from orchestration.services.jobs import jobs_sweep as sweep
 
     return sweep()
+
+
+@shared_task(name="orchestration.webhooks_dispatch", ignore_result=True)
+def webhooks_dispatch() -> dict[str, int]:
+    from orchestration.services.webhooks import webhooks_dispatch as dispatch
+
+    return dispatch()
+
+
+@shared_task(name="orchestration.webhook_deliver", ignore_result=True)
+def webhook_deliver(delivery_id: int) -> str:
+    from orchestration.services.webhooks import webhook_deliver as deliver
+
+    return deliver(delivery_id)

@@ -6,7 +6,3 @@ class PartnerPortalConfig(AppConfig):
 
     name = "partnerportal"
     verbose_name = "Partner portal"
-
-    def ready(self) -> None:
-        # Connects the login-failure counters (signals) before any request is served.
-        from . import login_throttle  # noqa: F401

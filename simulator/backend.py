@@ -9,7 +9,10 @@ and resource-tagging API see it; moto's EC2, Directory Service, IAM and STS back
 
 from __future__ import annotations
 
+import dataclasses
+import heapq
 import itertools
+import math
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -32,12 +35,58 @@ from simulator.entities import (
 from simulator.state import STATE, AccountSettings
 
 
+class WorkspaceStore(dict[str, Workspace]):
+    """An account's WorkSpaces by id, remembering which ones were handed out since the last settle.
+
+    A WorkSpace handed out may have been changed (a stop begun, a session scripted), so the next settle
+    looks at it; one nobody touched changes only at its own due time. Iterating the whole store touches
+    everything, which keeps any unforeseen caller correct (it only costs a full settle).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.touched: set[str] = set()
+        self.all_touched = True
+
+    def __getitem__(self, workspace_id: str) -> Workspace:
+        self.touched.add(workspace_id)
+        return super().__getitem__(workspace_id)
+
+    def get(self, workspace_id: str, default: Any = None) -> Any:
+        self.touched.add(workspace_id)
+        return super().get(workspace_id, default)
+
+    def __setitem__(self, workspace_id: str, workspace: Workspace) -> None:
+        self.touched.add(workspace_id)
+        super().__setitem__(workspace_id, workspace)
+
+    def __iter__(self) -> Iterator[str]:
+        self.all_touched = True
+        return super().__iter__()
+
+    def values(self):
+        self.all_touched = True
+        return super().values()
+
+    def items(self):
+        self.all_touched = True
+        return super().items()
+
+    def by_ids(self, workspace_ids: list[str]) -> list[Workspace]:
+        """The WorkSpaces among these ids that exist, touching only them."""
+        return [workspace for i in dict.fromkeys(workspace_ids) if (workspace := self.get(i)) is not None]
+
+
 class SimWorkSpacesBackend(WorkSpacesBackend):
     """One account's simulated WorkSpaces resources in one Region."""
 
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
-        self.sim_workspaces: dict[str, Workspace] = {}
+        self.sim_workspaces = WorkspaceStore()
+        # (due time, id) of every WorkSpace that will change by itself; stale entries are skipped.
+        self._due: list[tuple[float, str]] = []
+        self._due_at: dict[str, float] = {}
+        self._settled_with: object = None
         self.sim_images: dict[str, WorkspaceImage] = {}
         self.sim_bundles: dict[str, Bundle] = {}
         self.sim_directories: dict[str, RegisteredDirectory] = {}
@@ -60,10 +109,34 @@ class SimWorkSpacesBackend(WorkSpacesBackend):
         """Bring every resource up to the simulated now; drop long-terminated WorkSpaces."""
         now = STATE.now()
         durations = STATE.durations
-        for workspace_id, workspace in list(self.sim_workspaces.items()):
+        store = self.sim_workspaces
+        if store.all_touched or self._settled_with != durations:
+            ids = set(dict.keys(store))  # durations changed or someone looked at everything: settle all
+            self._due, self._due_at = [], {}
+            self._settled_with = dataclasses.replace(durations)
+        else:
+            ids = set(store.touched)
+            while self._due and self._due[0][0] <= now:
+                due_at, workspace_id = heapq.heappop(self._due)
+                if self._due_at.get(workspace_id) == due_at:
+                    del self._due_at[workspace_id]
+                    ids.add(workspace_id)
+        store.touched, store.all_touched = set(), False
+        for workspace_id in ids:
+            workspace = dict.get(store, workspace_id)
+            if workspace is None:
+                continue
             workspace.settle(now, durations)
             if workspace.is_gone(now, durations):
-                del self.sim_workspaces[workspace_id]
+                dict.__delitem__(store, workspace_id)
+                self._due_at.pop(workspace_id, None)
+                continue
+            due_at = workspace.next_change_at(durations)
+            if due_at == math.inf:
+                self._due_at.pop(workspace_id, None)
+            elif self._due_at.get(workspace_id) != due_at:
+                self._due_at[workspace_id] = due_at
+                heapq.heappush(self._due, (due_at, workspace_id))
         for image in self.sim_images.values():
             image.settle(now)
         return now

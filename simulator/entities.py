@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,24 @@ class Workspace:
         if self.modification_ends_at is not None and now >= self.modification_ends_at:
             self.modifications = []
             self.modification_ends_at = None
+
+    def next_change_at(self, durations: Durations) -> float:
+        """The earliest simulated time at which `settle` or `is_gone` would change anything (inf: never by
+        itself); the backend settles a WorkSpace only then, or after an operation touched it."""
+        due = [math.inf]
+        if self.transition_ends_at is not None:
+            due.append(self.transition_ends_at)
+        if (
+            self.state == AVAILABLE
+            and self.properties.get("RunningMode") == "MANUAL"
+            and self.idle_since is not None
+        ):
+            due.append(self.idle_since + durations.manual_idle_stop)
+        if self.modification_ends_at is not None:
+            due.append(self.modification_ends_at)
+        if self.state == TERMINATED:
+            due.append(self.state_since + durations.terminated_visible)
+        return min(due)
 
     def is_gone(self, now: float, durations: Durations) -> bool:
         return self.state == TERMINATED and now >= self.state_since + durations.terminated_visible

@@ -13,6 +13,7 @@ the staff roles (groups) grant, so the admin's own permission checks and this mo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from typing import TypeVar
 
 from django.db.models import Model, QuerySet
@@ -77,6 +78,81 @@ DESKTOP_ACTION_CAPABILITIES: dict[str, Capability] = {
     "adopt": Capability.PROVISION,  # tag existing WorkSpaces PartnerManaged=true
     "release": Capability.ADMINISTER,  # hand managed desktops back to the customer
 }
+
+
+# The ORM path from a row to its customer's id, by model label: how a staff user limited to some
+# customers is kept to them on every console page, form choice and action. A model not listed here is
+# not a tenant's row (users, groups, schedules) and is not limited.
+CUSTOMER_PATHS: dict[str, str] = {
+    "tenants.customer": "pk",
+    "tenants.customermembership": "customer_id",
+    "tenants.awsaccount": "customer_id",
+    "tenants.directory": "aws_account__customer_id",
+    "tenants.image": "aws_account__customer_id",
+    "tenants.bundle": "aws_account__customer_id",
+    "tenants.desktop": "aws_account__customer_id",
+    "tenants.untrackedworkspace": "aws_account__customer_id",
+    "tenants.powerpolicy": "customer_id",
+    "tenants.goldenimagepipeline": "customer_id",
+    "tenants.apitoken": "customer_id",
+    "orchestration.job": "customer_id",
+    "orchestration.jobitem": "job__customer_id",
+    "orchestration.auditevent": "customer_id",
+    "orchestration.webhookendpoint": "customer_id",
+    "orchestration.webhookdelivery": "customer_id",
+}
+
+
+def customer_path(model: type[Model]) -> str | None:
+    """The ORM path to the customer id of `model`'s rows, or None when its rows belong to no customer."""
+    return CUSTOMER_PATHS.get(model._meta.label_lower)
+
+
+# Partner staff roles: Django groups (made by a tenants migration, kept whole by post_migrate), each a
+# list of "app_label.codename" patterns. Edit them here, not in the console: migrate puts back what a
+# role lists.
+OPERATIONS_VIEWS = (
+    "tenants.view_customer",
+    "tenants.view_awsaccount",
+    "tenants.view_directory",
+    "tenants.view_image",
+    "tenants.view_bundle",
+    "tenants.view_desktop",
+    "tenants.view_powerpolicy",
+    "tenants.view_goldenimagepipeline",
+    "orchestration.view_job",
+    "orchestration.view_jobitem",
+)
+STAFF_ROLES: dict[str, tuple[str, ...]] = {
+    "Administrator": ("*",),
+    "Support": (
+        *OPERATIONS_VIEWS,
+        "tenants.power_desktop",
+        "tenants.repair_desktop",
+        "tenants.provision_desktop",
+        "tenants.change_desktop",
+        "tenants.change_image",
+        "tenants.change_bundle",
+        "tenants.change_directory",
+    ),
+    "Help desk": (*OPERATIONS_VIEWS, "tenants.power_desktop"),
+    "Auditor": ("*.view_*",),  # read-only, the audit log included
+}
+
+
+def staff_roles_sync(group_model, permission_model) -> None:
+    """Make each staff role's group and give it every permission its patterns match (never removes one).
+
+    Takes the models so a migration can pass its historical ones."""
+    permissions = list(permission_model.objects.values_list("pk", "content_type__app_label", "codename"))
+    for role, patterns in STAFF_ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = {
+            pk
+            for pk, app_label, codename in permissions
+            if any(fnmatchcase(f"{app_label}.{codename}", pattern) for pattern in patterns)
+        }
+        group.permissions.add(*wanted)
 
 
 @dataclass(frozen=True)

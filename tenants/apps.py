@@ -1,4 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _staff_roles_complete(sender, **kwargs) -> None:
+    """After every migrate: each staff role holds every permission it lists, new models' included."""
+    from django.contrib.auth.models import Group, Permission
+
+    from tenants.access import staff_roles_sync
+
+    staff_roles_sync(Group, Permission)
 
 
 class TenantsConfig(AppConfig):
@@ -6,3 +16,6 @@ class TenantsConfig(AppConfig):
 
     name = "tenants"
     verbose_name = "Customers and resources"
+
+    def ready(self) -> None:
+        post_migrate.connect(_staff_roles_complete, dispatch_uid="tenants.staff_roles")

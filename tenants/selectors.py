@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet
 
 from tenants.access import Principal
 from tenants.choices import DesktopState
+from tenants.exports import csv_safe_row
 from tenants.models import Customer, Desktop, DesktopStateChange
 
 # States a person should look at: AWS reports trouble, or the create never reached AWS.
@@ -231,14 +232,16 @@ def usage_write_csv(rows: list[UsageRow], *, customer: Customer, out) -> None:
     writer.writerow(USAGE_CSV_COLUMNS)
     for row in rows:
         writer.writerow(
-            [
-                customer.name,
-                row.aws_account_id,
-                row.region,
-                row.workspace_id,
-                row.user_name,
-                row.running_mode,
-                row.period,
-                f"{row.available_hours}",
-            ]
+            csv_safe_row(
+                [
+                    customer.name,
+                    row.aws_account_id,
+                    row.region,
+                    row.workspace_id,
+                    row.user_name,
+                    row.running_mode,
+                    row.period,
+                    row.available_hours,
+                ]
+            )
         )

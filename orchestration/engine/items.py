@@ -297,6 +297,22 @@ def items_retry_later(
     return delay
 
 
+def items_still_waiting(items: Sequence[JobItem]) -> list[JobItem]:
+    """Lock these items (inside the caller's transaction) and keep those still WAITING.
+
+    Two polls of one job can overlap when one outlasts the poll interval; the later-committing one may
+    carry an older AWS report. Only what is still waiting may be settled, so an old report never
+    overwrites the desktop a newer one already finished.
+    """
+    waiting = set(
+        JobItem.objects.select_for_update()
+        .filter(pk__in=[item.pk for item in items], status=JobItemStatus.WAITING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return [item for item in items if item.pk in waiting]
+
+
 def poll_items_due(*, job_id: int, interval: float, related: str = "") -> list[JobItem]:
     """The job's WAITING items whose poll is due, locked (skipping those another poll holds), with their next
     poll moved `interval` seconds on so an overlapping poll does not ask AWS about them again.
@@ -315,3 +331,29 @@ def poll_items_due(*, job_id: int, interval: float, related: str = "") -> list[J
                 next_poll_at=now + timedelta(seconds=interval), updated_at=now
             )
     return due
+
+
+CANCELLED_CODE = "Cancelled"
+
+
+def items_cancel_unsent(*, job_id: int, message: str) -> list[JobItem]:
+    """Fail the job's items that no delivery has claimed and no call has been sent for (PENDING, never
+    submitted), in one UPDATE; returns them. Items a delivery holds are left to finish: their call may
+    be on its way to AWS. A delivery claiming at the same moment either waits for this UPDATE (and then
+    finds the items FAILED) or holds the rows first (and this UPDATE no longer matches them)."""
+    now = timezone.now()
+    cancellable = JobItem.objects.filter(
+        job_id=job_id, status=JobItemStatus.PENDING, submitted_at__isnull=True
+    )
+    with transaction.atomic(savepoint=False):
+        ids = list(cancellable.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        JobItem.objects.filter(pk__in=ids, status=JobItemStatus.PENDING).update(
+            status=JobItemStatus.FAILED,
+            error_code=CANCELLED_CODE,
+            error_message=message,
+            lease_expires_at=None,
+            next_poll_at=None,
+            finished_at=now,
+            updated_at=now,
+        )
+        return list(JobItem.objects.filter(pk__in=ids).select_related("desktop"))

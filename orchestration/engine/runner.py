@@ -109,6 +109,10 @@ class JobRunner:
             items, poll_in=self.poll_interval() if poll_in is None else poll_in, audit=audit
         )
 
+    def still_waiting(self, items: Sequence[JobItem]) -> list[JobItem]:
+        """The items a poll may still settle, locked (call inside the transaction that settles them)."""
+        return engine_items.items_still_waiting(items)
+
     def succeed(self, items: Sequence[JobItem], *, audit: Iterable[AuditEvent] = ()) -> None:
         engine_items.items_succeed(items, audit=audit)
 

@@ -11,7 +11,13 @@ from django.core.management.base import CommandError
 from orchestration.actors import Actor
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
 from orchestration.models import Job
-from orchestration.names import parse_user_names
+from orchestration.names import (
+    accepted_names,
+    parse_id_list,
+    refusal_lines,
+    user_names_check,
+    user_names_option_check,
+)
 from orchestration.selectors import job_progress
 from orchestration.services.errors import RequestInvalid
 from tenants.models import AwsAccount
@@ -59,17 +65,39 @@ def command_actor(username: str, *, command: str) -> Actor:
     return Actor.for_user(user)
 
 
-def names_given(text: str | None, path: Path | None) -> list[str]:
-    """Names (users, WorkSpace ids) from a comma-separated option or from a file of one a line."""
-    if text:
-        return parse_user_names(text)
-    if path is None:
-        return []
+def _names_file_text(path: Path) -> str:
     if not path.is_file():
         raise CommandError(f"{path} is not a file.")
     if path.stat().st_size > MAX_NAMES_FILE_BYTES:
         raise CommandError(f"{path} is larger than {MAX_NAMES_FILE_BYTES} bytes; split it into several jobs.")
-    return parse_user_names(path.read_text())
+    return path.read_text()
+
+
+def names_given(text: str | None, path: Path | None) -> list[str]:
+    """AWS ids (WorkSpaces, directories) from a comma-separated option or from a file of one a line."""
+    if text:
+        return parse_id_list(text)
+    if path is None:
+        return []
+    return parse_id_list(_names_file_text(path))
+
+
+def user_names_given(text: str | None, path: Path | None) -> list[str]:
+    """Directory user names from `--users a,b` or a file of one a line, every one checked first.
+
+    In a file one line is one name; a name a directory cannot hold, a duplicate or an ambiguous
+    `"Smith, John"` refuses the whole list with one line per problem, before anything is made.
+    """
+    if text:
+        checks, where = user_names_option_check(text), "name"
+    elif path is not None:
+        checks, where = user_names_check(_names_file_text(path).splitlines()), "line"
+    else:
+        return []
+    problems = refusal_lines(checks, where=where)
+    if problems:
+        raise CommandError("Nothing was created; these user names are refused:\n  " + "\n  ".join(problems))
+    return accepted_names(checks)
 
 
 def refused(invalid: RequestInvalid, *, outcome: str = "Nothing was changed") -> CommandError:

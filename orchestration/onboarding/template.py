@@ -2,11 +2,15 @@
 
 Pure data, no AWS call and no database. The policy follows the seed guide's "Tag-based authorization
 guidelines": creates must carry PartnerManaged=true (aws:RequestTag + aws:TagKeys), changes are allowed
-only on resources tagged PartnerManaged=true (aws:ResourceTag), and the PartnerManaged tag itself can
-never be added, changed or removed by the partner. Reads are not restricted.
+only on resources tagged PartnerManaged=true (aws:ResourceTag), and the partner may not modify or delete
+tags at all (no CreateTags or DeleteTags; adoption has its own temporary stack). Directory registration
+is scoped to the account's directories and VPCs (or the ones named); BYOL setup and image sharing are
+optional and off unless chosen. Reads are not restricted.
 """
 
 import json
+import re
+from dataclasses import dataclass
 
 import yaml
 
@@ -64,39 +68,105 @@ MODIFY_ACTIONS = (
     "workspaces:UpdateWorkspaceBundle",
     "workspaces:DeleteWorkspaceBundle",
     "workspaces:DeleteWorkspaceImage",
-    "workspaces:UpdateWorkspaceImagePermission",
     "workspaces:DeregisterWorkspaceDirectory",
 )
-# Tags other than PartnerManaged, on PartnerManaged resources only; PartnerManaged itself is never granted.
-TAG_ACTIONS = ("workspaces:CreateTags", "workspaces:DeleteTags")
-# ModifyAccount has no resource to tag; it is granted only while the customer wants BYOL set up.
+# No CreateTags or DeleteTags at all (the seed: the partner never modifies or deletes tags); adopting
+# and releasing WorkSpaces tag through the customer's temporary stack (adoption.py).
+# ModifyAccount has no resource to scope; granted only while the customer wants BYOL set up.
 ACCOUNT_SETUP_ACTIONS = ("workspaces:ModifyAccount",)
+# Sharing an image with another account; only when the customer chose it (see image_sharing).
+IMAGE_SHARING_ACTIONS = ("workspaces:UpdateWorkspaceImagePermission",)
 # What registering a directory does on the caller's behalf: authorize WorkSpaces on the AD directory
 # and create the WorkSpaces security group in the customer's VPC (AWS::WorkSpaces::Directory handler).
-DIRECTORY_REGISTRATION_ACTIONS = (
-    "ds:AuthorizeApplication",
-    "ds:UnauthorizeApplication",
-    "ec2:CreateSecurityGroup",
-)
+DIRECTORY_AUTHORIZATION_ACTIONS = ("ds:AuthorizeApplication", "ds:UnauthorizeApplication")
+SECURITY_GROUP_ACTIONS = ("ec2:CreateSecurityGroup",)
+DIRECTORY_REGISTRATION_ACTIONS = DIRECTORY_AUTHORIZATION_ACTIONS + SECURITY_GROUP_ACTIONS
+
+DIRECTORY_ID = re.compile(r"^d-[0-9a-f]{10}$")
+VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+
+# parliament's findings above LOW that the policy keeps on purpose, each with why (issue, action).
+ACCEPTED_FINDINGS = {
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", "iam:passrole"): (
+        "RegisterWorkspaceDirectory passes workspaces_DefaultRole to WorkSpaces; the statement names that "
+        "one role in this account and only WorkSpaces may receive it (iam:PassedToService)."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RoleOptions:
+    """What the partner chose when making the template; everything optional is off by default.
+
+    byol_setup: the AllowByolAccountSetup parameter defaults to true (ModifyAccount, for BYOL).
+    image_sharing: the AllowImageSharing parameter defaults to true (UpdateWorkspaceImagePermission).
+    directory_ids: the only AD directories the partner may authorize WorkSpaces on (else any in the account).
+    vpc_ids: the only VPCs the partner may create security groups in (else any in the account).
+    """
+
+    byol_setup: bool = False
+    image_sharing: bool = False
+    directory_ids: tuple[str, ...] = ()
+    vpc_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for value, pattern, what in [
+            *((d, DIRECTORY_ID, "directory id") for d in self.directory_ids),
+            *((v, VPC_ID, "VPC id") for v in self.vpc_ids),
+        ]:
+            if not pattern.match(value):
+                raise ValueError(f"{value!r} is not a {what}.")
+
+
+@dataclass(frozen=True)
+class Arns:
+    """ARNs in the customer's account: literal for the plain policy, Fn::Sub for the template (which
+    CloudFormation fills with the partition and account it deploys in)."""
+
+    account_id: str | None = None  # None: the template's ${AWS::AccountId}
+    partition: str = "aws"
+
+    def __call__(self, service: str, resource: str, region: str = "*"):
+        if self.account_id is None:
+            return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:{region}:${{AWS::AccountId}}:{resource}"}
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
 
 
 def _sorted(actions) -> list[str]:
     return sorted(set(actions))
 
 
-def permissions_policy(*, allow_byol_setup: bool = True) -> dict:
-    """The role's permissions as one IAM policy document (the CloudFormation template holds the same)."""
-    statements = _statements()
-    if allow_byol_setup:
+def permissions_policy(
+    *, account_id: str, partition: str = "aws", options: RoleOptions | None = None
+) -> dict:
+    """The role's permissions as one IAM policy document for this account (the template holds the same,
+    with the optional statements behind parameters that default to what `options` chose)."""
+    options = options or RoleOptions()
+    arns = Arns(account_id=account_id, partition=partition)
+    statements = _statements(arns, options)
+    if options.byol_setup:
         statements.append(_byol_statement())
+    if options.image_sharing:
+        statements.append(_image_sharing_statement(arns))
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 
-def _statements() -> list[dict]:
+def _statements(arns: Arns, options: RoleOptions) -> list[dict]:
     """The role's statements: one piece, as the customer's security team reads them side by side (read
-    all, create only with our tag, change only what carries it, never touch the tag)."""
+    all, create only with our tag, change only what carries it, never touch a tag, register a directory
+    only in this account's directories and VPCs)."""
     partner_tag = f"aws:RequestTag/{PARTNER_TAG_KEY}"
     resource_tag = f"aws:ResourceTag/{PARTNER_TAG_KEY}"
+    directories = [arns("ds", f"directory/{d}") for d in options.directory_ids] or [arns("ds", "directory/*")]
+    vpcs = [arns("ec2", f"vpc/{v}") for v in options.vpc_ids] or [arns("ec2", "vpc/*")]
     return [
         {
             "Sid": "ReadEverythingWeManage",
@@ -125,35 +195,36 @@ def _statements() -> list[dict]:
             },
         },
         {
-            "Sid": "OtherTagsOnlyOnPartnerManaged",
+            "Sid": "AuthorizeWorkSpacesOnThisAccountsDirectories",
             "Effect": "Allow",
-            "Action": _sorted(TAG_ACTIONS),
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {resource_tag: PARTNER_TAG_VALUE},
-                "ForAllValues:StringNotEquals": {"aws:TagKeys": [PARTNER_TAG_KEY]},
-                "Null": {"aws:TagKeys": "false"},
-            },
+            "Action": _sorted(DIRECTORY_AUTHORIZATION_ACTIONS),
+            "Resource": directories,
         },
         {
-            "Sid": "RegisterDirectoriesOnOurBehalf",
+            "Sid": "CreateWorkSpacesSecurityGroupsInThisAccountsVpcs",
             "Effect": "Allow",
-            "Action": _sorted(DIRECTORY_REGISTRATION_ACTIONS),
-            "Resource": "*",
+            "Action": _sorted(SECURITY_GROUP_ACTIONS),
+            "Resource": [arns("ec2", "security-group/*"), *vpcs],
         },
         {
             "Sid": "TagOnlyTheSecurityGroupsWorkSpacesCreates",
             "Effect": "Allow",
             "Action": "ec2:CreateTags",
-            "Resource": "arn:aws:ec2:*:*:security-group/*",
+            "Resource": arns("ec2", "security-group/*"),
             "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
         },
         {
-            "Sid": "UseWorkSpacesDefaultRole",
+            "Sid": "ReadWorkSpacesDefaultRole",
             "Effect": "Allow",
-            "Action": ["iam:GetRole", "iam:PassRole"],
-            "Resource": f"arn:aws:iam::*:role/{WORKSPACES_DEFAULT_ROLE}",
-            "Condition": {"StringEqualsIfExists": {"iam:PassedToService": "workspaces.amazonaws.com"}},
+            "Action": "iam:GetRole",
+            "Resource": arns("iam", f"role/{WORKSPACES_DEFAULT_ROLE}", region=""),
+        },
+        {
+            "Sid": "PassWorkSpacesDefaultRoleToWorkSpacesOnly",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": arns("iam", f"role/{WORKSPACES_DEFAULT_ROLE}", region=""),
+            "Condition": {"StringEquals": {"iam:PassedToService": "workspaces.amazonaws.com"}},
         },
     ]
 
@@ -163,7 +234,19 @@ def _byol_statement() -> dict:
         "Sid": "ByolAccountSetup",
         "Effect": "Allow",
         "Action": list(ACCOUNT_SETUP_ACTIONS),
-        "Resource": "*",
+        "Resource": "*",  # ModifyAccount acts on the account itself: IAM has no resource to name
+    }
+
+
+def _image_sharing_statement(arns: Arns) -> dict:
+    # IAM has no condition key for the account an image is shared with; the control plane shares only
+    # with the partner's own account, and this statement only reaches images tagged PartnerManaged.
+    return {
+        "Sid": "ShareOurImagesWithThePartner",
+        "Effect": "Allow",
+        "Action": list(IMAGE_SHARING_ACTIONS),
+        "Resource": arns("workspaces", "workspaceimage/*"),
+        "Condition": {"StringEquals": {f"aws:ResourceTag/{PARTNER_TAG_KEY}": PARTNER_TAG_VALUE}},
     }
 
 
@@ -190,16 +273,23 @@ def cloudformation_template(
     external_id: str,
     max_session_seconds: int,
     role_name: str = PARTNER_ROLE_NAME,
+    options: RoleOptions | None = None,
 ) -> dict:
     """A stack with the role, for the customer to deploy in their own account; its output is the ARN.
+
+    The optional statements (BYOL setup, image sharing) sit behind parameters the customer sets; each
+    defaults to false unless the partner chose it in `options`.
 
     One piece on purpose: it is a single literal that reads as the template the customer deploys (and
     reviews), parameters, condition, role and output in the order CloudFormation shows them.
     """
-    policy = permissions_policy(allow_byol_setup=False)
-    policy["Statement"].append(
+    options = options or RoleOptions()
+    arns = Arns()
+    statements = _statements(arns, options) + [
         {"Fn::If": ["AllowByolSetup", _byol_statement(), {"Ref": "AWS::NoValue"}]},
-    )
+        {"Fn::If": ["AllowImageSharing", _image_sharing_statement(arns), {"Ref": "AWS::NoValue"}]},
+    ]
+    policy = {"Version": POLICY_VERSION, "Statement": statements}
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
@@ -216,15 +306,27 @@ def cloudformation_template(
             },
             "AllowByolAccountSetup": {
                 "Type": "String",
-                "Default": "true",
+                "Default": "true" if options.byol_setup else "false",
                 "AllowedValues": ["true", "false"],
                 "Description": (
                     "Let the partner run ModifyAccount once to enable BYOL with the management CIDR "
                     "you confirm. Set to false after setup, or if you configure BYOL yourself."
                 ),
             },
+            "AllowImageSharing": {
+                "Type": "String",
+                "Default": "true" if options.image_sharing else "false",
+                "AllowedValues": ["true", "false"],
+                "Description": (
+                    f"Let the partner share images tagged {PARTNER_TAG_KEY}=true "
+                    "(UpdateWorkspaceImagePermission). Leave false unless you agreed to it."
+                ),
+            },
         },
-        "Conditions": {"AllowByolSetup": {"Fn::Equals": [{"Ref": "AllowByolAccountSetup"}, "true"]}},
+        "Conditions": {
+            "AllowByolSetup": {"Fn::Equals": [{"Ref": "AllowByolAccountSetup"}, "true"]},
+            "AllowImageSharing": {"Fn::Equals": [{"Ref": "AllowImageSharing"}, "true"]},
+        },
         "Rules": {
             "DeployInTheConnectedAccount": {
                 "Assertions": [

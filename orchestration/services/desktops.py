@@ -496,24 +496,25 @@ class DesktopCreateRunner(JobRunner):
     def _settle(self, items: list[JobItem], reported: Mapping[str, Workspace]) -> None:
         """Copy what AWS reports onto the desktops; items whose desktop settled are finished."""
         now = timezone.now()
-        desktops = {d.pk: d for d in Desktop.objects.filter(pk__in=[i.desktop_id for i in items])}
-        changed: list[Desktop] = []
-        succeeded: list[JobItem] = []
-        failed: list[JobItem] = []
-        for item in items:
-            workspace = reported.get(item.aws_resource_id)
-            if workspace is None:
-                continue  # AWS's describe can lag a create by a few seconds
-            desktop = desktops[_desktop_id(item)]
-            desktop_apply_reported(desktop, workspace, now=now)
-            changed.append(desktop)
-            if workspace.state in SETTLED_OK_STATES:
-                succeeded.append(item)
-            elif workspace.state in SETTLED_FAILED_STATES:
-                item.error_code = workspace.error_code or f"Workspace{workspace.state.title()}"
-                item.error_message = workspace.error_message or f"The desktop went to {workspace.state}."
-                failed.append(item)
         with transaction.atomic():
+            items = self.still_waiting(items)  # an overlapping poll may have settled some already
+            desktops = {d.pk: d for d in Desktop.objects.filter(pk__in=[i.desktop_id for i in items])}
+            changed: list[Desktop] = []
+            succeeded: list[JobItem] = []
+            failed: list[JobItem] = []
+            for item in items:
+                workspace = reported.get(item.aws_resource_id)
+                if workspace is None:
+                    continue  # AWS's describe can lag a create by a few seconds
+                desktop = desktops[_desktop_id(item)]
+                desktop_apply_reported(desktop, workspace, now=now)
+                changed.append(desktop)
+                if workspace.state in SETTLED_OK_STATES:
+                    succeeded.append(item)
+                elif workspace.state in SETTLED_FAILED_STATES:
+                    item.error_code = workspace.error_code or f"Workspace{workspace.state.title()}"
+                    item.error_message = workspace.error_message or f"The desktop went to {workspace.state}."
+                    failed.append(item)
             Desktop.objects.bulk_update(changed, REPORTED_FIELDS)
             self.succeed(succeeded)
             self.fail_each(failed)

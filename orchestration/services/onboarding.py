@@ -19,7 +19,9 @@ from orchestration.aws.errors import (
 from orchestration.aws.identity import caller_identity
 from orchestration.choices import AuditOutcome
 from orchestration.onboarding.template import (
+    RoleOptions,
     cloudformation_template,
+    partition_of,
     permissions_policy,
     render_json,
     render_yaml,
@@ -54,8 +56,13 @@ class AccountVerification:
         return self.status == VerificationStatus.VERIFIED
 
 
-def account_cloudformation_template(*, aws_account: AwsAccount, fmt: str = "yaml") -> str:
-    """The stack the customer deploys in their account: the role, its trust (our External ID), its policy."""
+def account_cloudformation_template(
+    *, aws_account: AwsAccount, fmt: str = "yaml", options: RoleOptions | None = None
+) -> str:
+    """The stack the customer deploys in their account: the role, its trust (our External ID), its policy.
+
+    `options` turns on what is optional (BYOL setup, image sharing) and narrows directory registration
+    to named directories and VPCs; without it everything optional is off."""
     if fmt not in TEMPLATE_FORMATS:
         raise ValueError(f"format is one of {', '.join(TEMPLATE_FORMATS)}, not {fmt!r}")
     template = cloudformation_template(
@@ -63,6 +70,7 @@ def account_cloudformation_template(*, aws_account: AwsAccount, fmt: str = "yaml
         customer_account_id=aws_account.account_id,
         external_id=aws_account.external_id,
         max_session_seconds=settings.AWS_ASSUME_ROLE_DURATION_SECONDS,
+        options=options,
     )
     if fmt == "json":
         return render_json(template)
@@ -74,9 +82,12 @@ def account_cloudformation_template(*, aws_account: AwsAccount, fmt: str = "yaml
     return render_yaml(template, header=header)
 
 
-def account_permissions_policy(*, aws_account: AwsAccount) -> dict:
-    """The same permissions as the template, as one IAM policy document for customers who skip CloudFormation."""
-    return permissions_policy(allow_byol_setup=True)
+def account_permissions_policy(*, aws_account: AwsAccount, options: RoleOptions | None = None) -> dict:
+    """The same permissions as the template (with its parameters at their defaults), as one IAM policy
+    document for customers who skip CloudFormation."""
+    return permissions_policy(
+        account_id=aws_account.account_id, partition=partition_of(aws_account.default_region), options=options
+    )
 
 
 def account_trust_policy(*, aws_account: AwsAccount) -> dict:

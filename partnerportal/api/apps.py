@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class ApiConfig(AppConfig):
-    """The REST API for automation (no models); the label stays `api` as before the move."""
+    """The REST API for automation (its one model keeps Idempotency-Key answers); label `api` as before."""
 
     name = "partnerportal.api"
     label = "api"

@@ -1,5 +1,6 @@
 """Settings shared by every run mode; everything that varies comes from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -25,12 +26,21 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "tenants",
     "orchestration",
     "partnerportal",
     "partnerportal.staff",
     "partnerportal.api",
+    "partnerportal.twofactor",
+    "partnerportal.selfservice",
+    "django_htmx",
 ]
 
 MIDDLEWARE = [
@@ -40,8 +50,19 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(); then users who must pass a second factor are sent to do so.
+    "django_otp.middleware.OTPMiddleware",
+    "partnerportal.twofactor.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a refused sign-in (too many failures) into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "partnerportal.urls"
@@ -89,9 +110,32 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
-# Brute-force protection on the login form: failures per address or user name, then a lockout.
-LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)
-LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+# Brute force on sign-in (S6, django-axes): failures are counted per user name AND client address
+# together, so nobody can lock a named account out from their own address, nor lock out everyone behind
+# one proxy address. A success clears the count.
+# Two-factor sign-in (partnerportal.twofactor): staff must when this is on (production turns it on);
+# customer users when their customer requires it; anyone who enrolled a device of their own accord.
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="WorkSpaces Core partner control plane")
+# A device's secret and recovery codes are shown once, to their owner: never again in the console.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURES_ALLOWED", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_LOCKOUT_SECONDS", default=900))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/login_locked.html"
+AXES_VERBOSE = False
+# The client address: REMOTE_ADDR unless a trusted proxy is configured. TRUSTED_PROXY_COUNT is how many
+# proxies stand in front of the app (each appends the address it saw to TRUSTED_PROXY_HEADER); only then
+# is the header read, and only its entry the nearest trusted proxy wrote (a client can prepend anything).
+# docs/deployment-guide.md, "Client addresses behind the proxy".
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_HEADER = env("TRUSTED_PROXY_HEADER", default="HTTP_X_FORWARDED_FOR")
+AXES_IPWARE_PROXY_ORDER = "left-most"
+AXES_IPWARE_PROXY_COUNT = max(TRUSTED_PROXY_COUNT - 1, 0) if TRUSTED_PROXY_COUNT else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    (TRUSTED_PROXY_HEADER, "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+)
 
 # Keys that encrypt customer access-key secrets at rest (Fernet, newest first: old keys still decrypt).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
@@ -106,10 +150,45 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "partnerportal.api.pagination.ApiCursorPagination",
     "PAGE_SIZE": 100,
-    # Per client: a gateway posts batches every few seconds; a runaway loop is told to slow down.
-    "DEFAULT_THROTTLE_RATES": {"session-events": env("SESSION_EVENTS_RATE", default="600/min")},
+    # JSON only, bounded in size and nesting; errors as RFC 9457 problem details (docs/api.md).
+    "DEFAULT_PARSER_CLASSES": ["partnerportal.api.parsers.BoundedJSONParser"],
+    "EXCEPTION_HANDLER": "partnerportal.api.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "partnerportal.api.schema.ApiAutoSchema",
+    # One bucket per API token or signed-in person ("client"); the gateway's session events have their own.
+    "DEFAULT_THROTTLE_RATES": {
+        "client": env("API_RATE", default="1200/min"),
+        "session-events": env("SESSION_EVENTS_RATE", default="600/min"),
+    },
+}
+# The largest request body (bytes) and the deepest JSON nesting the API parses; beyond: 413 and 400.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WorkSpaces Core partner control plane API",
+    "DESCRIPTION": "Desktops, jobs, images, bundles, directories, AWS accounts, power policies, usage and "
+    "the audit log of the customers a token sees. Errors are RFC 9457 problem details; every POST takes "
+    "an Idempotency-Key. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One schema name per choice set shared by several fields.
+    "ENUM_NAME_OVERRIDES": {
+        "DesktopStateEnum": "tenants.choices.DesktopState",
+        "DirectoryStateEnum": "tenants.choices.DirectoryState",
+        "ImageStateEnum": "tenants.choices.ImageState",
+        "TenancyEnum": "tenants.choices.Tenancy",
+        "RunningModeEnum": "tenants.choices.RunningMode",
+        "CoreRunningModeEnum": ["MANUAL", "ALWAYS_ON"],
+        "VerificationStatusEnum": "tenants.choices.VerificationStatus",
+        "JobStatusEnum": "orchestration.choices.JobStatus",
+        "JobItemStatusEnum": "orchestration.choices.JobItemStatus",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------------------
@@ -167,6 +246,12 @@ STANDARD_BEAT_SCHEDULE = {
         "schedule": env.float("GOLDEN_IMAGE_TICK_SECONDS", default=60.0),
         "options": {"queue": Queue.PERIODIC.value, "expires": 50},
     },
+    # Collects new events for webhooks and sends the deliveries that are due.
+    "webhooks-dispatch": {
+        "task": "orchestration.webhooks_dispatch",
+        "schedule": env.float("WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=5.0),
+        "options": {"queue": Queue.PERIODIC.value, "expires": 30},
+    },
 }
 # Only a file-based beat (tests, a throwaway run) takes the schedule from here; with the database
 # scheduler these would overwrite staff's edits at every beat start.
@@ -175,6 +260,18 @@ CELERY_BEAT_SCHEDULE = (
 )
 # Idle-timeout stops: the sweep's window; each window runs once however many beats send it.
 IDLE_SWEEP_INTERVAL_SECONDS = STANDARD_BEAT_SCHEDULE["idle-sweep"]["schedule"]
+# Webhooks (docs/webhooks.md): HTTPS endpoints on the public internet only, unless these say otherwise
+# (development and tests send to a receiver on loopback).
+WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+# A fact younger than this is read again at the next collection, in case a longer transaction commits
+# an older one late.
+WEBHOOK_SETTLE_SECONDS = env.int("WEBHOOK_SETTLE_SECONDS", default=60)
+WEBHOOK_DISPATCH_BATCH = env.int("WEBHOOK_DISPATCH_BATCH", default=500)
 # A gateway that reported a session live is believed for this long after its last heartbeat.
 SESSION_HEARTBEAT_STALE_SECONDS = env.int("SESSION_HEARTBEAT_STALE_SECONDS", default=600)
 # Task events let Flower show live progress.

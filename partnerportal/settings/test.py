@@ -20,3 +20,10 @@ STORAGES = {
 # Serve static files from the apps, as in development; production serves the collected copy.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Webhook tests send to a receiver on loopback over plain HTTP, with short backoffs.
+WEBHOOK_ALLOW_INSECURE_URLS = True
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+WEBHOOK_RETRY_BASE_SECONDS = 0.5
+WEBHOOK_RETRY_MAX_SECONDS = 2.0
+WEBHOOK_TIMEOUT_SECONDS = 5
+WEBHOOK_SETTLE_SECONDS = 2

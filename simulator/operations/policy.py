@@ -1,8 +1,8 @@
 """The customer's IAM policies on the partner's roles, as the simulator enforces them.
 
 The steady-state partner role follows the seed's tag-based authorization when the account's tag policy is
-on: creates carry ``PartnerManaged=true``, changes touch only resources carrying it, and the partner tag
-itself cannot be set or removed. The temporary adoption/release role (the customer's second stack) may
+on: creates carry ``PartnerManaged=true``, changes touch only resources carrying it, and no tag can be set
+or removed (the role has no CreateTags or DeleteTags). The temporary adoption/release role (the customer's second stack) may
 do exactly two things: tag a WorkSpace ``PartnerManaged=true`` and remove that one key.
 """
 
@@ -63,12 +63,16 @@ def authorize_tag_change(
     tags: dict[str, str],
     keys: set[str],
 ) -> None:
-    """CreateTags/DeleteTags by the steady-state role: never the partner tag, only on managed resources."""
+    """CreateTags/DeleteTags by the steady-state role: its policy grants neither (the seed: the partner
+    never modifies or deletes tags); adoption and release tag through the temporary role."""
     if not ctx.tag_policy_applies:
         return
-    if TAG_KEY in keys:
-        raise deny(ctx, backend.resource_arn(kind, resource_id), f"because the tag {TAG_KEY} is protected")
-    authorize_resource(backend, ctx, kind, resource_id, tags)
+    reason = (
+        f"because the tag {TAG_KEY} is protected"
+        if TAG_KEY in keys
+        else "because the partner role may not modify or delete tags"
+    )
+    raise deny(ctx, backend.resource_arn(kind, resource_id), reason)
 
 
 def authorize_adoption_role(

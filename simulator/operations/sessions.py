@@ -16,9 +16,10 @@ def describe_workspaces_connection_status(
     backend: SimWorkSpacesBackend, ctx: RequestContext, params: dict[str, Any]
 ) -> dict[str, Any]:
     now = backend.settle()
-    found = list(backend.sim_workspaces.values())
     if params.get("WorkspaceIds"):
-        found = [w for w in found if w.workspace_id in params["WorkspaceIds"]]
+        found = backend.sim_workspaces.by_ids(params["WorkspaceIds"])
+    else:
+        found = list(backend.sim_workspaces.values())
     page, token = paginate(
         ctx,
         params,

@@ -184,9 +184,7 @@ def describe_workspaces(
     if params.get("UserName") and not directory_id:
         raise errors.invalid_parameter("The DirectoryId parameter is required when UserName is used.")
     backend.settle()
-    found = list(backend.sim_workspaces.values())
-    if ids:
-        found = [w for w in found if w.workspace_id in ids]
+    found = backend.sim_workspaces.by_ids(ids) if ids else list(backend.sim_workspaces.values())
     if directory_id:
         found = [w for w in found if w.directory_id == directory_id]
     if params.get("UserName"):

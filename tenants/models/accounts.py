@@ -94,6 +94,8 @@ class AwsAccount(models.Model):
                 name="access_keys_need_both_keys",
             ),
             models.CheckConstraint(condition=~models.Q(external_id=""), name="external_id_not_empty"),
+            # What composite foreign keys from pipelines point at (tenants migration 0011).
+            models.UniqueConstraint(fields=["id", "customer"], name="aws_account_id_customer"),
         ]
 
     def __str__(self) -> str:
@@ -129,6 +131,11 @@ class AwsAccount(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
+        if self.pk is not None and self.customer_id is not None:
+            stored = type(self).objects.filter(pk=self.pk).values_list("customer_id", flat=True).first()
+            if stored is not None and stored != self.customer_id:
+                # Its desktops, jobs and history are that customer's; the database refuses it too.
+                errors["customer"] = "An account connection never moves to another customer."
         if self.auth_mode == AuthMode.ASSUME_ROLE and not self.role_arn:
             errors["role_arn"] = "Assume-role accounts need the ARN of the role the customer created."
         if self.role_arn and self.account_id and f":{self.account_id}:" not in self.role_arn:

@@ -12,6 +12,10 @@ class Customer(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=60, unique=True, help_text="Short name used in role session names.")
     is_active = models.BooleanField(default=True)
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Its users must sign in with a second factor (an authenticator app or a recovery code).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

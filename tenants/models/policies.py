@@ -10,7 +10,7 @@ from django.db import models
 
 from .accounts import AwsAccount, region_validator
 from .customers import Customer
-from .resources import Bundle, Desktop
+from .resources import Bundle, Desktop, same_account_errors
 
 image_name_prefix_validator = RegexValidator(
     r"^[a-zA-Z0-9_./()\\-]{1,40}$",
@@ -94,6 +94,14 @@ class PowerPolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.customer}: {self.name}"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.pk is not None and self.customer_id is not None:
+            stored = type(self).objects.filter(pk=self.pk).values_list("customer_id", flat=True).first()
+            if stored is not None and stored != self.customer_id:
+                # Its desktops are the customer's: moving the policy would govern another tenant's desktops.
+                raise ValidationError({"customer": "A power policy never moves to another customer."})
+
 
 def parse_cron(expression: str) -> crontab:
     """A five-field cron expression (minute hour day-of-month month day-of-week, UTC) as celery's
@@ -151,3 +159,30 @@ class GoldenImagePipeline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        account = self.aws_account if self.aws_account_id is not None else None
+        if account is not None and self.customer_id is not None and account.customer_id != self.customer_id:
+            errors["aws_account"] = f"{account} belongs to another customer; choose one of {self.customer}'s."
+        elif account is not None:
+            # The golden desktop is imaged in the pipeline's account, whose image only its bundles can use.
+            golden = self.golden_desktop if self.golden_desktop_id is not None else None
+            errors.update(same_account_errors(self, golden_desktop=golden))
+        if errors:
+            raise ValidationError(errors)
+
+    def clean_target_bundles(self, bundles) -> None:
+        """The many-to-many is saved after clean(), so a form calls this with the bundles it will set:
+        each must be in the pipeline's account (the database refuses others too, migration 0011)."""
+        if self.aws_account_id is None:
+            return
+        strangers = sorted(str(b) for b in bundles if b.aws_account_id != self.aws_account_id)
+        if strangers:
+            raise ValidationError(
+                {
+                    "target_bundles": f"{', '.join(strangers)}: not in account {self.aws_account.account_id}, "
+                    "where the pipeline makes its image."
+                }
+            )

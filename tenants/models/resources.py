@@ -1,5 +1,8 @@
 """Local records of the AWS resources we manage: directories, images, bundles and desktops (WorkSpaces)."""
 
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
@@ -48,6 +51,36 @@ class AwsResource(models.Model):
     class Meta:
         abstract = True
 
+    def clean(self) -> None:
+        super().clean()
+        if self.pk is not None and self.aws_account_id is not None:
+            stored = (
+                type(self)
+                ._default_manager.filter(pk=self.pk)
+                .values_list("aws_account_id", flat=True)
+                .first()
+            )
+            if stored is not None and stored != self.aws_account_id:
+                # A resource lives in one account for good; moving the row would move its history too.
+                raise ValidationError({"aws_account": "A resource never moves to another AWS account."})
+
+
+def same_account_errors(owner: Any, **related: AwsResource | None) -> dict[str, str]:
+    """For each named related row that lives in another AWS account than `owner` (a resource or a
+    pipeline), the error for that field; the database refuses such rows too (tenants migration 0011)."""
+    errors = {}
+    for field, other in related.items():
+        if (
+            other is not None
+            and owner.aws_account_id is not None
+            and other.aws_account_id != owner.aws_account_id
+        ):
+            errors[field] = (
+                f"{other} is in another AWS account; choose one of account "
+                f"{owner.aws_account.account_id}'s own."
+            )
+    return errors
+
 
 class Directory(AwsResource):
     """A directory registered (or to be registered) with WorkSpaces: the AD the desktops join."""
@@ -70,6 +103,7 @@ class Directory(AwsResource):
     class Meta:
         verbose_name_plural = "directories"
         ordering = ["aws_account_id", "directory_id"]
+        constraints = [models.UniqueConstraint(fields=["id", "aws_account"], name="directory_id_account")]
 
     def __str__(self) -> str:
         return f"{self.name or self.alias or self.directory_id} ({self.directory_id})"
@@ -96,9 +130,18 @@ class Image(AwsResource):
 
     class Meta:
         ordering = ["-created_at"]
+        # What composite foreign keys from bundles and copies point at (tenants migration 0011).
+        constraints = [models.UniqueConstraint(fields=["id", "aws_account"], name="image_id_account")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.image_id})"
+
+    def clean(self) -> None:
+        super().clean()
+        # A copy is made within its source's account (CopyWorkspaceImage copies across regions only).
+        errors = same_account_errors(self, source_image=self.source_image)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Bundle(AwsResource):
@@ -121,10 +164,17 @@ class Bundle(AwsResource):
                 condition=models.Q(root_volume_gib__gt=0, user_volume_gib__gt=0),
                 name="bundle_volumes_positive",
             ),
+            models.UniqueConstraint(fields=["id", "aws_account"], name="bundle_id_account"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.bundle_id})"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = same_account_errors(self, image=self.image)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Desktop(AwsResource):
@@ -198,10 +248,28 @@ class Desktop(AwsResource):
                 & models.Q(unmanaged_at__isnull=True),
                 name="one_live_desktop_per_user_and_directory",
             ),
+            models.UniqueConstraint(fields=["id", "aws_account"], name="desktop_id_account"),
         ]
 
     def __str__(self) -> str:
         return f"{self.workspace_id or 'requested'} ({self.user_name})"
+
+    def clean(self) -> None:
+        super().clean()
+        # A WorkSpace joins a directory registered in its own account and starts from a bundle there.
+        directory = self.directory if self.directory_id is not None else None
+        errors = same_account_errors(self, directory=directory, bundle=self.bundle)
+        policy = self.power_policy
+        if (
+            policy is not None
+            and self.aws_account_id is not None
+            and policy.customer_id != self.aws_account.customer_id
+        ):
+            errors["power_policy"] = (
+                f"{policy} belongs to another customer; choose one of {self.aws_account.customer}'s."
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class UntrackedWorkspace(models.Model):

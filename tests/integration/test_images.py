@@ -29,7 +29,7 @@ from tests.integration.stack import SHORT_LEASE
 
 pytestmark = pytest.mark.integration
 ACTOR = Actor.system("image test")
-OTHER_CUSTOMER = "222222222222"  # globex, the demo world's second account
+PARTNER = "123456789012"  # the only account a customer's image is shared with
 # An AMI whose 20 GiB disk passes our checks but has too little free space for AWS's validation.
 CRAMPED_AMI = "ami-0000000000000c0de"
 
@@ -338,9 +338,9 @@ def test_sync_adopts_ours_and_share_delete_keep_to_the_guards(customer_account, 
     assert simulator.call_counts().get("DescribeTags") == 1
 
     image = Image.objects.get(image_id=spare)
-    image_permission_update(actor=ACTOR, image=image, account_id=OTHER_CUSTOMER, allow=True)
-    assert image_permission_list(image=image) == [OTHER_CUSTOMER]
-    image_permission_update(actor=ACTOR, image=image, account_id=OTHER_CUSTOMER, allow=False)
+    image_permission_update(actor=ACTOR, image=image, account_id=PARTNER, allow=True)
+    assert image_permission_list(image=image) == [PARTNER]
+    image_permission_update(actor=ACTOR, image=image, account_id=PARTNER, allow=False)
     assert image_permission_list(image=image) == []
     image_delete(actor=ACTOR, image=image)
     assert not Image.objects.filter(image_id=spare).exists()

@@ -1,4 +1,12 @@
-"""The audit log is append-only: the admin is read-only and PostgreSQL refuses UPDATE and DELETE."""
+"""The audit log is append-only: the admin is read-only; PostgreSQL refuses UPDATE, DELETE and TRUNCATE,
+and SQLite (`make run`) refuses UPDATE and DELETE."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -8,6 +16,7 @@ from orchestration.models import AuditEvent
 from tests.factories import AuditEventFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_update_through_the_orm_is_refused_by_the_database():
@@ -75,3 +84,46 @@ def test_admin_shows_events_but_offers_no_way_to_change_them(staff_client):
         reverse("admin:orchestration_auditevent_change", args=[event.pk]), {"outcome": "FAILED"}
     )
     assert AuditEvent.objects.get(pk=event.pk).outcome == event.outcome
+
+
+def test_truncate_is_refused_by_a_statement_trigger():
+    event = AuditEventFactory()
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        # What every session but the test suite's own flush has (tests/conftest.py sets it).
+        cursor.execute("SET LOCAL partnerportal.audit_truncate = ''")
+        cursor.execute("TRUNCATE orchestration_auditevent")
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.timeout(300)  # migrates a whole database in a subprocess: slow on a busy machine
+def test_sqlite_refuses_update_and_delete_too(tmp_path):
+    """`make run`'s database: migrate a fresh SQLite file, then change an event with plain SQL."""
+    database = tmp_path / "run.sqlite3"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"},
+        check=True,
+    )
+    with closing(sqlite3.connect(database)) as db:
+        db.execute(
+            "INSERT INTO orchestration_auditevent (occurred_at, actor_kind, actor_label, customer_label, "
+            "aws_account_id, region, action, target_type, target_id, aws_request_id, outcome, error_code, "
+            "error_message, details) VALUES ('2026-01-01 00:00:00', 'STAFF', 'ops', '', '', '', "
+            "'StopWorkspaces', 'desktop', 'ws-123456789', '', 'SUCCEEDED', '', '', '{}')"
+        )
+        db.commit()
+        for statement in (
+            "UPDATE orchestration_auditevent SET outcome = 'FAILED'",
+            "DELETE FROM orchestration_auditevent",
+        ):
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                db.execute(statement)
+            db.rollback()
+        assert db.execute("SELECT action, outcome FROM orchestration_auditevent").fetchall() == [
+            ("StopWorkspaces", "SUCCEEDED")
+        ]

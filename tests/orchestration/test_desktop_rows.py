@@ -144,3 +144,29 @@ def test_the_three_copies_agree_on_an_ip_address_aws_no_longer_reports(desktop_w
     DesktopCreateRunner(job)._settle([item], {desktop.workspace_id: replace(workspace, state="AVAILABLE")})
     after = Desktop.objects.get(pk=desktop.pk)
     assert (after.ip_address, after.state, item.status) == (None, "AVAILABLE", "SUCCEEDED")
+
+
+def test_an_older_report_from_an_overlapping_poll_never_undoes_a_settled_desktop():
+    # Two polls of one job overlapped: the quicker saw AVAILABLE and settled the item; the slower one,
+    # which asked AWS earlier and heard PENDING, commits afterwards and must change nothing.
+    desktop = DesktopFactory(state="PENDING", tags={"PartnerManaged": "true"})
+    job, item = _waiting_item(desktop, JobKind.DESKTOP_CREATE, {})
+    stale_item = job.items.get()
+    DesktopCreateRunner(job)._settle([item], {desktop.workspace_id: _reported(desktop, state="AVAILABLE")})
+    DesktopCreateRunner(job)._settle(
+        [stale_item], {desktop.workspace_id: _reported(desktop, state="PENDING")}
+    )
+    assert Desktop.objects.get(pk=desktop.pk).state == "AVAILABLE"
+    assert job.items.get().status == "SUCCEEDED"
+
+    # The same for a desktop action's poll (a start that AVAILABLE finished).
+    Desktop.objects.filter(pk=desktop.pk).update(state="STARTING")
+    job, item = _waiting_item(desktop, JobKind.DESKTOP_START, {"action": "start"})
+    stale_item = job.items.get()
+    for polled, state in ((item, "AVAILABLE"), (stale_item, "STARTING")):
+        runner = DesktopActionRunner(job)
+        polled.desktop = Desktop.objects.get(pk=desktop.pk)
+        runner.desktops = {desktop.pk: polled.desktop}
+        settle_reported(runner, [polled], {desktop.workspace_id: _reported(desktop, state=state)})
+    assert Desktop.objects.get(pk=desktop.pk).state == "AVAILABLE"
+    assert job.items.get().status == "SUCCEEDED"

@@ -5,6 +5,7 @@ call" is what the simulator's recorder saw."""
 from dataclasses import replace
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -343,6 +344,17 @@ def test_sharing_needs_a_12_digit_account(no_aws, account_id, says):
     assert says in excinfo.value.errors["account_id"][0]
 
 
+def test_an_image_is_shared_only_with_the_partners_account(no_aws):
+    image = ImageFactory(tags=OURS)
+    with pytest.raises(ImageInvalid) as excinfo:
+        image_permission_update(actor=ACTOR, image=image, account_id="222222222222", allow=True)
+    partner = settings.PARTNER_AWS_ACCOUNT_ID
+    assert (
+        f"only with the partner's account {partner}, not 222222222222"
+        in excinfo.value.errors["account_id"][0]
+    )
+
+
 def test_sharing_with_the_owner_or_sharing_a_pending_image_is_refused(no_aws):
     image = ImageFactory(state="PENDING", tags=OURS)
     with pytest.raises(ImageInvalid) as excinfo:
@@ -366,7 +378,9 @@ def test_an_image_with_no_recorded_tags_is_checked_in_aws_and_the_tags_kept(
     image = ImageFactory(aws_account=acme, image_id=made["ImageId"], name="customer-own", tags={})
     simulator.clear_calls()
     with pytest.raises(ImageInvalid):
-        image_permission_update(actor=ACTOR, image=image, account_id="222222222222", allow=True)
+        image_permission_update(
+            actor=ACTOR, image=image, account_id=settings.PARTNER_AWS_ACCOUNT_ID, allow=True
+        )
     image.refresh_from_db()
     with pytest.raises(ImageInvalid):
         image_delete(actor=ACTOR, image=image)

@@ -17,7 +17,8 @@ from django.urls import reverse
 
 from orchestration.actors import Actor
 from orchestration.models import AuditEvent, Job
-from orchestration.onboarding.template import INLINE_POLICY_MAX_CHARS, permissions_policy
+from orchestration.onboarding.adoption import adoption_permissions_policy
+from orchestration.onboarding.template import INLINE_POLICY_MAX_CHARS, RoleOptions, permissions_policy
 from orchestration.services.onboarding import (
     account_cloudformation_template,
     account_permissions_policy,
@@ -65,14 +66,14 @@ MUTATIONS = {
     "StartWorkspaces",
     "StopWorkspaces",
     "UpdateWorkspaceBundle",
-    "UpdateWorkspaceImagePermission",
     "DeleteWorkspaceBundle",
     "DeleteWorkspaceImage",
     "DeregisterWorkspaceDirectory",
     "TerminateWorkspaces",
 }
-TAGGING = {"CreateTags", "DeleteTags"}
-ACCOUNT_SETUP = {"ModifyAccount"}
+TAGGING = {"CreateTags", "DeleteTags"}  # only through the temporary adoption role
+ACCOUNT_SETUP = {"ModifyAccount"}  # optional, off unless chosen
+IMAGE_SHARING = {"UpdateWorkspaceImagePermission"}  # optional, off unless chosen
 # IAM prefixes of the services the boundary may call; a new service must be added here on purpose.
 IAM_PREFIX = {"workspaces": "workspaces", "ec2": "ec2", "sts": "sts", "ds": "ds"}
 # GetCallerIdentity needs no permission: AWS answers it for any valid credentials.
@@ -122,7 +123,12 @@ def allowed(policy: dict, action: str, *, request_tags=None, resource_tags=None,
     return any(s["Effect"] == "Allow" and _matches(s, action, context) for s in statements)
 
 
-POLICY = permissions_policy()
+# Everything optional chosen: what the role may do at most.
+POLICY = permissions_policy(
+    account_id="111111111111", options=RoleOptions(byol_setup=True, image_sharing=True)
+)
+DEFAULT_POLICY = permissions_policy(account_id="111111111111")
+ADOPTION_POLICY = adoption_permissions_policy()
 MANAGED = {"PartnerManaged": "true"}
 
 
@@ -150,24 +156,26 @@ def test_changes_need_the_resource_tagged_partner_managed(operation):
 
 
 @pytest.mark.parametrize("operation", sorted(TAGGING))
-def test_the_partner_managed_tag_can_never_be_added_changed_or_removed(operation):
+def test_the_role_never_adds_changes_or_removes_a_tag(operation):
     action = f"workspaces:{operation}"
     for resource_tags in (MANAGED, {}, {"Owner": "customer"}):
         assert not allowed(POLICY, action, request_tags=MANAGED, resource_tags=resource_tags)
         assert not allowed(POLICY, action, tag_keys=["PartnerManaged"], resource_tags=resource_tags)
-        assert not allowed(POLICY, action, tag_keys=["Owner", "PartnerManaged"], resource_tags=resource_tags)
-    # Other keys only on what is ours.
-    assert allowed(POLICY, action, request_tags={"Owner": "ops"}, resource_tags=MANAGED)
-    assert not allowed(POLICY, action, request_tags={"Owner": "ops"}, resource_tags={"Owner": "customer"})
+        assert not allowed(POLICY, action, request_tags={"Owner": "ops"}, resource_tags=resource_tags)
 
 
-def test_byol_account_setup_is_granted_only_when_asked_for():
+def test_byol_account_setup_and_image_sharing_are_granted_only_when_asked_for():
     assert allowed(POLICY, "workspaces:ModifyAccount")
-    assert not allowed(permissions_policy(allow_byol_setup=False), "workspaces:ModifyAccount")
+    assert not allowed(DEFAULT_POLICY, "workspaces:ModifyAccount")
+    assert allowed(POLICY, "workspaces:UpdateWorkspaceImagePermission", resource_tags=MANAGED)
+    assert not allowed(
+        POLICY, "workspaces:UpdateWorkspaceImagePermission", resource_tags={"Owner": "customer"}
+    )
+    assert not allowed(DEFAULT_POLICY, "workspaces:UpdateWorkspaceImagePermission", resource_tags=MANAGED)
 
 
 def test_the_policy_covers_every_operation_of_the_seed_list():
-    every = READS | CREATES | MUTATIONS | TAGGING | ACCOUNT_SETUP
+    every = READS | CREATES | MUTATIONS | TAGGING | ACCOUNT_SETUP | IMAGE_SHARING
     assert len(every) == 35
     model_operations = set(botocore.session.get_session().get_service_model("workspaces").operation_names)
     assert every <= model_operations
@@ -176,12 +184,13 @@ def test_the_policy_covers_every_operation_of_the_seed_list():
 
 
 def _allowed_somehow(action: str) -> bool:
-    """Allowed in at least one of the situations the control plane is in: a read, a create, a change."""
-    return (
-        allowed(POLICY, action)
-        or allowed(POLICY, action, request_tags=MANAGED)
-        or allowed(POLICY, action, resource_tags=MANAGED)
-        or allowed(POLICY, action, request_tags={"Owner": "ops"}, resource_tags=MANAGED)
+    """Allowed in at least one of the situations the control plane is in: a read, a create, a change, or
+    (tags) adopting and releasing through the temporary adoption role."""
+    return any(
+        allowed(policy, action)
+        or allowed(policy, action, request_tags=MANAGED)
+        or allowed(policy, action, resource_tags=MANAGED)
+        for policy in (POLICY, ADOPTION_POLICY)
     )
 
 
@@ -247,6 +256,17 @@ def test_every_operation_the_boundary_calls_is_allowed_by_the_policy():
     )
 
 
+def resolve_sub(node, account_id: str):
+    """The template's Fn::Sub ARNs as CloudFormation fills them in an account of the aws partition."""
+    if isinstance(node, dict) and set(node) == {"Fn::Sub"}:
+        return node["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", account_id)
+    if isinstance(node, dict):
+        return {key: resolve_sub(value, account_id) for key, value in node.items()}
+    if isinstance(node, list):
+        return [resolve_sub(value, account_id) for value in node]
+    return node
+
+
 # --- the CloudFormation template ---------------------------------------------------------------------------
 @pytest.fixture
 def account():
@@ -298,8 +318,10 @@ def test_the_role_trusts_only_the_partner_with_this_accounts_external_id(account
 def test_the_template_holds_the_same_policy_as_the_json(account):
     template = yaml.safe_load(account_cloudformation_template(aws_account=account))
     document = template["Resources"]["PartnerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    resolved = [s["Fn::If"][1] if "Fn::If" in s else s for s in document["Statement"]]
-    assert {**document, "Statement": resolved} == account_permissions_policy(aws_account=account)
+    # The optional statements are off by default: the parameters leave them out.
+    resolved = [s for s in document["Statement"] if "Fn::If" not in s]
+    as_plain = resolve_sub({**document, "Statement": resolved}, account.account_id)
+    assert as_plain == account_permissions_policy(aws_account=account)
     assert len(json.dumps(document, separators=(",", ":"))) < INLINE_POLICY_MAX_CHARS
 
 

@@ -120,10 +120,18 @@ def test_a_stop_of_ours_since_the_desktop_became_available_is_not_blamed_on_aws(
     ours = DesktopFactory(state_changed_at=now - timedelta(hours=50))
     theirs = DesktopFactory(state_changed_at=now - timedelta(hours=50))
     stale = DesktopFactory(state_changed_at=now - timedelta(hours=50))
-    JobItemFactory(desktop=ours, job=JobFactory(kind=JobKind.DESKTOP_STOP))
-    old_stop = JobItemFactory(desktop=stale, job=JobFactory(kind=JobKind.DESKTOP_STOP))
+    JobItemFactory(
+        desktop=ours, job=JobFactory(kind=JobKind.DESKTOP_STOP, customer=ours.aws_account.customer)
+    )
+    old_stop = JobItemFactory(
+        desktop=stale, job=JobFactory(kind=JobKind.DESKTOP_STOP, customer=stale.aws_account.customer)
+    )
     type(old_stop).objects.filter(pk=old_stop.pk).update(created_at=now - timedelta(hours=60))
-    JobItemFactory(desktop=theirs, job=JobFactory(kind=JobKind.DESKTOP_STOP), status="FAILED")
+    JobItemFactory(
+        desktop=theirs,
+        job=JobFactory(kind=JobKind.DESKTOP_STOP, customer=theirs.aws_account.customer),
+        status="FAILED",
+    )
     assert _stopped_by_us([ours, theirs, stale]) == {ours.pk}
 
 

@@ -18,6 +18,8 @@ def test_registered_task_names_are_pinned():
         "orchestration.job_poll",
         "orchestration.jobs_sweep",
         "orchestration.reconcile_all",
+        "orchestration.webhook_deliver",
+        "orchestration.webhooks_dispatch",
     ]
 
 

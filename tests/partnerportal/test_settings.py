@@ -60,6 +60,16 @@ def test_production_collects_static_files_where_the_image_says(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "static")
 
 
+def test_production_requires_two_factor_for_staff_and_development_does_not():
+    show = "from django.conf import settings; print(settings.OTP_REQUIRED_FOR_STAFF)"
+    production = _manage("shell", "-c", show, env=PRODUCTION_ENV)
+    assert production.stdout.strip().splitlines()[-1] == "True", production.stderr
+    development = _manage(
+        "shell", "-c", show, env={"DJANGO_SETTINGS_MODULE": "partnerportal.settings.development"}
+    )
+    assert development.stdout.strip().splitlines()[-1] == "False", development.stderr
+
+
 def test_production_settings_pass_check_deploy():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -41,7 +41,7 @@ def test_python_m_simulator_serves_the_demo_world(tmp_path):
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         health = None
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90  # moto's imports take a while on a loaded machine
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(

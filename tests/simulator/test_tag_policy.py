@@ -87,15 +87,21 @@ def test_modifying_untagged_resources_is_denied(simulator, enforced, ws, partner
     assert len(partner_ws.describe_workspaces()["Workspaces"]) == 2
 
 
-def test_the_partner_tag_itself_cannot_be_changed(simulator, enforced, partner_ws):
+def test_the_partner_role_changes_no_tag_at_all(simulator, enforced, partner_ws):
     [workspace_id] = create_desktops(partner_ws, enforced, 1)
-    denied(partner_ws.delete_tags, ResourceId=workspace_id, TagKeys=["PartnerManaged"])
+    assert "is protected" in denied(
+        partner_ws.delete_tags, ResourceId=workspace_id, TagKeys=["PartnerManaged"]
+    )
     denied(
         partner_ws.create_tags, ResourceId=workspace_id, Tags=[{"Key": "PartnerManaged", "Value": "false"}]
     )
-    partner_ws.create_tags(ResourceId=workspace_id, Tags=[{"Key": "Pool", "Value": "sales"}])
+    # Not even another key on a resource of ours: the steady-state role has no CreateTags/DeleteTags.
+    assert "may not modify or delete tags" in denied(
+        partner_ws.create_tags, ResourceId=workspace_id, Tags=[{"Key": "Pool", "Value": "sales"}]
+    )
+    denied(partner_ws.delete_tags, ResourceId=workspace_id, TagKeys=["Pool"])
     tags = {t["Key"]: t["Value"] for t in partner_ws.describe_tags(ResourceId=workspace_id)["TagList"]}
-    assert tags == {"PartnerManaged": "true", "Pool": "sales"}
+    assert tags == {"PartnerManaged": "true"}
 
 
 def test_strict_tag_keys_allow_only_the_partner_tag(simulator, acme, partner_ws):

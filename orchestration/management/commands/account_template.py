@@ -5,6 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from orchestration.management.command_helpers import account_get, add_account_arguments
+from orchestration.onboarding.template import RoleOptions
 from orchestration.services.onboarding import (
     TEMPLATE_FORMATS,
     account_cloudformation_template,
@@ -27,16 +28,50 @@ class Command(BaseCommand):
         parser.add_argument(
             "--policy-only", action="store_true", help="Only the permissions policy, as IAM JSON."
         )
+        parser.add_argument(
+            "--byol-setup", action="store_true", help="Grant ModifyAccount (BYOL setup) by default."
+        )
+        parser.add_argument(
+            "--image-sharing",
+            action="store_true",
+            help="Grant UpdateWorkspaceImagePermission on PartnerManaged images by default.",
+        )
+        parser.add_argument(
+            "--directory-id",
+            action="append",
+            default=[],
+            help="Only this AD directory may have WorkSpaces authorized on it (repeat for more).",
+        )
+        parser.add_argument(
+            "--vpc-id",
+            action="append",
+            default=[],
+            help="Only this VPC may get WorkSpaces security groups (repeat for more).",
+        )
 
     def handle(self, *args, **options) -> None:
         account = account_get(options["account"])
+        try:
+            role_options = RoleOptions(
+                byol_setup=options["byol_setup"],
+                image_sharing=options["image_sharing"],
+                directory_ids=tuple(options["directory_id"]),
+                vpc_ids=tuple(options["vpc_id"]),
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         if options["policy_only"]:
             if options["format"] == "yaml":
                 raise CommandError(
                     "IAM policies are JSON documents: drop --format yaml, or drop --policy-only."
                 )
-            self.stdout.write(json.dumps(account_permissions_policy(aws_account=account), indent=2))
+            self.stdout.write(
+                json.dumps(account_permissions_policy(aws_account=account, options=role_options), indent=2)
+            )
             return
         self.stdout.write(
-            account_cloudformation_template(aws_account=account, fmt=options["format"] or "yaml"), ending=""
+            account_cloudformation_template(
+                aws_account=account, fmt=options["format"] or "yaml", options=role_options
+            ),
+            ending="",
         )

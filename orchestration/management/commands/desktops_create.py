@@ -13,8 +13,8 @@ from orchestration.management.command_helpers import (
     failed_desktop_lines,
     job_progress_line,
     job_wait,
-    names_given,
     refused,
+    user_names_given,
 )
 from orchestration.services.desktops import DesktopCreateInvalid, DesktopCreateRequest, desktop_create_bulk
 from tenants.choices import RunningMode
@@ -54,7 +54,10 @@ class Command(BaseCommand):
         bundle = Bundle.objects.filter(bundle_id=options["bundle"]).first()
         if bundle is None:
             raise CommandError(f"No bundle {options['bundle']} is known.")
-        user_names = names_given(options["users"], options["users_file"])
+        user_names = user_names_given(options["users"], options["users_file"])
+        if user_names:
+            # The parsed list, before anything is made: what a person typed is what will be asked for.
+            self.stdout.write(f"{len(user_names)} user names: {', '.join(user_names)}")
         actor = command_actor(options["as_user"], command="desktops_create")
         request = DesktopCreateRequest(
             customer=account.customer,

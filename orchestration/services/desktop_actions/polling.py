@@ -83,6 +83,18 @@ def settle_reported(
 ) -> None:
     """Copy AWS's report onto the desktops; items whose desktop finished the action succeed or fail."""
     now = timezone.now()
+    with transaction.atomic():
+        _settle_waiting(runner, runner.still_waiting(items), reported, now=now)
+
+
+def _settle_waiting(
+    runner: "DesktopActionRunner",
+    items: list[JobItem],
+    reported: Mapping[str, DescribedWorkspace],
+    *,
+    now: datetime,
+) -> None:
+    """settle_reported for the items no overlapping poll settled first (their rows locked by the caller)."""
     changed: list[Desktop] = []
     succeeded: list[JobItem] = []
     failed: list[JobItem] = []
@@ -109,7 +121,6 @@ def settle_reported(
         elif verdict == FAILED:
             item.error_code, item.error_message = code, message
             failed.append(item)
-    with transaction.atomic():
-        Desktop.objects.bulk_update(changed, REPORTED_FIELDS)
-        runner.succeed(succeeded)
-        runner.fail_each(failed)
+    Desktop.objects.bulk_update(changed, REPORTED_FIELDS)
+    runner.succeed(succeeded)
+    runner.fail_each(failed)

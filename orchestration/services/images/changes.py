@@ -3,6 +3,8 @@ tag-guarded, then one audited AWS call."""
 
 from collections.abc import Callable
 
+from django.conf import settings
+
 from orchestration.actors import Actor
 from orchestration.aws.errors import AwsError
 from orchestration.aws.images import (
@@ -26,7 +28,9 @@ def image_permission_list(*, image: Image) -> list[str]:
 
 
 def image_permission_update(*, actor: Actor, image: Image, account_id: str, allow: bool) -> None:
-    """Share the image with another AWS account (allow) or stop sharing it; audited, tag-guarded."""
+    """Share the image with the partner's AWS account (allow) or stop sharing it with any account; audited,
+    tag-guarded. A customer's image is never shared with another account (another customer's above all):
+    IAM cannot say with whom the customer's role may share, so this is where that is kept."""
     action = "UpdateWorkspaceImagePermission"
     account = image.aws_account
     errors = _Errors()
@@ -34,6 +38,12 @@ def image_permission_update(*, actor: Actor, image: Image, account_id: str, allo
         errors.add("account_id", f"{account_id!r} is not an AWS account id (exactly 12 digits).")
     elif account_id == account.account_id:
         errors.add("account_id", "An image cannot be shared with the account that owns it.")
+    elif allow and account_id != settings.PARTNER_AWS_ACCOUNT_ID:
+        errors.add(
+            "account_id",
+            f"Images are shared only with the partner's account {settings.PARTNER_AWS_ACCOUNT_ID}, "
+            f"not {account_id}.",
+        )
     if image.state != ImageState.AVAILABLE:
         errors.add("image", f"{image.image_id} is {image.state}; only an AVAILABLE image can be shared.")
     _image_change(

@@ -15,5 +15,9 @@ from . import (  # noqa: F401
     images,
     jobs,
     policies,
+    schedules,
+    signin,
     tokens,
+    users,
+    webhooks,
 )

@@ -25,11 +25,13 @@ from orchestration.services.reconcile import ReconcileInvalid, reconcile_start
 from partnerportal.staff.forms.accounts import AwsAccountAdminForm, ByolSetupForm
 from tenants.models import AwsAccount
 
+from .base import StaffAdmin
+
 DEFAULT_CIDR_CONSTRAINT = "10.0.0.0/8"
 
 
 @admin.register(AwsAccount)
-class AwsAccountAdmin(admin.ModelAdmin):
+class AwsAccountAdmin(StaffAdmin):
     form = AwsAccountAdminForm
     list_display = ["account_id", "name", "customer", "auth_mode", "verification_status", "default_region"]
     list_filter = ["auth_mode", "verification_status", "byop_enabled", "dedicated_tenancy_support"]
@@ -80,6 +82,10 @@ class AwsAccountAdmin(admin.ModelAdmin):
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Its desktops, images and audit trail hang on it; an account is disconnected, never deleted.
+        return False
+
     @admin.display(description="External ID")
     def external_id_for_copying(self, obj: AwsAccount) -> str:
         if not obj.pk:
@@ -114,7 +120,7 @@ class AwsAccountAdmin(admin.ModelAdmin):
         """Download the CloudFormation template (YAML, or JSON with ?format=json) to send to the customer."""
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
-        account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
+        account = get_object_or_404(self.get_queryset(request).select_related("customer"), pk=pk)
         fmt = request.GET.get("format", "yaml")
         if fmt not in TEMPLATE_FORMATS:
             return HttpResponse(f"format is one of {', '.join(TEMPLATE_FORMATS)}", status=400)
@@ -130,7 +136,7 @@ class AwsAccountAdmin(admin.ModelAdmin):
         """The role's permissions policy as IAM JSON (?document=trust for its trust policy)."""
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
-        account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
+        account = get_object_or_404(self.get_queryset(request).select_related("customer"), pk=pk)
         document = request.GET.get("document", "permissions")
         if document not in ("permissions", "trust"):
             return HttpResponse("document is permissions or trust", status=400)
@@ -150,7 +156,7 @@ class AwsAccountAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
-        account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
+        account = get_object_or_404(self.get_queryset(request).select_related("customer"), pk=pk)
         self._verify(request, account)
         return HttpResponseRedirect(reverse("admin:tenants_awsaccount_change", args=[account.pk]))
 
@@ -163,7 +169,7 @@ class AwsAccountAdmin(admin.ModelAdmin):
         """BYOL setup: what AWS reports, the /16s it offers, and the confirmed choice that starts the job."""
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
-        account = get_object_or_404(AwsAccount.objects.select_related("customer"), pk=pk)
+        account = get_object_or_404(self.get_queryset(request).select_related("customer"), pk=pk)
         source = request.POST if request.method == "POST" else request.GET
         constraint = source.get("constraint", DEFAULT_CIDR_CONSTRAINT).strip() or DEFAULT_CIDR_CONSTRAINT
         token = source.get("token", "")

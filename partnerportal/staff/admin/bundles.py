@@ -21,7 +21,7 @@ from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.bundles import BundleCreateForm, UpdateImageForm
 from tenants.models import Bundle
 
-from .base import AwsResourceAdmin, add_service_errors
+from .base import AwsResourceAdmin, add_service_errors, staff_scope_choices
 
 
 @admin.register(Bundle)
@@ -59,10 +59,6 @@ class BundleAdmin(AwsResourceAdmin):
         "updated_at",
     ]
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Deleting is an AWS call (the "Delete in AWS" action); a row is never just deleted.
-        return False
-
     def get_urls(self):
         create = path("create/", self.admin_site.admin_view(self.create_view), name="tenants_bundle_create")
         return [create, *super().get_urls()]
@@ -71,7 +67,7 @@ class BundleAdmin(AwsResourceAdmin):
         """The staff form for CreateWorkspaceBundle; it calls the same service as the command."""
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
-        form = BundleCreateForm(request.POST or None)
+        form = staff_scope_choices(request, BundleCreateForm(request.POST or None))
         if request.method == "POST" and form.is_valid():
             try:
                 bundle = bundle_create(
@@ -99,7 +95,9 @@ class BundleAdmin(AwsResourceAdmin):
 
     @admin.action(description="Update to image…", permissions=["change"])
     def update_image(self, request: HttpRequest, queryset):
-        form = UpdateImageForm(request.POST if request.POST.get("confirmed") else None)
+        form = staff_scope_choices(
+            request, UpdateImageForm(request.POST if request.POST.get("confirmed") else None)
+        )
         if form.is_bound and form.is_valid():
             actor = Actor.for_user(request.user)
             image = form.cleaned_data["image"]
@@ -127,7 +125,7 @@ class BundleAdmin(AwsResourceAdmin):
             "DeleteWorkspaceBundle (refused while live desktops or a golden-image pipeline use one).",
         )
 
-    @admin.action(description="Refresh from AWS", permissions=["view"])
+    @admin.action(description="Refresh from AWS", permissions=["change"])
     def refresh_from_aws(self, request: HttpRequest, queryset) -> None:
         self.sync_each_place(
             request,

@@ -9,6 +9,8 @@ from django.utils import timezone
 from tenants.models import Customer, CustomerMembership
 from tenants.selectors import USAGE_GRANULARITIES, month_bounds, usage_available_hours, usage_write_csv
 
+from .base import StaffAdmin
+
 
 class CustomerMembershipInline(admin.TabularInline):
     model = CustomerMembership
@@ -17,13 +19,17 @@ class CustomerMembershipInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(StaffAdmin):
     list_display = ["name", "slug", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [CustomerMembershipInline]
     change_form_template = "admin/tenants/customer/change_form.html"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A customer is deactivated, never deleted: its usage and audit history stay.
+        return False
 
     def get_urls(self):
         usage = path(
@@ -37,7 +43,7 @@ class CustomerAdmin(admin.ModelAdmin):
         """Hours each desktop was AVAILABLE, per day or month of `?month=YYYY-MM` (UTC), as CSV."""
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
-        customer = get_object_or_404(Customer, pk=customer_id)
+        customer = get_object_or_404(self.get_queryset(request), pk=customer_id)
         month = request.GET.get("month") or timezone.now().strftime("%Y-%m")
         granularity = request.GET.get("granularity", "day")
         try:
@@ -54,7 +60,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerMembership)
-class CustomerMembershipAdmin(admin.ModelAdmin):
+class CustomerMembershipAdmin(StaffAdmin):
     list_display = ["user", "customer", "role"]
     list_filter = ["role", "customer"]
     list_select_related = ["user", "customer"]

@@ -19,17 +19,23 @@ from orchestration.services.desktop_actions import (
     desktop_action_summary,
     desktop_snapshots,
 )
+from orchestration.services.desktop_forget import DesktopForgetInvalid, desktop_forget
 from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB, DesktopCreateInvalid, desktop_create_bulk
 from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.desktops import DesktopCreateForm, DesktopMigrateForm, DesktopModifyForm
 from tenants.models import Bundle, Customer, Desktop
 
-from .base import AwsResourceAdmin, add_service_errors
+from .base import AwsResourceAdmin, add_service_errors, staff_scope, staff_scope_choices
 
 # Shown before a destructive action is confirmed.
 REBUILD_WARNING = (
     "Rebuilding recreates the system volume from the bundle's image and restores the user volume from "
     "its latest snapshot: anything saved since that snapshot is lost. The users are disconnected."
+)
+FORGET_WARNING = (
+    "Forget these desktops only when AWS no longer knows them (AWS is asked first; a WorkSpace it still "
+    "lists is refused: terminate it instead). The rows and their state history stay, for billing and "
+    "audit; they are no longer managed."
 )
 TERMINATE_WARNING = (
     "Terminating deletes the WorkSpaces and their volumes for good; this cannot be undone. The users are "
@@ -64,6 +70,7 @@ class DesktopAdmin(AwsResourceAdmin):
         "modify_desktops",
         "migrate_desktops",
         "terminate_desktops",
+        "forget_desktops",
     ]
 
     def get_urls(self):
@@ -79,9 +86,9 @@ class DesktopAdmin(AwsResourceAdmin):
 
     def create_desktops_view(self, request: HttpRequest) -> HttpResponse:
         """The staff form for bulk creation; it calls the same service as the command and the API."""
-        if not self.has_change_permission(request):
+        if not self.has_provision_permission(request):
             return HttpResponse(status=403)
-        form = DesktopCreateForm(request.POST or None)
+        form = staff_scope_choices(request, DesktopCreateForm(request.POST or None))
         if request.method == "POST" and form.is_valid():
             try:
                 job = desktop_create_bulk(actor=Actor.for_user(request.user), request=form.to_request())
@@ -181,31 +188,31 @@ class DesktopAdmin(AwsResourceAdmin):
             count=queryset.count(),
         )
 
-    @admin.action(description="Start selected desktops", permissions=["change"])
+    @admin.action(description="Start selected desktops", permissions=["power"])
     def start_desktops(self, request, queryset):
         self._act(request, queryset, "start")
 
-    @admin.action(description="Stop selected desktops", permissions=["change"])
+    @admin.action(description="Stop selected desktops", permissions=["power"])
     def stop_desktops(self, request, queryset):
         self._act(request, queryset, "stop")
 
-    @admin.action(description="Reboot selected desktops", permissions=["change"])
+    @admin.action(description="Reboot selected desktops", permissions=["power"])
     def reboot_desktops(self, request, queryset):
         self._act(request, queryset, "reboot")
 
-    @admin.action(description="Restore selected desktops from their latest snapshot", permissions=["change"])
+    @admin.action(description="Restore selected desktops from their latest snapshot", permissions=["repair"])
     def restore_desktops(self, request, queryset):
         self._act(request, queryset, "restore")
 
-    @admin.action(description="Put selected desktops in admin maintenance", permissions=["change"])
+    @admin.action(description="Put selected desktops in admin maintenance", permissions=["provision"])
     def maintenance_on(self, request, queryset):
         self._act(request, queryset, "maintenance-on")
 
-    @admin.action(description="Take selected desktops out of admin maintenance", permissions=["change"])
+    @admin.action(description="Take selected desktops out of admin maintenance", permissions=["provision"])
     def maintenance_off(self, request, queryset):
         self._act(request, queryset, "maintenance-off")
 
-    @admin.action(description="Rebuild selected desktops…", permissions=["change"])
+    @admin.action(description="Rebuild selected desktops…", permissions=["repair"])
     def rebuild_desktops(self, request, queryset):
         if self._too_many(request, queryset):
             return None
@@ -221,7 +228,7 @@ class DesktopAdmin(AwsResourceAdmin):
             submit="Yes, rebuild them",
         )
 
-    @admin.action(description="Terminate selected desktops…", permissions=["change"])
+    @admin.action(description="Terminate selected desktops…", permissions=["provision"])
     def terminate_desktops(self, request, queryset):
         if self._too_many(request, queryset):
             return None
@@ -237,7 +244,31 @@ class DesktopAdmin(AwsResourceAdmin):
             submit="Yes, terminate them",
         )
 
-    @admin.action(description="Modify selected desktops' properties…", permissions=["change"])
+    @admin.action(description="Forget selected desktops AWS no longer knows…", permissions=["provision"])
+    def forget_desktops(self, request, queryset):
+        if self._too_many(request, queryset):
+            return None
+        if request.POST.get("post") == "yes":
+            try:
+                forgotten = desktop_forget(actor=Actor.for_user(request.user), desktops=list(queryset))
+            except DesktopForgetInvalid as invalid:
+                problems = " ".join(m for messages_ in invalid.errors.values() for m in messages_)
+                self.message_user(request, f"Nothing was forgotten. {problems}", messages.ERROR)
+            except AwsError as error:
+                self.message_user(request, f"Nothing was forgotten: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"Forgot {len(forgotten)} desktop(s); their history stays.")
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            action_name="forget_desktops",
+            title="Forget desktops?",
+            warning=FORGET_WARNING,
+            submit="Yes, forget them",
+        )
+
+    @admin.action(description="Modify selected desktops' properties…", permissions=["provision"])
     def modify_desktops(self, request, queryset):
         if self._too_many(request, queryset):
             return None
@@ -254,12 +285,12 @@ class DesktopAdmin(AwsResourceAdmin):
             submit="Modify",
         )
 
-    @admin.action(description="Migrate selected desktops to another bundle…", permissions=["change"])
+    @admin.action(description="Migrate selected desktops to another bundle…", permissions=["provision"])
     def migrate_desktops(self, request, queryset):
         if self._too_many(request, queryset):
             return None
         accounts = queryset.values_list("aws_account_id", flat=True).distinct()
-        bundles = Bundle.objects.filter(aws_account_id__in=accounts)
+        bundles = staff_scope(request, Bundle.objects.filter(aws_account_id__in=accounts))
         form = DesktopMigrateForm(
             request.POST if request.POST.get("post") == "yes" else None, bundles=bundles
         )

@@ -23,7 +23,7 @@ from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.directories import DirectoryRegisterForm, SecurityGroupForm
 from tenants.models import AwsAccount, Directory
 
-from .base import AwsResourceAdmin, add_service_errors
+from .base import AwsResourceAdmin, add_service_errors, staff_scope, staff_scope_choices
 
 
 def _errors_text(errors: dict[str, list[str]]) -> str:
@@ -68,10 +68,6 @@ class DirectoryAdmin(AwsResourceAdmin):
         "updated_at",
     ]
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Deregistering is an AWS call (the "Deregister" action); a row is never just deleted.
-        return False
-
     def get_urls(self):
         register = path(
             "register/", self.admin_site.admin_view(self.register_view), name="tenants_directory_register"
@@ -82,13 +78,12 @@ class DirectoryAdmin(AwsResourceAdmin):
         """Pick an account and region, see its unregistered directories, register one (a job)."""
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
-        form = DirectoryRegisterForm(request.POST or None, initial=request.GET.dict())
-        account_pk = (request.POST or request.GET).get("aws_account")
-        account = (
-            AwsAccount.objects.select_related("customer").filter(pk=account_pk).first()
-            if account_pk
-            else None
+        form = staff_scope_choices(
+            request, DirectoryRegisterForm(request.POST or None, initial=request.GET.dict())
         )
+        accounts = staff_scope(request, AwsAccount.objects.select_related("customer"))
+        account_pk = (request.POST or request.GET).get("aws_account")
+        account = accounts.filter(pk=account_pk).first() if account_pk else None
         region = (request.POST or request.GET).get("region") or (account.default_region if account else "")
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -121,7 +116,7 @@ class DirectoryAdmin(AwsResourceAdmin):
             "admin/tenants/directory/register.html",
             "Register a directory",
             form=form,
-            accounts=AwsAccount.objects.select_related("customer"),
+            accounts=accounts,
             account=account,
             region=region,
             candidates=candidates,
@@ -199,7 +194,7 @@ class DirectoryAdmin(AwsResourceAdmin):
     def maintenance_off(self, request: HttpRequest, queryset) -> None:
         self._maintenance(request, queryset, False)
 
-    @admin.action(description="Refresh from AWS", permissions=["view"])
+    @admin.action(description="Refresh from AWS", permissions=["change"])
     def refresh_from_aws(self, request: HttpRequest, queryset) -> None:
         self.sync_each_place(
             request,

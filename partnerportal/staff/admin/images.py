@@ -27,9 +27,9 @@ from partnerportal.staff.forms.images import (
     ImageImportForm,
     ImageShareForm,
 )
-from tenants.models import AwsAccount, Image
+from tenants.models import AwsAccount, Desktop, Image
 
-from .base import AwsResourceAdmin, add_service_errors
+from .base import AwsResourceAdmin, add_service_errors, staff_scope, staff_scope_choices
 
 
 @admin.register(Image)
@@ -60,10 +60,6 @@ class ImageAdmin(AwsResourceAdmin):
         "updated_at",
     ]
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # A row goes away only when the image is deleted in AWS: the audited "Delete" action.
-        return False
-
     def get_urls(self):
         views = [
             path("import/", self.admin_site.admin_view(self.import_view), name="tenants_image_import"),
@@ -80,7 +76,7 @@ class ImageAdmin(AwsResourceAdmin):
         then import one: the same service as the command."""
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
-        source = AmiSourceForm(request.GET or None)
+        source = staff_scope_choices(request, AmiSourceForm(request.GET or None))
         form = ImageImportForm(request.POST or None)
         amis = None
         if source.is_valid():
@@ -124,7 +120,9 @@ class ImageAdmin(AwsResourceAdmin):
         """Image one of our AVAILABLE desktops (the golden-image step), chosen by WorkSpace id."""
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
-        form = ImageFromDesktopForm(request.POST or None)
+        form = ImageFromDesktopForm(
+            request.POST or None, desktops=staff_scope(request, Desktop.objects.all())
+        )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:

@@ -5,9 +5,11 @@ from django.contrib import admin, messages
 from orchestration.services.pipelines import pipeline_run_now
 from tenants.models import GoldenImagePipeline, PowerPolicy
 
+from .base import StaffAdmin
+
 
 @admin.register(PowerPolicy)
-class PowerPolicyAdmin(admin.ModelAdmin):
+class PowerPolicyAdmin(StaffAdmin):
     list_display = [
         "name",
         "customer",
@@ -22,7 +24,7 @@ class PowerPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(GoldenImagePipeline)
-class GoldenImagePipelineAdmin(admin.ModelAdmin):
+class GoldenImagePipelineAdmin(StaffAdmin):
     list_display = [
         "name",
         "customer",
@@ -39,7 +41,7 @@ class GoldenImagePipelineAdmin(admin.ModelAdmin):
     filter_horizontal = ["target_bundles"]
     actions = ["run_now"]
 
-    @admin.action(description="Run selected pipelines now")
+    @admin.action(description="Run selected pipelines now", permissions=["change"])
     def run_now(self, request, queryset) -> None:
         for pipeline in queryset:
             run = pipeline_run_now(pipeline=pipeline)

@@ -3,6 +3,7 @@
 from typing import cast
 
 from django import forms
+from django.db.models import QuerySet
 
 from tenants.choices import IngestionProcess
 from tenants.models import AwsAccount, Desktop
@@ -49,10 +50,15 @@ class ImageFromDesktopForm(forms.Form):
     name = forms.CharField(max_length=200, help_text="Letters, digits and _ . / ( ) \\ - only; at most 64.")
     description = forms.CharField(max_length=500, required=False)
 
+    def __init__(self, *args, desktops: QuerySet[Desktop] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The desktops this user may image (a staff user limited to some customers: theirs only).
+        self.desktops = Desktop.objects.all() if desktops is None else desktops
+
     def clean_workspace_id(self) -> Desktop:
         workspace_id = self.cleaned_data["workspace_id"].strip()
         desktop = (
-            Desktop.objects.select_related("aws_account__customer").filter(workspace_id=workspace_id).first()
+            self.desktops.select_related("aws_account__customer").filter(workspace_id=workspace_id).first()
         )
         if desktop is None:
             raise forms.ValidationError(f"No desktop {workspace_id} is known.")

@@ -50,8 +50,11 @@ def test_staff_creates_an_access_key_account_and_the_secret_is_never_rendered_or
             staff_client.get(reverse("admin:tenants_awsaccount_change", args=[account.pk])),
             staff_client.get(reverse("admin:tenants_awsaccount_changelist")),
             staff_client.get(reverse("admin:tenants_awsaccount_history", args=[account.pk])),
-            staff_client.get(reverse("admin:tenants_awsaccount_delete", args=[account.pk])),
         ]
+        # An account is never deleted by hand (issue 12 item 3): no delete page to leak through.
+        assert (
+            staff_client.get(reverse("admin:tenants_awsaccount_delete", args=[account.pk])).status_code == 403
+        )
     for page in pages:
         assert page.status_code == 200
         body = page.content.decode()
