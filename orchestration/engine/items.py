@@ -71,7 +71,7 @@ def items_claim(*, job_id: int, item_ids: Sequence[int]) -> Claim:
                 error_code=POISON_CODE,
                 error_message=(
                     f"Gave up after {settings.JOB_ITEM_MAX_ATTEMPTS} deliveries that never finished "
-                    "(the worker died each time)."
+                    "(each time its worker died or it ran past its time limit)."
                 ),
                 lease_expires_at=None,
                 claimed_by="",

@@ -49,7 +49,7 @@ def test_late_answers_and_worker_kills_make_no_duplicate_no_orphan_and_one_audit
         seed=11,
         operations={
             "CreateWorkspaces": {
-                "late_answer_rate": 0.5,
+                "late_answer_rate": 0.8,
                 "late_answer_seconds": LATE_SECONDS,
                 "latency_ms": 300,  # every create is in flight a while, so kills land inside some
             }

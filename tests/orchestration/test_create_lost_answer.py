@@ -20,7 +20,8 @@ from orchestration.services.reconcile import reconcile_region
 from tenants.models import Desktop
 from tests.integration.world import admin_client, aws_runs_fast, onboard_demo_customer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Committed rows (the late call lands while the test runs) and a real onboarding: slower than a unit test.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 LATE_SECONDS = 3.0
 
 
@@ -134,6 +135,8 @@ def test_an_item_whose_window_passed_with_nothing_found_is_created_again(simulat
     simulator.clear_calls()
     simulator.schedule_fault("CreateWorkspaces", "error", code="InternalFailure")  # nothing was made
     _deliver(job)
+    lost = AuditEvent.objects.get(job=job, action="CreateWorkspaces")
+    assert (lost.outcome, lost.error_code) == ("UNKNOWN", "InternalFailure") and lost.aws_request_id
     settings.JOB_CREATE_IN_FLIGHT_SECONDS = 0
     _deliver(job)
     assert len(simulator.calls("CreateWorkspaces")) == 2

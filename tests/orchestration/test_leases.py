@@ -54,14 +54,14 @@ def sent():
 # --------------------------------------------------------------------------------------------- time limits
 def test_time_limits_are_their_own_settings_whatever_the_lease(settings):
     # The task as this process registered it (the test settings' lease is the default 60 s).
-    assert (tasks.job_items_run.soft_time_limit, tasks.job_items_run.time_limit) == (240, 300)
+    assert (tasks.job_items_run.soft_time_limit, tasks.job_items_run.time_limit) == (900, 960)
     settings.JOB_ITEM_LEASE_SECONDS = 30
     # With a 30 s lease the soft limit once became 15 s, and a reconcile of 929 desktops failed five times.
-    assert tasks.delivery_time_limits() == (240, 300)
-    settings.JOB_ITEM_LEASE_SECONDS = 3600
-    assert tasks.delivery_time_limits() == (240, 300)
-    settings.JOB_TASK_SOFT_TIME_LIMIT_SECONDS, settings.JOB_TASK_TIME_LIMIT_SECONDS = 900, 960
     assert tasks.delivery_time_limits() == (900, 960)
+    settings.JOB_ITEM_LEASE_SECONDS = 3600
+    assert tasks.delivery_time_limits() == (900, 960)
+    settings.JOB_TASK_SOFT_TIME_LIMIT_SECONDS, settings.JOB_TASK_TIME_LIMIT_SECONDS = 1800, 1860
+    assert tasks.delivery_time_limits() == (1800, 1860)
     # A hard limit at or below the soft one would kill before the soft limit could end the delivery.
     settings.JOB_TASK_SOFT_TIME_LIMIT_SECONDS, settings.JOB_TASK_TIME_LIMIT_SECONDS = 100, 50
     assert tasks.delivery_time_limits() == (100, 105)
