@@ -207,4 +207,4 @@ def test_the_audit_csv_cannot_run_as_a_spreadsheet_formula(tenant):
     )
     csv = tenant.clients[VIEWER].get("/portal/audit.csv").content.decode()
     assert "'=HYPERLINK" in csv
-    assert ',=HYPERLINK' not in csv and ',"=HYPERLINK' not in csv
+    assert ",=HYPERLINK" not in csv and ',"=HYPERLINK' not in csv
