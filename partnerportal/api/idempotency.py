@@ -55,9 +55,8 @@ def idempotent(view, handler):
         owner = _owner(request)
         fingerprint = _fingerprint(request)
         with transaction.atomic():
-            IdempotentRequest.objects.filter(
-                **owner, key=key, created_at__lt=timezone.now() - KEY_LIFETIME
-            ).delete()
+            # This client's expired keys go (this one included), so the table holds about a day of keys.
+            IdempotentRequest.objects.filter(**owner, created_at__lt=timezone.now() - KEY_LIFETIME).delete()
             try:
                 with transaction.atomic():
                     record = IdempotentRequest.objects.create(**owner, key=key, fingerprint=fingerprint)

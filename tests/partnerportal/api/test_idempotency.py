@@ -57,11 +57,14 @@ def test_a_refusal_is_replayed_too_and_keys_are_per_token(acme):
 def test_a_key_older_than_24_hours_is_forgotten(acme):
     client, url = acme.clients["operate"], f"/api/v1/desktops/{acme.desktops[1].pk}/actions"
     client.post(url, START, format="json", HTTP_IDEMPOTENCY_KEY="k-4")
+    client.post(url, START, format="json", HTTP_IDEMPOTENCY_KEY="k-old")
     IdempotentRequest.objects.update(created_at=timezone.now() - timedelta(hours=25))
     before = start_jobs().count()
     later = client.post(url, START, format="json", HTTP_IDEMPOTENCY_KEY="k-4")
     assert later.status_code == 202 and "Idempotent-Replayed" not in later
     assert start_jobs().count() == before + 1
+    # The token's other expired keys went too: only the new answer is kept.
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["k-4"]
 
 
 @pytest.mark.django_db
