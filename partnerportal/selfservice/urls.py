@@ -14,6 +14,7 @@ from partnerportal.selfservice.views import (
     policies,
     tokens,
     usage,
+    webhooks,
 )
 
 app_name = "selfservice"
@@ -38,6 +39,10 @@ urlpatterns = [
     path("power-policies/<int:pk>/", policies.policy_edit, name="policy"),
     path("api-tokens/", tokens.token_index, name="tokens"),
     path("api-tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
+    path("webhooks/", webhooks.webhook_index, name="webhooks"),
+    path("webhooks/<int:pk>/toggle/", webhooks.webhook_toggle, name="webhook_toggle"),
+    path("webhooks/<int:pk>/remove/", webhooks.webhook_remove, name="webhook_remove"),
+    path("webhooks/deliveries/<int:pk>/resend/", webhooks.webhook_resend, name="webhook_resend"),
     path("members/", members.member_index, name="members"),
     path("members/<int:pk>/role/", members.member_role, name="member_role"),
     path("members/<int:pk>/remove/", members.member_delete, name="member_remove"),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import URLResolver, get_resolver
 
-from orchestration.models import AuditEvent, Job
+from orchestration.models import AuditEvent, Job, WebhookDelivery, WebhookEndpoint
 from tenants.choices import MembershipRole
 from tenants.models import ApiToken, CustomerMembership, Desktop, PowerPolicy, UntrackedWorkspace
 
@@ -101,6 +101,10 @@ PROBES: dict[str, list[Probe]] = {
     ],
     "tokens": [_page("/portal/api-tokens/")],
     "token_revoke": [Probe("POST", lambda ids: f"/portal/api-tokens/{ids['token']}/revoke/")],
+    "webhooks": [_page("/portal/webhooks/")],
+    "webhook_toggle": [Probe("POST", lambda ids: f"/portal/webhooks/{ids['webhook']}/toggle/")],
+    "webhook_remove": [Probe("POST", lambda ids: f"/portal/webhooks/{ids['webhook']}/remove/")],
+    "webhook_resend": [Probe("POST", lambda ids: f"/portal/webhooks/deliveries/{ids['delivery']}/resend/")],
     "members": [_page("/portal/members/")],
     "member_role": [
         Probe(
@@ -144,6 +148,7 @@ def _extras(tenant) -> None:
     """What the shared fixture lacks: a token, a policy, an untracked WorkSpace."""
     from orchestration.actors import Actor
     from orchestration.services.tokens import api_token_issue
+    from orchestration.services.webhooks import webhook_endpoint_create
 
     api_token_issue(
         actor=Actor.system("test"),
@@ -153,6 +158,15 @@ def _extras(tenant) -> None:
     )
     PowerPolicy.objects.create(
         customer=tenant.customer, name=f"{tenant.customer.slug}-policy", is_default=True
+    )
+    endpoint, _ = webhook_endpoint_create(
+        actor=Actor.system("test"),
+        customer=tenant.customer,
+        url=f"https://{tenant.customer.slug}-hooks.example.net/in",
+        events=["job.finished"],
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, customer=tenant.customer, event_key="job:1", event_type="job.finished", payload={}
     )
     now = datetime.now(UTC)
     UntrackedWorkspace.objects.create(
@@ -183,6 +197,8 @@ def _ids(tenant, own) -> dict:
         "uidb64": urlsafe_base64_encode(force_bytes(membership.user_id)),
         "account": tenant.account.pk,
         "untracked": UntrackedWorkspace.objects.get(aws_account=tenant.account).workspace_id,
+        "webhook": WebhookEndpoint.objects.get(customer=tenant.customer).pk,
+        "delivery": WebhookDelivery.objects.get(customer=tenant.customer).pk,
     }
 
 
@@ -216,6 +232,12 @@ def _snapshot(tenant) -> dict:
         "untracked": list(
             UntrackedWorkspace.objects.filter(aws_account__customer=customer).values_list("pk")
         ),
+        "webhooks": list(
+            WebhookEndpoint.objects.filter(customer=customer).values_list("pk", "is_active", "url")
+        ),
+        "deliveries": list(
+            WebhookDelivery.objects.filter(customer=customer).values_list("pk", "status", "attempts")
+        ),
     }
 
 
@@ -229,6 +251,7 @@ def _markers(tenant) -> list[str]:
         f"{slug}-token",
         f"{slug}-policy",
         f"{slug}.example.com",
+        f"{slug}-hooks.example.net",
         tenant.account.account_id,
         tenant.bundle.bundle_id,
         tenant.directory.directory_id,

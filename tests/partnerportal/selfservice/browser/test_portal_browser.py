@@ -84,6 +84,13 @@ def test_an_admin_creates_from_a_csv_watches_the_job_stops_one_and_sees_usage(
     page.get_by_role("link", name="Power policies", exact=True).click()
     page.get_by_role("link", name="New policy").click()
     shoot(page, "17-power-policy-grid")
+    page.get_by_role("link", name="Webhooks", exact=True).click()
+    page.get_by_label("URL").fill("https://hooks.example.org/workspaces")
+    page.get_by_label("Job finished").check()
+    page.get_by_label("Desktop needs attention").check()
+    page.get_by_role("button", name="Register the endpoint").click()
+    expect(page.locator("#webhook-secret")).to_contain_text("whsec_")
+    shoot(page, "18-webhooks")
 
 
 def _fleet_for(role: str):
