@@ -26,7 +26,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py schedules_install
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runstack --host $(HOST) --port $(PORT)
+	$(PY) manage.py runstack --host $(HOST) --port $(PORT) --demo-fleet 6
 
 ## test: the whole suite, what CI runs, in TEST_WORKERS parallel processes, each with its own database
 ## (DATABASE_URL's name + _gwN), Redis and ports

@@ -15,7 +15,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from orchestration.actors import Actor
 from orchestration.choices import ALL_QUEUES
+from orchestration.services.desktops import DesktopCreateRequest, desktop_create_bulk
 from orchestration.services.errors import AwsError
 from partnerportal import devstack
 from partnerportal.management.commands.seed_demo import (
@@ -23,6 +25,7 @@ from partnerportal.management.commands.seed_demo import (
     DEMO_CUSTOMER_USERNAME,
     DEMO_STAFF_USERNAME,
 )
+from tenants.models import Desktop
 
 READY_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 20
@@ -49,6 +52,13 @@ class Command(BaseCommand):
             "--log-dir", type=Path, default=None, help="Where worker.log and beat.log go (default var/log)."
         )
         parser.add_argument("--noreload", action="store_true", help="Do not reload the web app on changes.")
+        parser.add_argument(
+            "--demo-fleet",
+            type=int,
+            default=0,
+            help="Desktops to ask for, as the demo customer's admin would, when the customer has none yet "
+            "(`make run` asks for 6), so the portal has desktops, a job and usage to show.",
+        )
 
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG:
@@ -68,6 +78,8 @@ class Command(BaseCommand):
             demo_rows = self._connect_demo_customer(server)
             self._start_children(options, children, with_jobs=with_jobs)
             self._wait_ready(children, options)
+            if with_jobs and options["demo_fleet"]:
+                self._demo_fleet(demo_rows, options["demo_fleet"])
             self._banner(options, server.endpoint_url, demo_rows, children, time.monotonic() - started)
             self._supervise(children)
         except KeyboardInterrupt:
@@ -182,6 +194,24 @@ class Command(BaseCommand):
         where = f"; its log: {child.log_path}" if child.log_path else ""
         tail = "\n".join(child.log_text().splitlines()[-15:])
         return f"The {child.name} exited with code {child.exit_code()}{where}\n{tail}".rstrip()
+
+    def _demo_fleet(self, rows: devstack.DemoRows, count: int) -> None:
+        """A first fleet for the demo customer, through the same service and job as a person's request."""
+        customer = rows.aws_account.customer
+        if Desktop.objects.filter(aws_account__customer=customer).exists():
+            return
+        users = [f"demo-user{n:02d}" for n in range(1, count + 1)]
+        job = desktop_create_bulk(
+            actor=Actor.system("make run (demo fleet)"),
+            request=DesktopCreateRequest(
+                customer=customer,
+                aws_account=rows.aws_account,
+                directory=rows.directory,
+                bundle=rows.bundle,
+                user_names=users,
+            ),
+        )
+        self.stdout.write(f"Demo fleet: job {job.pk} creates {count} desktops for {customer.name}.")
 
     # ----------------------------------------------------------------------------------------- banner
     def _banner(self, options, simulator_url: str, rows: devstack.DemoRows, children, seconds: float) -> None:
