@@ -1,6 +1,8 @@
 """Admin for what runs on its own: power policies and golden-image pipelines."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from orchestration.services.pipelines import pipeline_run_now
 from tenants.models import GoldenImagePipeline, PowerPolicy
@@ -23,8 +25,39 @@ class PowerPolicyAdmin(StaffAdmin):
     autocomplete_fields = ["customer"]
 
 
+class GoldenImagePipelineForm(forms.ModelForm):
+    class Meta:
+        model = GoldenImagePipeline
+        fields = [
+            "customer",
+            "aws_account",
+            "region",
+            "name",
+            "golden_desktop",
+            "schedule_cron",
+            "copy_to_regions",
+            "retention_count",
+            "image_name_prefix",
+            "enabled",
+            "target_bundles",
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        # The bundles are saved after the row, past the model's clean(): check them here, as a form error.
+        if cleaned.get("aws_account") is not None:
+            self.instance.aws_account = cleaned["aws_account"]
+        if cleaned.get("target_bundles") is not None and self.instance.aws_account_id:
+            try:
+                self.instance.clean_target_bundles(cleaned["target_bundles"])
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+
 @admin.register(GoldenImagePipeline)
 class GoldenImagePipelineAdmin(StaffAdmin):
+    form = GoldenImagePipelineForm
     list_display = [
         "name",
         "customer",
