@@ -43,7 +43,7 @@ class GoldenImagePipelineForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         # The bundles are saved after the row, past the model's clean(): check them here, as a form error.
         if cleaned.get("aws_account") is not None:
             self.instance.aws_account = cleaned["aws_account"]
