@@ -33,11 +33,11 @@ run: install
 test: install
 	DJANGO_SETTINGS_MODULE=partnerportal.settings.test $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-## test-fast: unit tests only (no integration, no chaos, no browser): no worker, no beat, under a minute.
+## test-fast: unit tests only (no integration, no chaos, no browser, none marked slow): no worker, no beat, under a minute.
 ## It keeps its test databases between runs (--reuse-db migrates them forward); --create-db starts afresh.
 test-fast: install
 	DJANGO_SETTINGS_MODULE=partnerportal.settings.test $(PY) -m pytest -n 2 --reuse-db \
-		-m "not integration and not chaos and not browser" $(PYTEST_ARGS)
+		-m "not integration and not chaos and not browser and not slow" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -29,9 +29,16 @@ INTEGRATION_TIMEOUT = 300
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    default_timeout = float(config.getini("timeout") or 0)
     for item in items:
         if item.get_closest_marker("integration") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(INTEGRATION_TIMEOUT))
+        # A unit test that allows itself more than the unit default, or serves pages on a live server,
+        # is not for `make test-fast` (which must stay under a minute); `make test` runs it.
+        if _timeout_of(item, default_timeout) > default_timeout or "live_server" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.slow)
     # Longest first (by the time a test allows itself), so parallel workers do not end waiting on one
     # long test that started last; the sort is stable and the same in every xdist worker.
     default = float(config.getini("timeout") or 0)
