@@ -105,7 +105,9 @@ def test_a_new_member_sets_a_password_through_a_one_time_link(tenant):
     )
     assert done.status_code == 302
     # The new password works on the portal's own sign-in page (through django-axes, as a person signs in).
-    signed_in = Client().post("/portal/login/", {"username": "newbie", "password": "a fine long passphrase 42"})
+    signed_in = Client().post(
+        "/portal/login/", {"username": "newbie", "password": "a fine long passphrase 42"}
+    )
     assert signed_in.status_code == 302 and signed_in["Location"] == "/portal/"
     again = Client().get(path, follow=True).content.decode()
     assert "has been used or has expired" in again

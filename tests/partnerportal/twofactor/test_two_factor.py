@@ -95,7 +95,8 @@ def test_a_new_session_verifies_with_a_recovery_code_that_then_stops_working(req
 def test_staff_without_the_setting_and_customer_users_without_the_rule_are_not_asked():
     assert _signed_in(StaffUserFactory(username="ops")).get("/admin/").status_code == 200
     member = CustomerMembershipFactory(user=UserFactory(), customer=CustomerFactory(require_two_factor=False))
-    assert _signed_in(member.user).get("/portal/").status_code == 200  # the portal itself, no detour to verify
+    # The portal page itself, with no detour to the verify page.
+    assert _signed_in(member.user).get("/portal/").status_code == 200
 
 
 def test_a_customer_that_requires_two_factor_sends_its_users_to_enrol_and_refuses_the_api():
