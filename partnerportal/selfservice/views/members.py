@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from orchestration.actors import Actor
 from orchestration.services.members import MemberInvalid, member_add, member_remove, member_role_change
+from partnerportal.form_errors import add_service_errors
 from partnerportal.selfservice.access import PortalRequest, portal_view
 from partnerportal.selfservice.forms import bootstrap_widgets
 from partnerportal.selfservice.views.common import page
@@ -47,12 +48,6 @@ def set_password_link(request: PortalRequest, membership: CustomerMembership) ->
     return request.build_absolute_uri(path)
 
 
-def _apply_errors(form: forms.Form, invalid: MemberInvalid) -> None:
-    for field, errors in invalid.errors.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-
-
 @portal_view(Capability.ADMINISTER)
 def member_index(request: PortalRequest) -> HttpResponse:
     """GET: the members and the form. POST: a new member, whose set-password link is on this response only."""
@@ -64,7 +59,7 @@ def member_index(request: PortalRequest) -> HttpResponse:
                 actor=Actor.for_user(request.user), customer=request.customer, **form.cleaned_data
             )
         except MemberInvalid as invalid:
-            _apply_errors(form, invalid)
+            add_service_errors(form, invalid)
         else:
             link, form = set_password_link(request, added), MemberForm()
     response = page(

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from orchestration.actors import Actor
 from orchestration.services.tokens import ApiTokenInvalid, api_token_issue, api_token_revoke
+from partnerportal.form_errors import add_service_errors
 from partnerportal.selfservice.access import PortalRequest, portal_view
 from partnerportal.selfservice.forms import bootstrap_widgets
 from partnerportal.selfservice.views.common import page
@@ -56,9 +57,7 @@ def token_index(request: PortalRequest) -> HttpResponse:
                 expires_at=form.cleaned_data.get("expires_at"),
             )
         except ApiTokenInvalid as invalid:
-            for field, errors in invalid.errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            add_service_errors(form, invalid)
         else:
             form = TokenForm()
     response = page(

@@ -17,6 +17,7 @@ from orchestration.services.webhooks import (
     webhook_endpoint_delete,
     webhook_endpoint_update,
 )
+from partnerportal.form_errors import add_service_errors
 from partnerportal.selfservice.access import PortalRequest, portal_view
 from partnerportal.selfservice.forms import bootstrap_widgets
 from partnerportal.selfservice.views.common import page
@@ -64,9 +65,7 @@ def webhook_index(request: PortalRequest) -> HttpResponse:
                 description=form.cleaned_data["description"],
             )
         except WebhookInvalid as invalid:
-            for field, errors in invalid.errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            add_service_errors(form, invalid)
         else:
             form = WebhookForm()
     context = {

@@ -25,7 +25,7 @@ from orchestration.services.reconcile import ReconcileInvalid, reconcile_start
 from partnerportal.staff.forms.accounts import AwsAccountAdminForm, ByolSetupForm
 from tenants.models import AwsAccount
 
-from .base import StaffAdmin
+from .base import StaffAdmin, add_service_errors
 
 DEFAULT_CIDR_CONSTRAINT = "10.0.0.0/8"
 
@@ -184,9 +184,7 @@ class AwsAccountAdmin(StaffAdmin):
                     offered_cidrs=request.POST.getlist("offered"),
                 )
             except ByolSetupInvalid as invalid:
-                for field, problems in invalid.errors.items():
-                    for problem in problems:
-                        form.add_error(field if field in form.fields else None, problem)
+                add_service_errors(form, invalid)
             else:
                 self.message_user(
                     request,

@@ -14,7 +14,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from orchestration.services.errors import AwsError, RequestInvalid
+from orchestration.services.errors import AwsError
+from partnerportal.form_errors import add_service_errors  # noqa: F401 - the admin modules import it from here
 from tenants.access import CAPABILITY_PERMISSIONS, Capability, customer_path, staff_customer_ids
 from tenants.models import AwsAccount
 
@@ -101,13 +102,6 @@ class StaffAdmin(admin.ModelAdmin):
 
     def has_administer_permission(self, request: HttpRequest) -> bool:
         return self._has_capability(request, Capability.ADMINISTER)
-
-
-def add_service_errors(form: forms.BaseForm, invalid: RequestInvalid) -> None:
-    """A service's refusal (`errors` per field) on the form: each message on its field, else on the form."""
-    for field, problems in invalid.errors.items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, problem)
 
 
 class AwsResourceAdmin(StaffAdmin):
