@@ -489,7 +489,7 @@ def webhook_deliver(delivery_id: int) -> str:
         last_status_code=status_code,
         last_error=error,
     )
-    publish(DELIVER_TASK, [delivery.pk], Queue.INTERACTIVE, countdown=delay)
+    # No message of its own for the next attempt: the dispatcher's tick sends what is due, once.
     return WebhookDeliveryStatus.PENDING
 
 
