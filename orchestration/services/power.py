@@ -42,7 +42,12 @@ from orchestration.models import AuditEvent, Job
 from orchestration.services.accounts import account_access
 from orchestration.services.audit import audit_event_for_job
 from orchestration.services.desktop_actions import DesktopAction, DesktopActionRunner
-from orchestration.services.schedules import schedule_run_claim, schedule_run_finish, window_start_for
+from orchestration.services.schedules import (
+    schedule_exclusive,
+    schedule_run_claim,
+    schedule_run_finish,
+    window_start_for,
+)
 from tenants.choices import ActivitySource, ConnectionState, DesktopState, RunningMode
 from tenants.models import DESKTOP_IS_LIVE, Customer, Desktop, DesktopActivity, PowerPolicy
 
@@ -197,7 +202,13 @@ def idle_sweep_run(*, now: datetime | None = None) -> dict:
     run = schedule_run_claim(schedule=IDLE_SWEEP_SCHEDULE, window_start=window)
     if run is None:
         return {"claimed": False, "window_start": window.isoformat()}
-    report = idle_sweep(now=now)
+    with schedule_exclusive(IDLE_SWEEP_SCHEDULE) as alone:
+        if not alone:
+            # The sweep still running reads these desktops; the next window looks again.
+            result = {"claimed": True, "window_start": window.isoformat(), "skipped": "a sweep is running"}
+            schedule_run_finish(run, result=result)
+            return result
+        report = idle_sweep(now=now)
     result = {"claimed": True, "window_start": window.isoformat(), **report.__dict__}
     schedule_run_finish(run, result=result, error="; ".join(report.errors))
     return result

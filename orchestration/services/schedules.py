@@ -4,12 +4,15 @@ Two beats, a retried task or a redelivered message all try the same claim; the d
 one of them have it, and the others return without doing anything.
 """
 
+import hashlib
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orchestration.choices import JobStatus
@@ -36,6 +39,26 @@ def schedule_run_claim(*, schedule: str, window_start: datetime) -> ScheduleRun 
             )
     except IntegrityError:
         return None
+
+
+@contextmanager
+def schedule_exclusive(schedule: str) -> Iterator[bool]:
+    """Yield True if no other run of `schedule` is under way anywhere, holding that until the block ends.
+
+    Claims stop two runs of one window; this stops a run of the next window from starting while a slow
+    one still works on the same rows. A session-level PostgreSQL advisory lock: the server drops it when
+    the holder's connection dies, so a killed worker never leaves it held.
+    """
+    key = int.from_bytes(hashlib.blake2b(schedule.encode(), digest_size=8).digest(), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        (held,) = cursor.fetchone()
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def schedule_run_finish(run: ScheduleRun, *, result: dict, error: str = "") -> None:
