@@ -571,7 +571,8 @@ class PoolManageRunner(JobRunner):
             self._manage(item)
 
     def _manage(self, item: JobItem) -> None:
-        now = timezone.now()
+        # The run decides for its window; a late delivery decides for the moment it runs.
+        now = max(timezone.now(), datetime.fromisoformat(item.params["window_start"]))
         with transaction.atomic():
             pool = (
                 Pool.objects.select_for_update(of=("self",))
