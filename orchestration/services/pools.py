@@ -27,6 +27,7 @@ from orchestration.actors import Actor
 from orchestration.choices import JOB_TERMINAL_STATUSES, AuditOutcome, JobKind, Queue
 from orchestration.engine.jobs import NewItem
 from orchestration.engine.runner import JobRunner
+from orchestration.failpoints import failpoint
 from orchestration.models import AuditEvent, Job, JobItem, ScheduleRun
 from orchestration.services.audit import audit_event_for_actor, audit_event_for_job, audit_record_many
 from orchestration.services.desktop_actions import DesktopAction, desktop_action_bulk
@@ -598,6 +599,8 @@ class PoolManageRunner(JobRunner):
             Job.objects.filter(pk=self.job.pk).update(
                 result={"pool_id": pool.pk, "target": plan.target_size, **vars(counts)}
             )
+            # A fault test kills the worker here: the orders are written, not committed.
+            failpoint("pool_manage.before_commit")
             self.succeed([item], audit=events)
 
     def _carry_out(self, pool: Pool, plan: PoolPlan, now: datetime) -> list[AuditEvent]:

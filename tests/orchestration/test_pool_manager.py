@@ -164,3 +164,16 @@ def test_a_persistent_pool_keeps_the_desktop_with_its_user_after_a_disconnect():
     manage(now)
     member.refresh_from_db()
     assert member.assigned_user == "held0"
+
+
+def test_the_idle_sweep_leaves_a_pools_spare_desktops_to_the_pool_manager():
+    from orchestration.services.power import _candidates
+    from tests.factories import PowerPolicyFactory
+
+    pool = make_pool()
+    PowerPolicyFactory(customer=pool.customer, is_default=True, stop_after_no_session_minutes=5)
+    spare = add_desktops(pool, 2)
+    held = assigned(pool, 1)
+    candidates, _ = _candidates()
+    assert {d.pk for d in candidates} == {held[0].desktop_id}
+    assert not {d.pk for d in candidates} & {m.desktop_id for m in spare}
