@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from orchestration.actors import Actor
@@ -110,9 +110,26 @@ def _bucket(member: PoolDesktop) -> str:
 def pool_members(pool: Pool) -> list[PoolDesktop]:
     """The pool's live desktops with their state, in a fixed order."""
     members = (
-        PoolDesktop.objects.filter(pool=pool).select_related("desktop", "desktop__activity").order_by("pk")
+        PoolDesktop.objects.filter(pool=pool)
+        .annotate(order_finished=_order_finished())
+        .select_related("desktop", "desktop__activity")
+        .order_by("pk")
     )
-    return [m for m in members if _is_live(m.desktop) and m.pending_action != PoolAction.TERMINATE]
+    live: list[PoolDesktop] = []
+    for member in members:
+        if not _is_live(member.desktop) or (
+            member.pending_action == PoolAction.TERMINATE and not member.order_finished
+        ):
+            continue
+        if member.order_finished:
+            member.pending_action = ""  # the order is done; the mark is cleared by the next manager run
+        live.append(member)
+    return live
+
+
+def _order_finished() -> Exists:
+    """Whether the job of a pool desktop's pending order has finished."""
+    return Exists(Job.objects.filter(pk=OuterRef("pending_job_id"), status__in=JOB_TERMINAL_STATUSES))
 
 
 def pool_counts(pool: Pool) -> PoolCounts:
@@ -280,11 +297,13 @@ def _answer_for_held(actor: Actor, pool: Pool, member: PoolDesktop) -> Assignmen
 
 
 def _free(pool: Pool) -> QuerySet[PoolDesktop]:
+    """Unassigned desktops no order is under way for: none, or its job has finished (the manager's next
+    run clears the mark; a user need not wait for it)."""
     return PoolDesktop.objects.filter(
+        Q(pending_action="") | (~Q(pending_action=PoolAction.TERMINATE) & _order_finished()),
         pool=pool,
         assigned_user__isnull=True,
         needs_recycle=False,
-        pending_action="",
         desktop__unmanaged_at__isnull=True,
         desktop__workspace_id__isnull=False,
     )
@@ -304,11 +323,17 @@ def _claim(pool: Pool, state: str, user_name: str, now: datetime) -> PoolDesktop
     if member is None:
         return None
     taken = PoolDesktop.objects.filter(pk=member.pk, assigned_user__isnull=True).update(
-        assigned_user=user_name, assigned_at=now, updated_at=now
+        assigned_user=user_name,
+        assigned_at=now,
+        pending_action="",
+        pending_job_id=None,
+        pending_since=None,
+        updated_at=now,
     )
     if not taken:
         return None
     member.assigned_user, member.assigned_at = user_name, now
+    member.pending_action, member.pending_job_id, member.pending_since = "", None, None
     return member
 
 
@@ -682,3 +707,47 @@ class PoolManageRunner(JobRunner):
         if run is not None:
             schedule_run_finish(run, result=dict(job.result or {}), error=failed or "")
         return {}
+
+
+# ---------------------------------------------------------------------------------- for the pages
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+CHART_POINTS = 288
+
+
+@dataclass
+class PoolOverview:
+    """What a pool's page shows: counts, what applies now, the week as a grid, the last 24 hours."""
+
+    pool: Pool
+    counts: PoolCounts
+    min_now: int
+    buffer_now: int
+    window_now: dict | None
+    # Per day: (day name, 24 cells of (min, buffer, in a window)).
+    grid: list[tuple[str, list[tuple[int, int, bool]]]]
+    chart: dict
+
+
+def pool_overview(pool: Pool, *, now: datetime | None = None) -> PoolOverview:
+    now = now or timezone.now()
+    min_now, buffer_now, window_now = pool.capacity_at(now)
+    grid = []
+    for day, name in enumerate(DAY_NAMES):
+        cells = []
+        for hour in range(24):
+            cell = (pool.min_size, pool.buffer, False)
+            for window in pool.schedule or []:
+                if day in window["days"] and window["start"] <= f"{hour:02d}:00" < window["end"]:
+                    cell = (window["min"], window["buffer"], True)
+            cells.append(cell)
+        grid.append((name, cells))
+    samples = pool_samples(pool, since=now - timedelta(hours=24))
+    samples = samples[:: max(1, len(samples) // CHART_POINTS)]  # a run a minute is more than a chart shows
+    chart = {
+        "labels": [sample.taken_at.strftime("%H:%M") for sample in samples],
+        "size": [sample.size for sample in samples],
+        "assigned": [sample.assigned for sample in samples],
+        "warm": [sample.warm for sample in samples],
+        "title": f"{pool.name}: desktops and assignments, last 24 hours (UTC)",
+    }
+    return PoolOverview(pool, pool_counts(pool), min_now, buffer_now, window_now, grid, chart)

@@ -146,3 +146,18 @@ def test_a_bad_user_name_is_refused_before_anything_happens(user):
     assert "user" in refused.value.errors
     assert not PoolDesktop.objects.filter(assigned_user__isnull=False).exists()
     assert not Job.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_desktop_whose_rebuild_finished_is_handed_out_before_the_manager_clears_the_mark():
+    from tests.factories import JobFactory
+
+    pool = make_pool()
+    rebuild = JobFactory(customer=pool.customer, kind=JobKind.DESKTOP_REBUILD, status="RUNNING")
+    (member,) = add_desktops(pool, 1, pending_action=PoolAction.REBUILD, pending_job_id=rebuild.pk)
+    assert pool_assign(actor=ACTOR, pool=pool, user_name="ann").status != "assigned"
+    Job.objects.filter(pk=rebuild.pk).update(status="SUCCEEDED")
+    answer = pool_assign(actor=ACTOR, pool=pool, user_name="bob")
+    assert answer.status == "assigned" and answer.member.pk == member.pk
+    member.refresh_from_db()
+    assert member.pending_action == "" and member.pending_job_id is None
