@@ -436,6 +436,7 @@ def _create(
             aws_account_id=pool.aws_account_id,
             assigned_user=assigned_user,
             assigned_at=now if assigned_user else None,
+            image_id=pool_image_id(pool),
             pending_action=PoolAction.CREATE,
             pending_job_id=job.pk,
             pending_since=now,
@@ -488,6 +489,7 @@ class PoolPlan:
     finished: list[PoolDesktop] = field(default_factory=list)
     releases: list[tuple[PoolDesktop, str, str]] = field(default_factory=list)
     rebuild: list[PoolDesktop] = field(default_factory=list)
+    update: list[PoolDesktop] = field(default_factory=list)
     start: list[PoolDesktop] = field(default_factory=list)
     stop: list[PoolDesktop] = field(default_factory=list)
     terminate: list[PoolDesktop] = field(default_factory=list)
@@ -510,6 +512,36 @@ def _release_due(pool: Pool, member: PoolDesktop, now: datetime) -> str:
     if now - gone < timedelta(minutes=pool.release_delay_minutes):
         return ""
     return f"{member.assigned_user} disconnected at {gone:%Y-%m-%d %H:%M} UTC, {pool.release_delay_minutes} minutes' release delay passed"
+
+
+def pool_image_id(pool: Pool) -> str:
+    """The image the pool's bundle makes desktops from now ("" when the bundle names none)."""
+    image = pool.bundle.image if pool.bundle.image_id else None
+    return image.image_id if image is not None else ""
+
+
+def _rolling_update(
+    pool: Pool, counts: PoolCounts, buckets: dict[str, list[PoolDesktop]], plan: PoolPlan
+) -> list[PoolDesktop]:
+    """Free desktops made from an older image than the bundle's, to rebuild now: stopped ones first, and
+    never more out of service at once than the pool's max-unavailable share (released desktops being
+    rebuilt count too). Assigned ones are rebuilt when they are released."""
+    current = pool_image_id(pool)
+    if not current:
+        return []
+    free = buckets.get("stopped", []) + buckets.get("warm", [])
+    outdated = [m for m in free if m.image_id and m.image_id != current]
+    allowed = max(1, counts.size * pool.max_unavailable_percent // 100)
+    out_of_service = counts.recycling  # released or updated desktops waiting for, or in, a rebuild
+    budget = max(0, allowed - out_of_service)
+    chosen = outdated[: min(budget, POOL_BATCH)]
+    if chosen:
+        plan.reasons["update"] = (
+            f"{len(outdated)} free desktops run an older image than the bundle's {current}; rebuilding "
+            f"{len(chosen)}: at most {allowed} ({pool.max_unavailable_percent}% of {counts.size}) out of "
+            f"service at once, {out_of_service} already are"
+        )
+    return chosen
 
 
 def pool_plan(pool: Pool, now: datetime) -> PoolPlan:
@@ -543,9 +575,11 @@ def pool_plan(pool: Pool, now: datetime) -> PoolPlan:
         plan.reasons["rebuild"] = (
             f"{len(plan.rebuild)} released desktops are rebuilt before anyone else gets them"
         )
+    plan.update = _rolling_update(pool, counts, buckets, plan)
+    # Rebuilt desktops (released or updated) come back warm: they count toward the buffer.
     ready = counts.warm + counts.warming + len(plan.rebuild)
     need = buffer - ready
-    stopped = buckets.get("stopped", [])
+    stopped = [m for m in buckets.get("stopped", []) if m not in plan.update]
     if need > 0 and pool.running_mode == RunningMode.MANUAL:
         plan.start = stopped[: min(need, POOL_BATCH)]
         need -= len(plan.start)
@@ -561,7 +595,7 @@ def pool_plan(pool: Pool, now: datetime) -> PoolPlan:
             f"{counts.size} desktops, {ready + len(plan.start)} warm or warming"
         )
     extra = counts.size - target
-    warm = buckets.get("warm", [])
+    warm = [m for m in buckets.get("warm", []) if m not in plan.update]
     # Warm desktops beyond the buffer may go; stopped spare ones go first; never an assigned one.
     surplus_warm = min(len(warm), max(0, counts.warm + counts.warming - buffer))
     if extra > 0:
@@ -641,6 +675,7 @@ class PoolManageRunner(JobRunner):
                 events.append(self._decision(pool, "PoolRelease", why, [member], user=user))
         orders = (
             ("rebuild", plan.rebuild, DesktopAction.REBUILD, PoolAction.REBUILD),
+            ("update", plan.update, DesktopAction.REBUILD, PoolAction.REBUILD),
             ("start", plan.start, DesktopAction.START, PoolAction.START),
             ("stop", plan.stop, DesktopAction.STOP, PoolAction.STOP),
             ("terminate", plan.terminate, DesktopAction.TERMINATE, PoolAction.TERMINATE),
@@ -653,11 +688,15 @@ class PoolManageRunner(JobRunner):
             except RequestInvalid as refused:
                 events.append(
                     self._decision(pool, f"Pool{name.title()}", plan.reasons[name], members, refused=refused)
-                )
+                )  # refused before any AWS call (e.g. a desktop no longer tagged as ours)
                 continue
-            if name == "rebuild":
-                PoolDesktop.objects.filter(pk__in=[m.pk for m in members]).update(needs_recycle=False)
-            events.append(self._decision(pool, f"Pool{name.title()}", plan.reasons[name], members, job=job))
+            if name in ("rebuild", "update"):
+                # A rebuild takes the bundle's current image.
+                PoolDesktop.objects.filter(pk__in=[m.pk for m in members]).update(
+                    needs_recycle=False, image_id=pool_image_id(pool)
+                )
+            action_name = "PoolImageUpdate" if name == "update" else f"Pool{name.title()}"
+            events.append(self._decision(pool, action_name, plan.reasons[name], members, job=job))
         if plan.create:
             try:
                 job, made = _create(actor, pool, plan.create, now, reason=plan.reasons["create"])

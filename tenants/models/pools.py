@@ -243,6 +243,12 @@ class PoolDesktop(models.Model):
     needs_recycle = models.BooleanField(
         default=False, help_text="Held by someone before: rebuilt before anyone else gets it."
     )
+    image_id = models.CharField(
+        max_length=65,
+        blank=True,
+        help_text="The WorkSpaces image the desktop was last made or rebuilt from (rolling updates compare it "
+        "with the bundle's); empty: not known.",
+    )
     pending_action = models.CharField(max_length=10, choices=PoolAction.choices, blank=True, default="")
     pending_job_id = models.BigIntegerField(null=True, blank=True)
     pending_since = models.DateTimeField(null=True, blank=True)

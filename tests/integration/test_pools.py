@@ -7,14 +7,15 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 
 from orchestration.actors import Actor
 from orchestration.aws.workspaces import workspaces_list
-from orchestration.models import AuditEvent
+from orchestration.models import AuditEvent, Job
 from orchestration.services.accounts import account_access
 from orchestration.services.pools import pool_assign, pool_counts
-from tenants.models import Desktop, Pool, PoolSample
+from tenants.models import Bundle, Desktop, Image, Pool, PoolDesktop, PoolSample
 from tests.integration.stack import SHORT_LEASE
 
 pytestmark = pytest.mark.integration
@@ -109,3 +110,36 @@ def test_a_worker_killed_during_a_scale_up_makes_no_extra_desktop(stack_factory,
     print(
         f"\nFIGURE pool-kill desktops_in_aws={sum(census.values())} scale_ups={AuditEvent.objects.filter(action='PoolScaleUp', occurred_at__gte=since).count()}"
     )
+
+
+@pytest.mark.timeout(400)
+def test_a_rolling_image_update_never_takes_more_than_max_unavailable_out_of_service(
+    stack_factory, customer_account
+):
+    world = customer_account
+    account = world["aws_account"]
+    old = Image.objects.create(aws_account=account, region="us-east-1", image_id="wsi-old000001", name="v1")
+    new = Image.objects.create(aws_account=account, region="us-east-1", image_id="wsi-new000001", name="v2")
+    Bundle.objects.filter(pk=world["bundle"].pk).update(image=old)
+    pool = _pool(world, min_size=10, buffer=10, max_size=10, max_unavailable_percent=20)
+    stack = stack_factory(FAST_MANAGER).start()
+    _wait_until(_warm(pool, 10), "ten warm desktops", stack, timeout=240)
+    assert set(PoolDesktop.objects.filter(pool=pool).values_list("image_id", flat=True)) == {old.image_id}
+    Bundle.objects.filter(pk=world["bundle"].pk).update(image=new)
+    most_out = 0
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        pool.refresh_from_db()
+        counts = pool_counts(pool)
+        most_out = max(most_out, counts.recycling)
+        done = set(PoolDesktop.objects.filter(pool=pool).values_list("image_id", flat=True)) == {new.image_id}
+        if done and counts.warm == 10:
+            break
+        stack.supervise()
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"the update did not finish: {vars(pool_counts(pool))}\n{stack.logs()}")
+    assert 1 <= most_out <= 2, most_out
+    assert AuditEvent.objects.filter(action="PoolImageUpdate").count() >= 5
+    assert Job.objects.filter(kind="DESKTOP_REBUILD").aggregate(n=Sum("total_items"))["n"] == 10
+    print(f"\nFIGURE pool-rolling-update desktops=10 max_unavailable=2 most_out_of_service={most_out}")

@@ -177,3 +177,37 @@ def test_the_idle_sweep_leaves_a_pools_spare_desktops_to_the_pool_manager():
     candidates, _ = _candidates()
     assert {d.pk for d in candidates} == {held[0].desktop_id}
     assert not {d.pk for d in candidates} & {m.desktop_id for m in spare}
+
+
+def test_a_rolling_update_rebuilds_outdated_free_desktops_within_max_unavailable():
+    from tests.factories import ImageFactory
+
+    pool = make_pool(min_size=10, buffer=2, max_size=10, max_unavailable_percent=20)
+    old = pool.bundle.image.image_id
+    add_desktops(pool, 7, image_id=old)
+    add_desktops(pool, 2, state=DesktopState.STOPPED, image_id=old)
+    held = assigned(pool, 1)
+    PoolDesktop.objects.filter(pk=held[0].pk).update(image_id=old)
+    assert not pool_plan(pool, MONDAY_NOON).update, "the bundle's image has not changed"
+    new = ImageFactory(aws_account=pool.aws_account)
+    pool.bundle.image = new
+    pool.bundle.save()
+    plan = pool_plan(pool, MONDAY_NOON)
+    assert len(plan.update) == 2, "20% of 10"
+    assert all(m.desktop.state == DesktopState.STOPPED for m in plan.update), "stopped ones first"
+    assert "at most 2 (20% of 10)" in plan.reasons["update"]
+    # One released desktop waiting for its rebuild takes one of the two places.
+    first_warm = (
+        PoolDesktop.objects.filter(
+            pool=pool, desktop__state=DesktopState.AVAILABLE, assigned_user__isnull=True
+        )
+        .order_by("pk")
+        .first()
+    )
+    PoolDesktop.objects.filter(pk=first_warm.pk).update(needs_recycle=True)
+    again = pool_plan(pool, MONDAY_NOON)
+    assert len(again.update) == 1 and not {m.pk for m in again.update} & {held[0].pk}
+    manage(MONDAY_NOON)
+    assert AuditEvent.objects.filter(action="PoolImageUpdate").count() == 1
+    updating = PoolDesktop.objects.filter(pool=pool, pending_action=PoolAction.REBUILD, needs_recycle=False)
+    assert set(updating.values_list("image_id", flat=True)) == {new.image_id}
