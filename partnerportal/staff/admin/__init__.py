@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     images,
     jobs,
     policies,
+    pools,
     schedules,
     signin,
     tokens,
