@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from orchestration.actors import Actor
 from orchestration.services.desktop_actions import (
@@ -25,7 +26,7 @@ from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.desktops import DesktopCreateForm, DesktopMigrateForm, DesktopModifyForm
 from tenants.models import Bundle, Customer, Desktop
 
-from .base import AwsResourceAdmin, add_service_errors, staff_scope, staff_scope_choices
+from .base import AwsResourceAdmin, add_service_errors, job_message, staff_scope, staff_scope_choices
 
 # Shown before a destructive action is confirmed.
 REBUILD_WARNING = (
@@ -42,6 +43,10 @@ TERMINATE_WARNING = (
     "disconnected at once."
 )
 PREVIEW_ROWS = 50
+
+
+def job_url(job) -> str:
+    return reverse("admin:orchestration_job_change", args=[job.pk])
 
 
 @admin.register(Desktop)
@@ -96,7 +101,9 @@ class DesktopAdmin(AwsResourceAdmin):
                 add_service_errors(form, invalid)
             else:
                 self.message_user(
-                    request, f"Job {job.pk} is creating {job.total_items} desktops.", messages.SUCCESS
+                    request,
+                    job_message(job, "is creating {} desktops.", job.total_items),
+                    messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
         return self.render_page(
@@ -146,7 +153,13 @@ class DesktopAdmin(AwsResourceAdmin):
                 partial = bool(job.result.get("not_eligible"))
                 self.message_user(
                     request,
-                    f"{customer.name}: {desktop_action_summary(job=job)}",
+                    format_html(
+                        '{}: {} <a href="{}">Follow job {}</a>',
+                        customer.name,
+                        desktop_action_summary(job=job),
+                        job_url(job),
+                        job.pk,
+                    ),
                     messages.WARNING if partial else messages.SUCCESS,
                 )
 
