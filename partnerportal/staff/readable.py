@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tenants.choices import ComputeType
+
 # Keys whose plain humanized form would read badly or leak an internal word.
 LABELS = {
     "aws_account_id": "AWS account",
@@ -103,3 +105,47 @@ def duration_words(started: datetime | None, finished: datetime | None, now: dat
         return f"{minutes} min {seconds} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min"
+
+
+# AWS's name and size of each compute type (AWS's public bundle pages); types whose size we do not carry
+# show AWS's name alone rather than a guess.
+COMPUTE_TYPE_SIZES: dict[str, tuple[str, str]] = {
+    "VALUE": ("Value", "1 vCPU, 2 GiB"),
+    "STANDARD": ("Standard", "2 vCPU, 4 GiB"),
+    "PERFORMANCE": ("Performance", "2 vCPU, 8 GiB"),
+    "POWER": ("Power", "4 vCPU, 16 GiB"),
+    "POWERPRO": ("PowerPro", "8 vCPU, 32 GiB"),
+    "GENERALPURPOSE_4XLARGE": ("GeneralPurpose.4xlarge", "16 vCPU, 64 GiB"),
+    "GENERALPURPOSE_8XLARGE": ("GeneralPurpose.8xlarge", "32 vCPU, 128 GiB"),
+    "GRAPHICS": ("Graphics", "8 vCPU, 15 GiB, 1 GPU"),
+    "GRAPHICSPRO": ("GraphicsPro", "16 vCPU, 122 GiB, 1 GPU"),
+    "GRAPHICS_G4DN": ("Graphics.g4dn", "4 vCPU, 16 GiB, 1 GPU"),
+    "GRAPHICSPRO_G4DN": ("GraphicsPro.g4dn", "16 vCPU, 64 GiB, 1 GPU"),
+    "GRAPHICS_G6_XLARGE": ("Graphics.g6.xlarge", "4 vCPU, 16 GiB, 1 GPU"),
+    "GRAPHICS_G6_2XLARGE": ("Graphics.g6.2xlarge", "8 vCPU, 32 GiB, 1 GPU"),
+    "GRAPHICS_G6_4XLARGE": ("Graphics.g6.4xlarge", "16 vCPU, 64 GiB, 1 GPU"),
+    "GRAPHICS_G6_8XLARGE": ("Graphics.g6.8xlarge", "32 vCPU, 128 GiB, 1 GPU"),
+    "GRAPHICS_G6_16XLARGE": ("Graphics.g6.16xlarge", "64 vCPU, 256 GiB, 1 GPU"),
+    "GRAPHICS_GR6_4XLARGE": ("Graphics.gr6.4xlarge", "16 vCPU, 128 GiB, 1 GPU"),
+    "GRAPHICS_GR6_8XLARGE": ("Graphics.gr6.8xlarge", "32 vCPU, 256 GiB, 1 GPU"),
+    "GRAPHICS_G6F_LARGE": ("Graphics.g6f.large", "2 vCPU, 8 GiB, 1/8 GPU"),
+    "GRAPHICS_G6F_XLARGE": ("Graphics.g6f.xlarge", "4 vCPU, 16 GiB, 1/8 GPU"),
+    "GRAPHICS_G6F_2XLARGE": ("Graphics.g6f.2xlarge", "8 vCPU, 32 GiB, 1/4 GPU"),
+    "GRAPHICS_G6F_4XLARGE": ("Graphics.g6f.4xlarge", "16 vCPU, 64 GiB, 1/2 GPU"),
+    "GRAPHICS_GR6F_4XLARGE": ("Graphics.gr6f.4xlarge", "16 vCPU, 128 GiB, 1/2 GPU"),
+}
+
+
+def compute_type_label(value: str) -> str:
+    """A compute type as people know it, with its size: "Standard (2 vCPU, 4 GiB)"."""
+    if not value:
+        return "—"
+    if value in COMPUTE_TYPE_SIZES:
+        name, size = COMPUTE_TYPE_SIZES[value]
+        return f"{name} ({size})"
+    # GRAPHICS_G7_2XLARGE -> Graphics.g7.2xlarge
+    family, _, rest = value.partition("_")
+    return ".".join([family.capitalize(), *rest.lower().split("_")]) if rest else value.capitalize()
+
+
+COMPUTE_TYPE_CHOICES = [(value, compute_type_label(value)) for value in ComputeType.values]

@@ -27,6 +27,7 @@ from orchestration.services.desktop_forget import DesktopForgetInvalid, desktop_
 from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB, DesktopCreateInvalid, desktop_create_bulk
 from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.desktops import DesktopCreateForm, DesktopMigrateForm, DesktopModifyForm
+from partnerportal.staff.readable import compute_type_label
 from tenants.access import DESKTOP_ACTION_CAPABILITIES, principal_for_user
 from tenants.models import Bundle, Customer, Desktop, DesktopActivity
 
@@ -76,7 +77,7 @@ class DesktopAdmin(AwsResourceAdmin):
         "bundle",
         "directory",
         "running_mode",
-        "compute_type",
+        "compute",
     ]
     list_select_related = ["aws_account__customer", "directory", "bundle"]
     list_filter = ["state", "running_mode", "compute_type", "region", "aws_account__customer"]
@@ -175,7 +176,12 @@ class DesktopAdmin(AwsResourceAdmin):
         """The staff form for bulk creation; it calls the same service as the command and the API."""
         if not self.has_provision_permission(request):
             return HttpResponse(status=403)
-        form = staff_scope_choices(request, DesktopCreateForm(request.POST or None))
+        customers = staff_scope(request, Customer.objects.filter(is_active=True))
+        if request.method == "POST":
+            form = DesktopCreateForm(request.POST, customers=customers)
+        else:  # the page itself, or htmx asking again after a choice changed: choices chained, no errors yet
+            form = DesktopCreateForm(initial=request.GET.dict(), customers=customers)
+        form = staff_scope_choices(request, form)
         if request.method == "POST" and form.is_valid():
             try:
                 job = desktop_create_bulk(actor=Actor.for_user(request.user), request=form.to_request())
@@ -191,6 +197,10 @@ class DesktopAdmin(AwsResourceAdmin):
         return self.render_page(
             request, "admin/tenants/desktop/create_desktops.html", "Create desktops", form=form
         )
+
+    @admin.display(description="Compute type", ordering="compute_type")
+    def compute(self, obj: Desktop) -> str:
+        return compute_type_label(obj.compute_type)
 
     def snapshots_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The desktop's snapshots, read from AWS when staff ask for them (never on every page view)."""
@@ -415,7 +425,7 @@ class DesktopAdmin(AwsResourceAdmin):
                     ("workspace_id", "state", "state_changed_at"),
                     ("user_name", "computer_name", "ip_address"),
                     ("aws_account", "region", "directory"),
-                    ("bundle", "running_mode", "compute_type"),
+                    ("bundle", "running_mode", "compute"),
                     ("root_volume_gib", "user_volume_gib"),
                 ]
             },
@@ -440,6 +450,7 @@ class DesktopAdmin(AwsResourceAdmin):
         return ", ".join(f"{key}={value}" for key, value in sorted((obj.tags or {}).items())) or "—"
 
     readonly_fields = [
+        "compute",
         "tags_in_words",
         "missing_from_aws_since",
         "stopped_by_aws_at",
