@@ -494,7 +494,12 @@ def test_the_commands_refuse_without_sending_anything(acme, untracked, simulator
     untracked("ws-good00001")
     untracked("ws-good00002")
     call_command(
-        "desktops_adopt", "--account", "111111111111", "--workspace-ids", "ws-good00001, ws-good00002"
+        "desktops_adopt",
+        "--account",
+        "111111111111",
+        "--workspace-ids",
+        "ws-good00001, ws-good00002",
+        "--yes",
     )
     job = Job.objects.get()
     assert (job.kind, job.total_items, job.params) == ("DESKTOP_ADOPT", 2, {"aws_account_id": "111111111111"})

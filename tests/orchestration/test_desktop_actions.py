@@ -287,7 +287,7 @@ def test_command_makes_a_job_for_a_directory(world, capsys, tmp_path):
     desktops = [world["desktop"](state="STOPPED") for _ in range(3)]
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text("\n".join(d.workspace_id for d in desktops))
-    call_command("desktops_action", "start", account=world["account"].account_id, ids_file=ids_file)
+    call_command("desktops_action", "start", account=world["account"].account_id, ids_file=ids_file, yes=True)
     job = Job.objects.get()
     assert (job.kind, job.total_items) == ("DESKTOP_START", 3)
     assert f"Job {job.pk} will start 3 desktops." in capsys.readouterr().out
