@@ -29,6 +29,7 @@ from orchestration.aws.workspaces import (
 from orchestration.choices import AuditOutcome, JobKind
 from orchestration.engine.items import items_mark_submitted
 from orchestration.engine.jobs import NewItem
+from orchestration.engine.rows import rows_update
 from orchestration.engine.runner import JobRunner
 from orchestration.failpoints import failpoint
 from orchestration.models import AuditEvent, Job, JobItem
@@ -373,7 +374,7 @@ class DesktopCreateRunner(JobRunner):
             desktops.append(desktop)
             item.aws_resource_id = workspace.workspace_id
         with transaction.atomic(savepoint=False):
-            Desktop.objects.bulk_update(desktops, ["workspace_id", "tags", *REPORTED_FIELDS])
+            rows_update(Desktop.objects.all(), desktops, ["workspace_id", "tags", *REPORTED_FIELDS])
             self.wait([item for item, _ in made], audit=audit)
 
     def _create(self, items: list[JobItem]) -> None:
@@ -515,7 +516,7 @@ class DesktopCreateRunner(JobRunner):
                     item.error_code = workspace.error_code or f"Workspace{workspace.state.title()}"
                     item.error_message = workspace.error_message or f"The desktop went to {workspace.state}."
                     failed.append(item)
-            Desktop.objects.bulk_update(changed, REPORTED_FIELDS)
+            rows_update(Desktop.objects.all(), changed, REPORTED_FIELDS)
             self.succeed(succeeded)
             self.fail_each(failed)
 
