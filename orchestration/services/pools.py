@@ -57,6 +57,8 @@ WARMING_STATES = frozenset(
         DesktopState.REBOOTING,
     }
 )
+# The pages chart a day; a week of samples is kept for a look back.
+SAMPLES_KEPT = timedelta(days=7)
 GONE_STATES = frozenset({DesktopState.TERMINATING, DesktopState.TERMINATED})
 
 
@@ -646,6 +648,7 @@ class PoolManageRunner(JobRunner):
             plan = pool_plan(pool, now)
             events = self._carry_out(pool, plan, now)
             counts = pool_counts(pool)
+            PoolSample.objects.filter(pool=pool, taken_at__lt=now - SAMPLES_KEPT).delete()
             PoolSample.objects.create(
                 pool=pool,
                 taken_at=now,

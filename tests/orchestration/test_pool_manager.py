@@ -43,6 +43,9 @@ def test_the_buffer_is_restored_once_per_window_and_warming_desktops_count():
     pool = make_pool(buffer=3, max_size=10)
     add_desktops(pool, 1)
     assigned(pool, 2)
+    PoolSample.objects.create(
+        pool=pool, taken_at=MONDAY_NOON - timedelta(days=8), size=0, assigned=0, warm=0, stopped=0, target=0
+    )
     first = manage(MONDAY_NOON)
     assert len(first["jobs"]) == 1
     create = Job.objects.get(kind=JobKind.DESKTOP_CREATE)
@@ -57,7 +60,7 @@ def test_the_buffer_is_restored_once_per_window_and_warming_desktops_count():
     assert Job.objects.filter(kind=JobKind.DESKTOP_CREATE).count() == 1
     assert ScheduleRun.objects.filter(schedule=f"pool:{pool.pk}").count() == 2
     assert all(run.status == JobStatus.SUCCEEDED for run in ScheduleRun.objects.all())
-    assert PoolSample.objects.filter(pool=pool).count() == 2
+    assert PoolSample.objects.filter(pool=pool).count() == 2, "a week is kept, the 8-day-old one went"
 
 
 def test_a_schedule_window_changes_the_target():
