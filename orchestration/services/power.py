@@ -349,7 +349,7 @@ def _stop_job(customer: Customer, stops: list[_Stop]) -> NewJob:
         actor=Actor.schedule(IDLE_SWEEP_SCHEDULE),
         customer=customer,
         queue=Queue.PERIODIC,
-        batch_size=DesktopActionRunner.batch_size,
+        batch_size=IdleSweepRunner.items_per_delivery(JobKind.IDLE_SWEEP),
         poll_in=settings.JOB_POLL_INTERVAL_SECONDS,
         params={"action": DesktopAction.STOP},
         items=[

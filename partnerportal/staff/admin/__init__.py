@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     customers,
     desktops,
     directories,
+    home,
     images,
     jobs,
     policies,

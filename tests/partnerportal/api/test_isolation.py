@@ -115,6 +115,7 @@ def globex_marks(globex) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_no_operation_reads_or_writes_another_tenants_objects(client, acme, globex):
     schema = yaml.safe_load(client.get("/api/v1/schema/").content)
     ids, writes, marks = path_ids(globex), bodies(globex), globex_marks(globex)

@@ -277,6 +277,7 @@ def _send(client, probe: Probe, ids: dict):
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.slow
 def test_no_role_reads_writes_acts_on_or_exports_another_tenants_objects(tenant, other_tenant, role):
     _extras(tenant)
     _extras(other_tenant)
@@ -340,6 +341,7 @@ def test_every_desktop_action_for_every_role(tenant, role, action):
     ("role", "allowed"),
     [(MembershipRole.ADMIN, True), (MembershipRole.OPERATOR, False), (MembershipRole.VIEWER, False)],
 )
+@pytest.mark.slow
 def test_every_settings_action_for_every_role(tenant, role, allowed):
     _extras(tenant)
     client = tenant.clients[role]
