@@ -546,6 +546,25 @@ def _rolling_update(
     return chosen
 
 
+def pool_marks_clear(*, pool_id: int, now: datetime) -> int:
+    """Clear the marks of orders whose job has finished, on its own and skipping rows an assignment holds.
+
+    Housekeeping only (reads already treat a finished order as none), kept out of the manager's long
+    transaction: a row it locked would be skipped by assignments' SKIP LOCKED claim until it commits,
+    and a user would be given a new desktop while a warm one waited.
+    """
+    with transaction.atomic():
+        done = list(
+            PoolDesktop.objects.filter(pool_id=pool_id)
+            .filter(_order_finished())
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        return PoolDesktop.objects.filter(pk__in=done).update(
+            pending_action="", pending_job_id=None, pending_since=None, updated_at=now
+        )
+
+
 def pool_plan(pool: Pool, now: datetime) -> PoolPlan:
     """The pool's target from its schedule, and the changes that move it there (none to an assigned
     desktop, never below the minimum or above the maximum, at most POOL_BATCH of each kind)."""
@@ -635,6 +654,7 @@ class PoolManageRunner(JobRunner):
     def _manage(self, item: JobItem) -> None:
         # The run decides for its window; a late delivery decides for the moment it runs.
         now = max(timezone.now(), datetime.fromisoformat(item.params["window_start"]))
+        pool_marks_clear(pool_id=item.params["pool_id"], now=now)
         with transaction.atomic():
             pool = (
                 Pool.objects.select_for_update(of=("self",))
@@ -668,10 +688,6 @@ class PoolManageRunner(JobRunner):
     def _carry_out(self, pool: Pool, plan: PoolPlan, now: datetime) -> list[AuditEvent]:
         actor = Actor.schedule(pool_schedule_name(pool))
         events: list[AuditEvent] = []
-        if plan.finished:
-            PoolDesktop.objects.filter(pk__in=[m.pk for m in plan.finished]).update(
-                pending_action="", pending_job_id=None, pending_since=None, updated_at=now
-            )
         if plan.releases:
             _release([m for m, _, _ in plan.releases], now)
             for member, user, why in plan.releases:
