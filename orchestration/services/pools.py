@@ -431,6 +431,9 @@ def _create(
     desktop_ids = list(
         JobItem.objects.filter(job=job).order_by("sequence").values_list("desktop_id", flat=True)
     )
+    if pool.power_policy_id is not None:
+        # An assigned desktop follows the pool's policy (the idle sweep leaves free ones to the manager).
+        Desktop.objects.filter(pk__in=desktop_ids).update(power_policy_id=pool.power_policy_id)
     members = PoolDesktop.objects.bulk_create(
         PoolDesktop(
             pool=pool,

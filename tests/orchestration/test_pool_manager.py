@@ -214,3 +214,14 @@ def test_a_rolling_update_rebuilds_outdated_free_desktops_within_max_unavailable
     assert AuditEvent.objects.filter(action="PoolImageUpdate").count() == 1
     updating = PoolDesktop.objects.filter(pool=pool, pending_action=PoolAction.REBUILD, needs_recycle=False)
     assert set(updating.values_list("image_id", flat=True)) == {new.image_id}
+
+
+def test_desktops_the_pool_makes_follow_its_power_policy():
+    from tests.factories import PowerPolicyFactory
+
+    pool = make_pool(buffer=2, max_size=5)
+    pool.power_policy = PowerPolicyFactory(customer=pool.customer)
+    pool.save()
+    manage(MONDAY_NOON)
+    made = Desktop.objects.filter(pool_membership__pool=pool)
+    assert made.count() == 2 and set(made.values_list("power_policy_id", flat=True)) == {pool.power_policy_id}
