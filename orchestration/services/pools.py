@@ -282,9 +282,7 @@ def _answer_for_held(actor: Actor, pool: Pool, member: PoolDesktop) -> Assignmen
             locked = PoolDesktop.objects.select_for_update().select_related("desktop").get(pk=member.pk)
             if locked.pending_action:
                 return _answer_for_held(actor, pool, locked)
-            job = _start(
-                actor, pool, [locked], reason=f"{locked.assigned_user} asked for their stopped desktop"
-            )
+            job = _start(actor, pool, [locked])
         return Assignment(
             "pending",
             "starting the user's stopped desktop",
@@ -348,7 +346,7 @@ def _assign_new(actor: Actor, pool: Pool, user_name: str, now: datetime) -> Assi
         member = _claim(pool, DesktopState.STOPPED, user_name, now)
         if member is not None:
             reason = f"no warm desktop: starting a stopped one for {user_name}"
-            job = _start(actor, pool, [member], reason=reason)
+            job = _start(actor, pool, [member])
             audit_record_many([_assign_event(actor, pool, "PoolAssign", user_name, member, reason)])
             return Assignment("pending", reason, member, job, START_ESTIMATE_SECONDS)
     # Making one: the pool row's lock makes the size check and the create one step per pool.
@@ -358,7 +356,7 @@ def _assign_new(actor: Actor, pool: Pool, user_name: str, now: datetime) -> Assi
         reason = f"every desktop is taken and the pool is at its maximum of {pool.max_size}"
         return Assignment("wait", reason)
     reason = f"no warm or stopped desktop: creating one for {user_name}"
-    job, members = _create(actor, pool, 1, now, assigned_user=user_name, reason=reason)
+    job, members = _create(actor, pool, 1, now, assigned_user=user_name)
     audit_record_many([_assign_event(actor, pool, "PoolAssign", user_name, members[0], reason)])
     return Assignment("pending", reason, members[0], job, CREATE_ESTIMATE_SECONDS)
 
@@ -408,12 +406,12 @@ def _act(actor: Actor, pool: Pool, members: list[PoolDesktop], action: str, pend
     return job
 
 
-def _start(actor: Actor, pool: Pool, members: list[PoolDesktop], *, reason: str) -> Job:
+def _start(actor: Actor, pool: Pool, members: list[PoolDesktop]) -> Job:
     return _act(actor, pool, members, DesktopAction.START, PoolAction.START)
 
 
 def _create(
-    actor: Actor, pool: Pool, count: int, now: datetime, *, assigned_user: str | None = None, reason: str
+    actor: Actor, pool: Pool, count: int, now: datetime, *, assigned_user: str | None = None
 ) -> tuple[Job, list[PoolDesktop]]:
     """`count` new user-decoupled desktops of the pool, as one create job; their pool rows in the same
     transaction, so a recount (a redelivered manager run) sees them at once."""
@@ -721,7 +719,7 @@ class PoolManageRunner(JobRunner):
             events.append(self._decision(pool, action_name, plan.reasons[name], members, job=job))
         if plan.create:
             try:
-                job, made = _create(actor, pool, plan.create, now, reason=plan.reasons["create"])
+                job, made = _create(actor, pool, plan.create, now)
             except RequestInvalid as refused:
                 events.append(self._decision(pool, "PoolCreate", plan.reasons["create"], [], refused=refused))
             else:
