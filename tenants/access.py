@@ -123,6 +123,7 @@ OPERATIONS_VIEWS = (
     "tenants.view_desktop",
     "tenants.view_powerpolicy",
     "tenants.view_goldenimagepipeline",
+    "tenants.view_pool",
     "orchestration.view_job",
     "orchestration.view_jobitem",
 )

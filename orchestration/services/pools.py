@@ -57,6 +57,8 @@ WARMING_STATES = frozenset(
         DesktopState.REBOOTING,
     }
 )
+# The pages chart a day; a week of samples is kept for a look back.
+SAMPLES_KEPT = timedelta(days=7)
 GONE_STATES = frozenset({DesktopState.TERMINATING, DesktopState.TERMINATED})
 
 
@@ -280,9 +282,7 @@ def _answer_for_held(actor: Actor, pool: Pool, member: PoolDesktop) -> Assignmen
             locked = PoolDesktop.objects.select_for_update().select_related("desktop").get(pk=member.pk)
             if locked.pending_action:
                 return _answer_for_held(actor, pool, locked)
-            job = _start(
-                actor, pool, [locked], reason=f"{locked.assigned_user} asked for their stopped desktop"
-            )
+            job = _start(actor, pool, [locked])
         return Assignment(
             "pending",
             "starting the user's stopped desktop",
@@ -346,7 +346,7 @@ def _assign_new(actor: Actor, pool: Pool, user_name: str, now: datetime) -> Assi
         member = _claim(pool, DesktopState.STOPPED, user_name, now)
         if member is not None:
             reason = f"no warm desktop: starting a stopped one for {user_name}"
-            job = _start(actor, pool, [member], reason=reason)
+            job = _start(actor, pool, [member])
             audit_record_many([_assign_event(actor, pool, "PoolAssign", user_name, member, reason)])
             return Assignment("pending", reason, member, job, START_ESTIMATE_SECONDS)
     # Making one: the pool row's lock makes the size check and the create one step per pool.
@@ -356,7 +356,7 @@ def _assign_new(actor: Actor, pool: Pool, user_name: str, now: datetime) -> Assi
         reason = f"every desktop is taken and the pool is at its maximum of {pool.max_size}"
         return Assignment("wait", reason)
     reason = f"no warm or stopped desktop: creating one for {user_name}"
-    job, members = _create(actor, pool, 1, now, assigned_user=user_name, reason=reason)
+    job, members = _create(actor, pool, 1, now, assigned_user=user_name)
     audit_record_many([_assign_event(actor, pool, "PoolAssign", user_name, members[0], reason)])
     return Assignment("pending", reason, members[0], job, CREATE_ESTIMATE_SECONDS)
 
@@ -406,12 +406,12 @@ def _act(actor: Actor, pool: Pool, members: list[PoolDesktop], action: str, pend
     return job
 
 
-def _start(actor: Actor, pool: Pool, members: list[PoolDesktop], *, reason: str) -> Job:
+def _start(actor: Actor, pool: Pool, members: list[PoolDesktop]) -> Job:
     return _act(actor, pool, members, DesktopAction.START, PoolAction.START)
 
 
 def _create(
-    actor: Actor, pool: Pool, count: int, now: datetime, *, assigned_user: str | None = None, reason: str
+    actor: Actor, pool: Pool, count: int, now: datetime, *, assigned_user: str | None = None
 ) -> tuple[Job, list[PoolDesktop]]:
     """`count` new user-decoupled desktops of the pool, as one create job; their pool rows in the same
     transaction, so a recount (a redelivered manager run) sees them at once."""
@@ -429,6 +429,9 @@ def _create(
     desktop_ids = list(
         JobItem.objects.filter(job=job).order_by("sequence").values_list("desktop_id", flat=True)
     )
+    if pool.power_policy_id is not None:
+        # An assigned desktop follows the pool's policy (the idle sweep leaves free ones to the manager).
+        Desktop.objects.filter(pk__in=desktop_ids).update(power_policy_id=pool.power_policy_id)
     members = PoolDesktop.objects.bulk_create(
         PoolDesktop(
             pool=pool,
@@ -544,6 +547,25 @@ def _rolling_update(
     return chosen
 
 
+def pool_marks_clear(*, pool_id: int, now: datetime) -> int:
+    """Clear the marks of orders whose job has finished, on its own and skipping rows an assignment holds.
+
+    Housekeeping only (reads already treat a finished order as none), kept out of the manager's long
+    transaction: a row it locked would be skipped by assignments' SKIP LOCKED claim until it commits,
+    and a user would be given a new desktop while a warm one waited.
+    """
+    with transaction.atomic():
+        done = list(
+            PoolDesktop.objects.filter(pool_id=pool_id)
+            .filter(_order_finished())
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        return PoolDesktop.objects.filter(pk__in=done).update(
+            pending_action="", pending_job_id=None, pending_since=None, updated_at=now
+        )
+
+
 def pool_plan(pool: Pool, now: datetime) -> PoolPlan:
     """The pool's target from its schedule, and the changes that move it there (none to an assigned
     desktop, never below the minimum or above the maximum, at most POOL_BATCH of each kind)."""
@@ -633,6 +655,7 @@ class PoolManageRunner(JobRunner):
     def _manage(self, item: JobItem) -> None:
         # The run decides for its window; a late delivery decides for the moment it runs.
         now = max(timezone.now(), datetime.fromisoformat(item.params["window_start"]))
+        pool_marks_clear(pool_id=item.params["pool_id"], now=now)
         with transaction.atomic():
             pool = (
                 Pool.objects.select_for_update(of=("self",))
@@ -646,6 +669,7 @@ class PoolManageRunner(JobRunner):
             plan = pool_plan(pool, now)
             events = self._carry_out(pool, plan, now)
             counts = pool_counts(pool)
+            PoolSample.objects.filter(pool=pool, taken_at__lt=now - SAMPLES_KEPT).delete()
             PoolSample.objects.create(
                 pool=pool,
                 taken_at=now,
@@ -665,10 +689,6 @@ class PoolManageRunner(JobRunner):
     def _carry_out(self, pool: Pool, plan: PoolPlan, now: datetime) -> list[AuditEvent]:
         actor = Actor.schedule(pool_schedule_name(pool))
         events: list[AuditEvent] = []
-        if plan.finished:
-            PoolDesktop.objects.filter(pk__in=[m.pk for m in plan.finished]).update(
-                pending_action="", pending_job_id=None, pending_since=None, updated_at=now
-            )
         if plan.releases:
             _release([m for m, _, _ in plan.releases], now)
             for member, user, why in plan.releases:
@@ -699,7 +719,7 @@ class PoolManageRunner(JobRunner):
             events.append(self._decision(pool, action_name, plan.reasons[name], members, job=job))
         if plan.create:
             try:
-                job, made = _create(actor, pool, plan.create, now, reason=plan.reasons["create"])
+                job, made = _create(actor, pool, plan.create, now)
             except RequestInvalid as refused:
                 events.append(self._decision(pool, "PoolCreate", plan.reasons["create"], [], refused=refused))
             else:

@@ -2,11 +2,13 @@
 assignments, a schedule window changes the target, and a worker killed mid scale-up makes no extra
 desktop."""
 
+import threading
 import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -143,3 +145,41 @@ def test_a_rolling_image_update_never_takes_more_than_max_unavailable_out_of_ser
     assert AuditEvent.objects.filter(action="PoolImageUpdate").count() >= 5
     assert Job.objects.filter(kind="DESKTOP_REBUILD").aggregate(n=Sum("total_items"))["n"] == 10
     print(f"\nFIGURE pool-rolling-update desktops=10 max_unavailable=2 most_out_of_service={most_out}")
+
+
+@pytest.mark.timeout(400)
+def test_fifty_parallel_requests_over_twenty_warm_desktops_while_the_manager_runs(
+    stack_factory, customer_account
+):
+    """The same race as the unit test, with the worker and beat's pool manager running beside it."""
+    world = customer_account
+    pool = _pool(world, min_size=0, buffer=20, max_size=20)
+    stack = stack_factory(FAST_MANAGER).start()
+    _wait_until(_warm(pool, 20), "twenty warm desktops", stack, timeout=240)
+    barrier = threading.Barrier(50)
+    answers: list[tuple[str, int | None]] = []
+    errors: list[BaseException] = []
+
+    def ask(number: int) -> None:
+        barrier.wait()
+        try:
+            answer = pool_assign(actor=ACTOR, pool=pool, user_name=f"user{number:02d}")
+            answers.append((answer.status, answer.member.desktop_id if answer.member else None))
+        except BaseException as exc:  # a failed thread must fail the test, not vanish
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert Counter(status for status, _ in answers) == {"assigned": 20, "wait": 30}
+    given = [desktop for status, desktop in answers if status == "assigned"]
+    assert len(set(given)) == 20, "a desktop was assigned twice"
+    assert PoolDesktop.objects.filter(pool=pool, assigned_user__isnull=False).count() == 20
+    time.sleep(5)  # manager runs after the rush: at its maximum, nothing more is made
+    assert sum(_aws_census(world).values()) == 20
+    print(f"\nFIGURE pool-50-parallel assigned=20 wait=30 assigned_twice={20 - len(set(given))}")

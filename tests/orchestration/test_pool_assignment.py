@@ -161,3 +161,17 @@ def test_a_desktop_whose_rebuild_finished_is_handed_out_before_the_manager_clear
     assert answer.status == "assigned" and answer.member.pk == member.pk
     member.refresh_from_db()
     assert member.pending_action == "" and member.pending_job_id is None
+
+
+@pytest.mark.django_db
+def test_a_persistent_users_stopped_desktop_is_started_for_them_not_another_handed_out():
+    pool = make_pool(persistent=True)
+    add_desktops(pool, 2)
+    (theirs,) = add_desktops(
+        pool, 1, state=DesktopState.STOPPED, assigned_user="ann", assigned_at="2026-11-30T08:00:00Z"
+    )
+    answer = pool_assign(actor=ACTOR, pool=pool, user_name="ann")
+    assert answer.status == "pending" and answer.member.pk == theirs.pk and answer.already_held
+    assert answer.job.kind == JobKind.DESKTOP_START
+    assert pool_assign(actor=ACTOR, pool=pool, user_name="ann").job.pk == answer.job.pk
+    assert PoolDesktop.objects.filter(pool=pool, assigned_user__isnull=False).count() == 1

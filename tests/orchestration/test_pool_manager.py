@@ -43,6 +43,9 @@ def test_the_buffer_is_restored_once_per_window_and_warming_desktops_count():
     pool = make_pool(buffer=3, max_size=10)
     add_desktops(pool, 1)
     assigned(pool, 2)
+    PoolSample.objects.create(
+        pool=pool, taken_at=MONDAY_NOON - timedelta(days=8), size=0, assigned=0, warm=0, stopped=0, target=0
+    )
     first = manage(MONDAY_NOON)
     assert len(first["jobs"]) == 1
     create = Job.objects.get(kind=JobKind.DESKTOP_CREATE)
@@ -57,7 +60,7 @@ def test_the_buffer_is_restored_once_per_window_and_warming_desktops_count():
     assert Job.objects.filter(kind=JobKind.DESKTOP_CREATE).count() == 1
     assert ScheduleRun.objects.filter(schedule=f"pool:{pool.pk}").count() == 2
     assert all(run.status == JobStatus.SUCCEEDED for run in ScheduleRun.objects.all())
-    assert PoolSample.objects.filter(pool=pool).count() == 2
+    assert PoolSample.objects.filter(pool=pool).count() == 2, "a week is kept, the 8-day-old one went"
 
 
 def test_a_schedule_window_changes_the_target():
@@ -211,3 +214,14 @@ def test_a_rolling_update_rebuilds_outdated_free_desktops_within_max_unavailable
     assert AuditEvent.objects.filter(action="PoolImageUpdate").count() == 1
     updating = PoolDesktop.objects.filter(pool=pool, pending_action=PoolAction.REBUILD, needs_recycle=False)
     assert set(updating.values_list("image_id", flat=True)) == {new.image_id}
+
+
+def test_desktops_the_pool_makes_follow_its_power_policy():
+    from tests.factories import PowerPolicyFactory
+
+    pool = make_pool(buffer=2, max_size=5)
+    pool.power_policy = PowerPolicyFactory(customer=pool.customer)
+    pool.save()
+    manage(MONDAY_NOON)
+    made = Desktop.objects.filter(pool_membership__pool=pool)
+    assert made.count() == 2 and set(made.values_list("power_policy_id", flat=True)) == {pool.power_policy_id}

@@ -19,6 +19,7 @@ function poolCharts() {
       options: {
         maintainAspectRatio: false,
         animation: false,
+        elements: { point: { radius: 0 } },
         plugins: { title: { display: true, text: data.title } },
         scales: { y: { beginAtZero: true, title: { display: true, text: "desktops" } } },
       },
