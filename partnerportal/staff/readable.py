@@ -28,6 +28,10 @@ LABELS = {
     "stopped_by_aws": "Stopped by AWS (48-hour rule)",
     "lost_tag": "Without the PartnerManaged tag",
     "regions_failed": "Regions that could not be read",
+    "root_volume_gib": "Root volume (GiB)",
+    "user_volume_gib": "User volume (GiB)",
+    "count": "Desktops (user-decoupled)",
+    "user_names": "Users",
 }
 LIST_SHOWN = 20
 
@@ -67,6 +71,8 @@ def readable_rows(data: Any, depth: int = 0) -> list[Row]:
         if isinstance(value, dict) and value and not _is_flat_counts(value):
             rows.append(Row(label_for(str(key)), "", depth))
             rows.extend(readable_rows(value, depth + 1))
+        elif key == "compute_type" and isinstance(value, str):
+            rows.append(Row(label_for(key), compute_type_label(value) if value else "as the bundle", depth))
         else:
             rows.append(Row(label_for(str(key)), readable_value(value), depth))
     return rows
@@ -134,6 +140,11 @@ COMPUTE_TYPE_SIZES: dict[str, tuple[str, str]] = {
     "GRAPHICS_G6F_4XLARGE": ("Graphics.g6f.4xlarge", "16 vCPU, 64 GiB, 1/2 GPU"),
     "GRAPHICS_GR6F_4XLARGE": ("Graphics.gr6f.4xlarge", "16 vCPU, 128 GiB, 1/2 GPU"),
 }
+
+
+def compute_type_name(value: str) -> str:
+    """AWS's name alone ("Standard"), where a column has no room for the size."""
+    return compute_type_label(value).split(" (")[0]
 
 
 def compute_type_label(value: str) -> str:

@@ -27,8 +27,9 @@ from orchestration.services.desktop_forget import DesktopForgetInvalid, desktop_
 from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB, DesktopCreateInvalid, desktop_create_bulk
 from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.desktops import DesktopCreateForm, DesktopMigrateForm, DesktopModifyForm
-from partnerportal.staff.readable import compute_type_label
+from partnerportal.staff.readable import compute_type_label, compute_type_name
 from tenants.access import DESKTOP_ACTION_CAPABILITIES, principal_for_user
+from tenants.choices import UNDEFINED_USER
 from tenants.models import Bundle, Customer, Desktop, DesktopActivity
 
 from .base import AwsResourceAdmin, add_service_errors, job_message, staff_scope, staff_scope_choices
@@ -66,21 +67,34 @@ def job_url(job) -> str:
     return reverse("admin:orchestration_job_change", args=[job.pk])
 
 
+class ComputeTypeFilter(admin.SimpleListFilter):
+    """The compute types the desktops use, by the names and sizes people know (not every enum value)."""
+
+    title = "compute type"
+    parameter_name = "compute_type"
+
+    def lookups(self, request, model_admin):
+        used = model_admin.get_queryset(request).order_by().values_list("compute_type", flat=True).distinct()
+        return [(value, compute_type_label(value)) for value in sorted(used) if value]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(compute_type=self.value()) if self.value() else queryset
+
+
 @admin.register(Desktop)
 class DesktopAdmin(AwsResourceAdmin):
     # State second, so it is on screen at 1280 px whatever the names; ids do not wrap (console.css).
     list_display = [
         "workspace_id",
         "state",
-        "user_name",
+        "user",
         "customer",
-        "bundle",
-        "directory",
-        "running_mode",
-        "compute",
+        "bundle_name",
+        "mode",
+        "compute_name",
     ]
     list_select_related = ["aws_account__customer", "directory", "bundle"]
-    list_filter = ["state", "running_mode", "compute_type", "region", "aws_account__customer"]
+    list_filter = ["state", "running_mode", ComputeTypeFilter, "region", "aws_account__customer"]
     actions = [
         "start_desktops",
         "stop_desktops",
@@ -136,7 +150,12 @@ class DesktopAdmin(AwsResourceAdmin):
                 principal=principal_for_user(request.user),
                 filters=AuditFilters(target_id=desktop.workspace_id or f"desktop {desktop.pk}"),
             )
+            label = desktop.workspace_id or desktop.workspace_name or f"desktop {desktop.pk}"
             context.update(
+                title=f"Desktop {label}",
+                subtitle=None,  # the summary below says whose it is
+                desktop_label=label,
+                desktop_user=self.user(desktop),
                 page_actions=self.page_actions(request, desktop),
                 timeline=list(desktop.state_changes.order_by("-changed_at", "-id")[:PAGE_HISTORY]),
                 activity=DesktopActivity.objects.filter(desktop=desktop).first(),
@@ -201,6 +220,22 @@ class DesktopAdmin(AwsResourceAdmin):
     @admin.display(description="Compute type", ordering="compute_type")
     def compute(self, obj: Desktop) -> str:
         return compute_type_label(obj.compute_type)
+
+    @admin.display(description="Compute", ordering="compute_type")
+    def compute_name(self, obj: Desktop) -> str:
+        return compute_type_name(obj.compute_type)
+
+    @admin.display(description="Mode", ordering="running_mode")
+    def mode(self, obj: Desktop) -> str:
+        return obj.get_running_mode_display()
+
+    @admin.display(description="Bundle", ordering="bundle__name")
+    def bundle_name(self, obj: Desktop) -> str:
+        return obj.bundle.name if obj.bundle else "—"
+
+    @admin.display(description="User", ordering="user_name")
+    def user(self, obj: Desktop) -> str:
+        return "not assigned" if obj.user_name == UNDEFINED_USER else obj.user_name
 
     def snapshots_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The desktop's snapshots, read from AWS when staff ask for them (never on every page view)."""
@@ -423,7 +458,7 @@ class DesktopAdmin(AwsResourceAdmin):
             {
                 "fields": [
                     ("workspace_id", "state", "state_changed_at"),
-                    ("user_name", "computer_name", "ip_address"),
+                    ("user", "computer_name", "ip_address"),
                     ("aws_account", "region", "directory"),
                     ("bundle", "running_mode", "compute"),
                     ("root_volume_gib", "user_volume_gib"),
@@ -450,6 +485,7 @@ class DesktopAdmin(AwsResourceAdmin):
         return ", ".join(f"{key}={value}" for key, value in sorted((obj.tags or {}).items())) or "—"
 
     readonly_fields = [
+        "user",
         "compute",
         "tags_in_words",
         "missing_from_aws_since",

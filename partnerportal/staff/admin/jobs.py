@@ -62,7 +62,7 @@ class JobAdmin(ReadOnlyAdmin):
         "failed_items",
         "duration",
         "requested_by",
-        "created_at",
+        "asked_at",
     ]
     list_filter = ["kind", "status", "queue", "customer"]
     list_select_related = ["customer"]
@@ -99,6 +99,10 @@ class JobAdmin(ReadOnlyAdmin):
     @admin.display(description="Asked by", ordering="requested_by_label")
     def requested_by(self, obj: Job) -> str:
         return obj.requested_by_label
+
+    @admin.display(description="Asked at (UTC)", ordering="created_at")
+    def asked_at(self, obj: Job) -> str:
+        return obj.created_at.strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="Duration")
     def duration(self, obj: Job) -> str:
