@@ -19,6 +19,7 @@ import signal
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +70,7 @@ def run_engine(sim, world: dict, n: int, timeout: float) -> dict:
 
     sim.clear_calls()
     log(f"engine: requesting {n} desktops")
+    aws_started = sim.now()  # the simulator's clock (time scale 1) dates each call it records
     started = time.monotonic()
     job = desktop_create_bulk(
         actor=Actor.system("bench"),
@@ -111,9 +113,12 @@ def run_engine(sim, world: dict, n: int, timeout: float) -> dict:
     for state in Desktop.objects.filter(job_items__job=job).values_list("state", flat=True):
         states[state] = states.get(state, 0) + 1
     counts = sim.call_counts()
+    creates = [datetime.fromisoformat(call["time"]) for call in sim.calls("CreateWorkspaces")]
+    last_create = (max(creates) - aws_started).total_seconds() if creates else None
     log(f"engine: job {job.pk} {job.status} in {wall:.2f}s, desktops {states}, calls {counts}")
     return {
         "wall_seconds": round(wall, 3),
+        "last_create_call_seconds": round(last_create, 3) if last_create is not None else None,
         "request_seconds": round(request_seconds, 3),
         "submitted_seconds": round(submitted_seconds, 3) if submitted_seconds is not None else None,
         "job_status": job.status,
@@ -254,7 +259,7 @@ def main() -> int:
     django_ready = False
     try:
         server = SimulatorServer(
-            "127.0.0.1", 0, StartupOptions(time_scale=1.0, seed=0, recorded_calls=100)
+            "127.0.0.1", 0, StartupOptions(time_scale=1.0, seed=0, recorded_calls=20_000)
         ).start()
         sim = SimulatorControl(server.endpoint_url)
         log(f"simulator at {server.endpoint_url}")
@@ -324,6 +329,10 @@ def main() -> int:
         "desktop_states": engine["desktop_states"],
         "request_seconds": engine["request_seconds"],
         "all_submitted_seconds": engine["submitted_seconds"],
+        "last_create_call_seconds": engine["last_create_call_seconds"],
+        "available_within_provisioning_plus_seconds": round(
+            engine["wall_seconds"] - args.provisioning_seconds, 3
+        ),
         "other_calls": {
             op: count
             for op, count in sorted(engine["calls"].items())

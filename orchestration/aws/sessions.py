@@ -7,6 +7,7 @@ are cached per (account, region, role session) in each worker process.
 import threading
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
@@ -18,6 +19,22 @@ ROLE_SESSION_NAME_MAX = 64
 _cache_lock = threading.Lock()
 _sessions: dict[tuple, boto3.Session] = {}
 _clients: dict[tuple, object] = {}
+# One loader of AWS's service models for every session of the process: a job's first client then costs
+# milliseconds, not the hundreds a fresh session spends finding and parsing the model files again.
+_loader = botocore.loaders.create_loader()
+
+
+def _botocore_session() -> botocore.session.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _loader)
+    return core
+
+
+def _boto3_session(core: botocore.session.Session, region: str) -> boto3.Session:
+    session = boto3.Session(botocore_session=core, region_name=region)
+    # boto3 adds its own model directory to the (shared) loader's search path once per session: keep one.
+    _loader.search_paths[:] = list(dict.fromkeys(_loader.search_paths))
+    return session
 
 
 def client_config(*, retries: bool) -> Config:
@@ -32,7 +49,7 @@ def client_config(*, retries: bool) -> Config:
 
 def partner_session(region: str) -> boto3.Session:
     """The partner's own credentials, from the environment (or an instance role in production)."""
-    return boto3.Session(region_name=region)
+    return _boto3_session(_botocore_session(), region)
 
 
 def role_session_name(*parts: str) -> str:
@@ -99,17 +116,13 @@ def account_session(access: AccountAccess) -> boto3.Session:
         session = _sessions.get(key)
         if session is not None:
             return session
+    core = _botocore_session()
     if access.auth_mode == "ACCESS_KEYS":
-        session = boto3.Session(
-            aws_access_key_id=access.access_key_id,
-            aws_secret_access_key=access.secret_access_key,
-            region_name=access.region,
-        )
+        core.set_credentials(access.access_key_id, access.secret_access_key)
     else:
-        core = botocore.session.get_session()
         core._credentials = _refreshable_role_credentials(access)
-        core.set_config_variable("region", access.region)
-        session = boto3.Session(botocore_session=core, region_name=access.region)
+    core.set_config_variable("region", access.region)
+    session = _boto3_session(core, access.region)
     with _cache_lock:
         return _sessions.setdefault(key, session)
 

@@ -1,7 +1,7 @@
 """Every change of a job item's status: claim, wait, succeed, fail, retry later, poison.
 
 Each change is batch-shaped: it takes a list of items and issues one UPDATE however many there are (per
-item values, such as the AWS ids a create returned, go in one statement as CASE expressions). Each takes
+item values, such as the AWS ids a create returned, go in the same statement: `rows.rows_update`). Each takes
 the audit events that describe it and writes them in the same transaction as the state they describe.
 Runners call these (through `JobRunner`); nothing else writes `JobItem.status`.
 """
@@ -15,12 +15,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Field, Q, Value, When
+from django.db.models import F, Q
 from django.utils import timezone
 
 from orchestration.choices import JobItemStatus, JobStatus
 from orchestration.engine.heartbeat import heartbeat_ensure, worker_id
 from orchestration.engine.publish import job_dispatch_items
+from orchestration.engine.rows import rows_update
 from orchestration.models import AuditEvent, Job, JobItem
 
 POISON_CODE = "PoisonMessage"
@@ -99,20 +100,6 @@ def items_claim(*, job_id: int, item_ids: Sequence[int]) -> Claim:
     return Claim(items=claimed, poisoned=len(poisoned))
 
 
-def _per_item(items: Sequence[JobItem], name: str) -> Any:
-    """The value to write into `name`: one value if the items agree, else a CASE on their ids."""
-    values = [getattr(item, name) for item in items]
-    if all(value == values[0] for value in values):
-        return values[0]
-    field = JobItem._meta.get_field(name)
-    assert isinstance(field, Field), f"{name} is not a column of JobItem"
-    whens = [
-        When(pk=item.pk, then=Value(value, output_field=field))
-        for item, value in zip(items, values, strict=True)
-    ]
-    return Case(*whens, default=F(name), output_field=field)
-
-
 def _write(
     items: Sequence[JobItem],
     *,
@@ -134,14 +121,14 @@ def _write(
     with transaction.atomic(savepoint=False):
         if items:
             fields = dict(values)
-            fields.update({name: _per_item(items, name) for name in recorded})
             if tokens:
                 fields.update(claimed_by="", lease_token=None)
             rows = JobItem.objects.filter(pk__in=[item.pk for item in items], status__in=list(allowed_from))
             if tokens:
                 # The fence: a RUNNING item is this delivery's only while it keeps our token.
                 rows = rows.filter(~Q(status=JobItemStatus.RUNNING) | Q(lease_token__in=tokens))
-            updated = rows.update(**fields)
+            # Each item's own AWS ids and errors go in the same UPDATE (… FROM (VALUES …)), not a CASE each.
+            updated = rows_update(rows, items, recorded, values=fields) if recorded else rows.update(**fields)
             if tokens and updated < len(items):
                 raise LeaseLost(
                     f"{len(items) - updated} of {len(items)} items were re-claimed by another delivery"

@@ -55,7 +55,7 @@ def jobs_sweep(runner_for: Callable[[str], type[JobRunner]]) -> dict[str, int]:
                     lease_token=None,
                     updated_at=now,
                 )
-                job_dispatch_items(job, stranded, batch_size=runner.batch_size)
+                job_dispatch_items(job, stranded, batch_size=runner.items_per_delivery(job.kind))
                 resent += len(stranded)
             overdue_poll = runner.polls and (
                 JobItem.objects.filter(

@@ -183,6 +183,8 @@ def _candidates() -> tuple[list[Desktop], dict[int, PowerPolicy]]:
             aws_account__customer__is_active=True,
         )
         .filter(Q(power_policy__isnull=False) | Q(aws_account__customer_id__in=list(defaults)))
+        # A pool's spare desktops are the pool manager's to power (orchestration/services/pools.py).
+        .filter(Q(pool_membership__isnull=True) | Q(pool_membership__assigned_user__isnull=False))
         .select_related("power_policy", "activity", "aws_account__customer")
         .order_by("aws_account_id", "region", "pk")
     )
@@ -347,7 +349,7 @@ def _stop_job(customer: Customer, stops: list[_Stop]) -> NewJob:
         actor=Actor.schedule(IDLE_SWEEP_SCHEDULE),
         customer=customer,
         queue=Queue.PERIODIC,
-        batch_size=DesktopActionRunner.batch_size,
+        batch_size=IdleSweepRunner.items_per_delivery(JobKind.IDLE_SWEEP),
         poll_in=settings.JOB_POLL_INTERVAL_SECONDS,
         params={"action": DesktopAction.STOP},
         items=[

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestration.aws.workspaces import DescribedWorkspace
+from orchestration.engine.rows import rows_update
 from orchestration.models import JobItem
 from orchestration.services.desktop_actions.actions import (
     ACTION_WAIT_LIMIT,
@@ -121,6 +122,6 @@ def _settle_waiting(
         elif verdict == FAILED:
             item.error_code, item.error_message = code, message
             failed.append(item)
-    Desktop.objects.bulk_update(changed, REPORTED_FIELDS)
+    rows_update(Desktop.objects.all(), changed, REPORTED_FIELDS)
     runner.succeed(succeeded)
     runner.fail_each(failed)

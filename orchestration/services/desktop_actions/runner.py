@@ -31,7 +31,7 @@ from orchestration.aws.workspaces import (
 )
 from orchestration.choices import AuditOutcome
 from orchestration.engine.items import items_mark_submitted
-from orchestration.engine.runner import JobRunner
+from orchestration.engine.runner import CALLS_PER_DELIVERY, JobRunner
 from orchestration.models import AuditEvent, Job, JobItem
 from orchestration.services.accounts import account_access, account_flag_access_denied
 from orchestration.services.audit import AuditResult, audit_event_for_job
@@ -55,6 +55,8 @@ _BATCH_CALLS: dict[str, Callable[[AccountAccess, Sequence[str]], list[BatchActio
 }
 # A per-item failure: the item, AWS's refusal, and the request id of the call that refused it.
 Failure = tuple[JobItem, FailedItem, str]
+# How many desktops one call of each kind takes (the idle sweep's stops, not in the table, take 25).
+_PER_CALL = {spec.kind: spec.per_call for spec in ACTIONS.values()}
 
 
 class DesktopActionRunner(JobRunner):
@@ -71,6 +73,13 @@ class DesktopActionRunner(JobRunner):
         self.desktops: dict[int, Desktop] = {}
         self.bundle: Bundle | None = None
         self.settled: set[int] = set()  # items this delivery already moved on
+        # Accepted by AWS, written once at the end of the delivery: the item and its audit event (if any).
+        self.unwritten: list[tuple[JobItem, AuditEvent | None]] = []
+
+    @classmethod
+    def items_per_delivery(cls, kind: str) -> int:
+        per_call = _PER_CALL.get(kind, BATCH_ACTION_LIMIT)
+        return per_call * CALLS_PER_DELIVERY if per_call > 1 else cls.batch_size
 
     def desktop(self, item: JobItem) -> Desktop:
         # Items whose desktop row is gone are failed as orphans before any of their desktops is asked for.
@@ -127,8 +136,12 @@ class DesktopActionRunner(JobRunner):
         }
         if self.spec.name == DesktopAction.MIGRATE:
             self.bundle = Bundle.objects.filter(bundle_id=self.job.params["bundle_id"]).first()
-        for group in self._by_account_region(items):
-            self._run_group(group)
+        try:
+            for group in self._by_account_region(items):
+                self._run_group(group)
+        finally:
+            # Also when the delivery is cut short: what AWS accepted is recorded, not looked for again.
+            self.write_accepted()
 
     def _run_group(self, items: list[JobItem]) -> None:
         first = self.desktop(items[0])
@@ -233,41 +246,60 @@ class DesktopActionRunner(JobRunner):
         details: dict | None = None,
         audit: bool = True,
     ) -> None:
-        """AWS took the action for these desktops: record it at once; the poll follows them from here.
+        """AWS took the action for these desktops; the poll follows them from here. Recorded with the rest
+        of the delivery's (`write_accepted`, at its end); a migration's new WorkSpace at once.
 
         An empty `request_id` keeps each item's own (an adopted item's, or one set by the caller).
         """
         if not items:
             return
+        for item in items:
+            item.aws_request_id = request_id or item.aws_request_id
+            item.aws_resource_id = target_workspace_id or item.aws_resource_id
+        events = [
+            self.event(
+                item, access, outcome=AuditOutcome.SUCCEEDED, aws_request_id=request_id, details=details or {}
+            )
+            if audit
+            else None
+            for item in items
+        ]
+        self.settled.update(i.pk for i in items)
+        if not target_workspace_id:
+            self.unwritten.extend(zip(items, events, strict=True))
+            return
+        # A migration names a new WorkSpace per desktop: written at once, desktop by desktop (one call each).
+        now = timezone.now()
+        with transaction.atomic():
+            Desktop.objects.filter(pk__in=[i.desktop_id for i in items]).update(
+                workspace_id=target_workspace_id,
+                bundle=self.bundle,
+                computer_name="",
+                ip_address=None,
+                updated_at=now,
+                **(
+                    {"state": self.spec.interim_state, "state_changed_at": now}
+                    if self.spec.interim_state
+                    else {}
+                ),
+            )
+            self.wait(items, audit=[e for e in events if e is not None])
+
+    def write_accepted(self) -> None:
+        """What AWS accepted in this delivery, in one transaction: one UPDATE of the desktops (the interim
+        state), one of the items (WAITING, each with its request id) and one INSERT of the audit events."""
+        if not self.unwritten:
+            return
+        items = [item for item, _ in self.unwritten]
+        events = [event for _, event in self.unwritten if event is not None]
         now = timezone.now()
         changes: dict = {"updated_at": now}
         if self.spec.interim_state:
             changes.update(state=self.spec.interim_state, state_changed_at=now)
-        if target_workspace_id:
-            changes.update(
-                workspace_id=target_workspace_id, bundle=self.bundle, computer_name="", ip_address=None
-            )
-        for item in items:
-            item.aws_request_id = request_id or item.aws_request_id
-            item.aws_resource_id = target_workspace_id or item.aws_resource_id
-        events = (
-            [
-                self.event(
-                    item,
-                    access,
-                    outcome=AuditOutcome.SUCCEEDED,
-                    aws_request_id=request_id,
-                    details=details or {},
-                )
-                for item in items
-            ]
-            if audit
-            else []
-        )
         with transaction.atomic():
             Desktop.objects.filter(pk__in=[i.desktop_id for i in items]).update(**changes)
             self.wait(items, audit=events)
-        self.settled.update(i.pk for i in items)
+        self.unwritten = []
 
     def _item_failures(self, access: AccountAccess, failures: list[Failure]) -> None:
         """Per-desktop refusals: transient ones are retried alone, permanent ones fail with AWS's words."""

@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     images,
     jobs,
     policies,
+    pools,
     schedules,
     signin,
     tokens,
