@@ -31,6 +31,7 @@ from tests.factories import (
     PowerPolicyFactory,
     StaffUserFactory,
 )
+from tests.pool_world import make_pool
 
 
 @pytest.fixture
@@ -55,6 +56,7 @@ def world(simulator, demo_world_ready):
         enabled=False,
     )
     pipeline.target_bundles.add(bundle)
+    make_pool(account, directory=desktop.directory, bundle=bundle)
     ApiToken.issue(customer=customer, name="ci")
     CustomerMembershipFactory(customer=customer)
     JobItemFactory(job__customer=customer)
