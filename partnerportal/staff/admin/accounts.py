@@ -34,9 +34,6 @@ DEFAULT_CIDR_CONSTRAINT = "10.0.0.0/8"
 class AwsAccountAdmin(StaffAdmin):
     form = AwsAccountAdminForm
 
-    class Media:
-        css = {"all": ["staff/console.css"]}
-
     list_display = ["account_id", "name", "customer", "auth_mode", "verification_status", "default_region"]
     list_filter = ["auth_mode", "verification_status", "byop_enabled", "dedicated_tenancy_support"]
     list_select_related = ["customer"]

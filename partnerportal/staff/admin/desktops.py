@@ -7,6 +7,7 @@ modify and migrate ask for their parameters on an intermediate page.
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -449,7 +450,7 @@ class DesktopAdmin(AwsResourceAdmin):
 
     search_fields = ["workspace_id", "user_name", "computer_name", "aws_account__account_id"]
     show_full_result_count = False
-    raw_id_fields = ["power_policy"]
+    autocomplete_fields = ["power_policy"]  # chosen by name, not typed as a row id
     # What AWS says first; facts the machinery records (missing, stopped by AWS, released) read-only
     # below; the one thing staff change here, the desktop's own power policy, last.
     fieldsets = [
@@ -479,6 +480,13 @@ class DesktopAdmin(AwsResourceAdmin):
         ),
         ("Power policy", {"fields": ["power_policy"]}),
     ]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "power_policy" and isinstance(field.widget, RelatedFieldWidgetWrapper):
+            # A desktop's page deletes nothing: no "delete the policy" icon beside its policy.
+            field.widget.can_delete_related = False
+        return field
 
     @admin.display(description="Tags")
     def tags_in_words(self, obj: Desktop) -> str:

@@ -89,13 +89,10 @@ class GoldenImagePipelineAdmin(StaffAdmin):
     list_filter = ["enabled", "region", "customer"]
     list_select_related = ["customer", "golden_desktop"]
     search_fields = ["name", "customer__name"]
-    raw_id_fields = ["golden_desktop", "aws_account"]
+    autocomplete_fields = ["aws_account", "golden_desktop"]  # searched by id or name, never typed as a row id
     filter_horizontal = ["target_bundles"]
     actions = ["run_now"]
     readonly_fields = ["status", "runs"]
-
-    class Media:
-        css = {"all": ["staff/console.css"]}
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": GoldenImagePipelineForm.Meta.fields})]

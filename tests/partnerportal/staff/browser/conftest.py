@@ -53,7 +53,9 @@ def columns_fit(page, width: int) -> list[str]:
     page.set_viewport_size({"width": width, "height": 800})
     cut = page.evaluate(
         """(width) => {
-             const box = document.querySelector('#result_list').parentElement.getBoundingClientRect();
+             const table = document.querySelector('#result_list');
+             if (!table) return [];  // an empty list has no table
+             const box = table.parentElement.getBoundingClientRect();
              const edge = Math.min(width, box.right);
              return Array.from(document.querySelectorAll('#result_list thead th'))
                .filter(th => th.getBoundingClientRect().right > edge + 1)
