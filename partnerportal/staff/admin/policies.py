@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from orchestration.models import ScheduleRun
 from orchestration.services.pipelines import pipeline_run_now, pipeline_schedule_name
+from partnerportal.staff.forms.schedules import BusinessHoursField
 from partnerportal.staff.readable import regions_field
 from tenants.models import GoldenImagePipeline, PowerPolicy
 
@@ -20,8 +21,24 @@ def pipeline_runs(pipeline: GoldenImagePipeline):
     return ScheduleRun.objects.filter(schedule=pipeline_schedule_name(pipeline))
 
 
+class PowerPolicyForm(forms.ModelForm):
+    schedule = BusinessHoursField()
+
+    class Meta:
+        model = PowerPolicy
+        fields = [
+            "customer",
+            "name",
+            "is_default",
+            "stop_after_disconnect_minutes",
+            "stop_after_no_session_minutes",
+            "schedule",
+        ]
+
+
 @admin.register(PowerPolicy)
 class PowerPolicyAdmin(StaffAdmin):
+    form = PowerPolicyForm
     list_display = [
         "name",
         "customer",

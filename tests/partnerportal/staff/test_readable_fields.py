@@ -60,3 +60,39 @@ def test_a_pipelines_page_numbers_its_runs_from_one_and_says_its_status(staff_cl
     assert first.pk > 1 and "<td>Run 1</td>" in page and "Run 2" not in page  # not its row id
     assert "Last run succeeded" in page
     assert 'type="checkbox" name="copy_to_regions" value="eu-west-1" ' in page and "checked" in page
+
+
+def test_a_power_policys_business_hours_are_a_weekly_grid(staff_client):
+    from tenants.models import PowerPolicy
+    from tests.factories import PowerPolicyFactory
+
+    policy = PowerPolicyFactory(
+        schedule={
+            "timezone": "Europe/Berlin",
+            "windows": [{"days": [0, 1], "start": "08:00", "end": "10:00"}],
+        }
+    )
+    url = reverse("admin:tenants_powerpolicy_change", args=[policy.pk])
+    page = staff_client.get(url).content.decode()
+    assert 'name="schedule-h-0-8" value="1" aria-label="Mon 08:00" checked' in page
+    assert 'name="schedule-h-2-8" value="1" aria-label="Wed 08:00">' in page  # Wednesday not ticked
+    assert '<option value="Europe/Berlin" selected>' in page
+    assert '"windows"' not in page  # no JSON to type
+    ticked = {f"schedule-h-{day}-{hour}": "1" for day in range(5) for hour in range(9, 17)}
+    response = staff_client.post(
+        url,
+        {
+            "customer": policy.customer_id,
+            "name": policy.name,
+            "stop_after_disconnect_minutes": 30,
+            "stop_after_no_session_minutes": "",
+            "schedule-timezone": "Europe/Paris",
+            **ticked,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    policy = PowerPolicy.objects.get(pk=policy.pk)
+    assert policy.schedule == {
+        "timezone": "Europe/Paris",
+        "windows": [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}],
+    }

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from orchestration.models import ScheduleRun
 from orchestration.services.pipelines import pipeline_schedule_name
 from tenants.models import GoldenImagePipeline
-from tests.factories import DesktopFactory, JobFactory, StaffUserFactory
+from tests.factories import DesktopFactory, JobFactory, PowerPolicyFactory, StaffUserFactory
 from tests.partnerportal.staff.browser.conftest import columns_fit, staff_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -40,6 +40,13 @@ def test_every_touched_page_opens_and_fits(page, live_server, customer_account, 
                 "regions": {directory.region: {"desktops": {"missing": [desktops[2].workspace_id]}}}},
         started_at=timezone.now(), finished_at=timezone.now(),
     )  # fmt: skip
+    policy = PowerPolicyFactory(
+        customer=account.customer,
+        schedule={
+            "timezone": "Europe/Berlin",
+            "windows": [{"days": [0, 1, 2, 3, 4], "start": "08:00", "end": "18:00"}],
+        },
+    )
     StaffUserFactory(username="ops")
     blocked: list[str] = []
     page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
@@ -61,6 +68,7 @@ def test_every_touched_page_opens_and_fits(page, live_server, customer_account, 
         "31-snapshots": reverse("admin:tenants_desktop_snapshots", args=[desktops[0].pk]),
         "32-desktop-stop-confirm": reverse("admin:tenants_desktop_act", args=[desktops[0].pk, "stop"]),
         "33-byol": reverse("admin:tenants_awsaccount_byol", args=[account.pk]),
+        "41-power-policy": reverse("admin:tenants_powerpolicy_change", args=[policy.pk]),
     }
     for name, path in pages.items():
         response = page.goto(f"{base}{path}")
