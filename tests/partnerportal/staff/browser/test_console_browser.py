@@ -27,6 +27,8 @@ WATCH_PERCENT = """() => {
 
 
 def _follow_job_to_the_end(page, shoot, name: str) -> list[str]:
+    page.wait_for_url(re.compile(r".*/admin/orchestration/job/\d+/change/$"))
+    expect(page.locator("#job-percent")).to_be_visible()
     page.evaluate(WATCH_PERCENT)
     expect(page.locator("#job-percent")).to_have_text("100 %", timeout=240_000)
     assert page.evaluate("window.stillTheSamePage") is True  # no reload: htmx swapped the part
@@ -55,6 +57,7 @@ def test_create_watch_stop_ten_and_reboot_one(page, live_server, stack_factory, 
     create_job = Job.objects.get(kind="DESKTOP_CREATE")
     shoot(page, "03-job-running")
     seen = _follow_job_to_the_end(page, shoot, "04-job-done")
+    print("create job, #job-percent seen without a reload:", seen)
     assert seen[-1] == "100 %" and len(seen) >= 2, seen  # it moved, from below 100 % to 100 %
     expect(page.locator("#job-status")).to_have_text("Succeeded")
     expect(page.locator("#job-items tbody tr")).to_have_count(30)
