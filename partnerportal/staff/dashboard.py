@@ -28,13 +28,13 @@ JOBS_SHOWN = 10
 FAILED_JOBS_SHOWN = 10
 # Drift a reconciliation reports that a person should look at (the summary's keys, in words).
 DRIFT_WORDS = {
-    "desktops_untracked": "WorkSpaces we do not manage",
-    "desktops_missing": "desktops missing from AWS",
-    "lost_tag": "desktops without the PartnerManaged tag",
-    "directories_missing": "directories missing from AWS",
-    "bundles_missing": "bundles missing from AWS",
-    "images_missing": "images missing from AWS",
-    "regions_failed": "regions that could not be read",
+    "desktops_untracked": ("WorkSpace we do not manage", "WorkSpaces we do not manage"),
+    "desktops_missing": ("desktop missing from AWS", "desktops missing from AWS"),
+    "lost_tag": ("desktop without the PartnerManaged tag", "desktops without the PartnerManaged tag"),
+    "directories_missing": ("directory missing from AWS", "directories missing from AWS"),
+    "bundles_missing": ("bundle missing from AWS", "bundles missing from AWS"),
+    "images_missing": ("image missing from AWS", "images missing from AWS"),
+    "regions_failed": ("region that could not be read", "regions that could not be read"),
 }
 STATE_ORDER = [state.value for state in DesktopState if state != DesktopState.TERMINATED]
 
@@ -132,7 +132,9 @@ def _accounts_needing_attention(
         if seen and seen.throttled:
             reasons.append(f"AWS throttled {seen.throttled} of {seen.calls} calls in the last hour")
         drift = account.drift if isinstance(account.drift, dict) else {}
-        found = [f"{drift[key]} {words}" for key, words in DRIFT_WORDS.items() if drift.get(key)]
+        found = [
+            f"{drift[key]} {words[drift[key] != 1]}" for key, words in DRIFT_WORDS.items() if drift.get(key)
+        ]
         if found:
             reasons.append("Last reconciliation found " + ", ".join(found))
         if reasons:

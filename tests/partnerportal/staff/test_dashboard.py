@@ -155,7 +155,7 @@ def test_the_home_page_shows_the_fleet_in_a_fixed_number_of_queries(client):
     flagged = {a.account.account_id: a.reasons for a in dashboard.accounts_attention}
     assert set(flagged) == {accounts[4].account_id, accounts[5].account_id, accounts[6].account_id}
     assert flagged[accounts[4].account_id] == [
-        "Last reconciliation found 3 desktops missing from AWS, 1 desktops without the PartnerManaged tag"
+        "Last reconciliation found 3 desktops missing from AWS, 1 desktop without the PartnerManaged tag"
     ]
     assert flagged[accounts[5].account_id] == ["Connection check failed: AccessDenied on AssumeRole"]
     assert flagged[accounts[6].account_id] == ["AWS throttled 2 of 9 calls in the last hour"]
