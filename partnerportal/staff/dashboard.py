@@ -142,6 +142,13 @@ def _accounts_needing_attention(
     return flagged
 
 
+def jobs_in_flight_panel(*, principal: Principal) -> tuple[list[tuple[Job, JobProgress]], int]:
+    """The newest jobs not finished, with their progress, and how many there are (three queries)."""
+    in_flight = list(jobs_in_flight(principal=principal)[:JOBS_SHOWN])
+    progress = job_progress_many(job_ids=[job.pk for job in in_flight])
+    return [(job, progress[job.pk]) for job in in_flight], jobs_in_flight(principal=principal).count()
+
+
 def staff_dashboard(*, principal: Principal, now: datetime) -> Dashboard:
     """Everything the console's home shows, in a fixed number of queries (about ten)."""
     fleets = _fleets(principal)
@@ -149,8 +156,7 @@ def staff_dashboard(*, principal: Principal, now: datetime) -> Dashboard:
     states = [state for state in STATE_ORDER if state in present]
     for fleet in fleets:
         fleet.cells = [fleet.counts.get(state, 0) for state in states]
-    in_flight = list(jobs_in_flight(principal=principal)[:JOBS_SHOWN])
-    progress = job_progress_many(job_ids=[job.pk for job in in_flight])
+    in_flight, in_flight_count = jobs_in_flight_panel(principal=principal)
     day_ago = now - timedelta(days=1)
     failed_jobs = list(
         job_list(principal=principal, statuses=(JobStatus.FAILED, JobStatus.PARTIAL)).filter(
@@ -177,8 +183,8 @@ def staff_dashboard(*, principal: Principal, now: datetime) -> Dashboard:
         fleets=fleets,
         state_totals=[sum(fleet.counts.get(state, 0) for fleet in fleets) for state in states],
         desktop_total=sum(fleet.total for fleet in fleets),
-        jobs_in_flight=[(job, progress[job.pk]) for job in in_flight],
-        jobs_in_flight_count=jobs_in_flight(principal=principal).count(),
+        jobs_in_flight=in_flight,
+        jobs_in_flight_count=in_flight_count,
         failed_jobs=failed_jobs,
         failed_items_by_customer=[(row["job__customer__name"], row["n"]) for row in failed_items],
         accounts_attention=_accounts_needing_attention(principal, activity),
