@@ -459,10 +459,10 @@ class DesktopAdmin(AwsResourceAdmin):
             {
                 "fields": [
                     ("workspace_id", "state", "state_changed_at"),
-                    ("user", "computer_name", "ip_address"),
-                    ("aws_account", "region", "directory"),
+                    ("user", "computer_name", "ip"),
+                    ("account", "region", "directory"),
                     ("bundle", "running_mode", "compute"),
-                    ("root_volume_gib", "user_volume_gib"),
+                    ("root_volume", "user_volume"),
                 ]
             },
         ),
@@ -471,7 +471,7 @@ class DesktopAdmin(AwsResourceAdmin):
             {
                 "fields": [
                     ("error_code", "error_message"),
-                    ("missing_from_aws_since", "stopped_by_aws_at"),
+                    ("missing_from_aws", "stopped_by_aws"),
                     ("unmanaged_at", "unmanaged_reason"),
                     ("workspace_name", "tags_in_words"),
                     ("last_synced_at", "created_at", "updated_at"),
@@ -488,11 +488,42 @@ class DesktopAdmin(AwsResourceAdmin):
             field.widget.can_delete_related = False
         return field
 
+    @admin.display(description="AWS account")
+    def account(self, obj: Desktop) -> str:
+        url = reverse("admin:tenants_awsaccount_change", args=[obj.aws_account_id])
+        return format_html('<a href="{}">{}</a>', url, obj.aws_account)
+
+    @admin.display(description="IP address")
+    def ip(self, obj: Desktop) -> str:
+        return obj.ip_address or "—"
+
+    @admin.display(description="Root volume (GiB)")
+    def root_volume(self, obj: Desktop) -> str:
+        return str(obj.root_volume_gib or "—")
+
+    @admin.display(description="User volume (GiB)")
+    def user_volume(self, obj: Desktop) -> str:
+        return str(obj.user_volume_gib or "—")
+
+    @admin.display(description="Missing from AWS since")
+    def missing_from_aws(self, obj: Desktop) -> str:
+        return f"{obj.missing_from_aws_since:%Y-%m-%d %H:%M} UTC" if obj.missing_from_aws_since else "—"
+
+    @admin.display(description="Stopped by AWS at")
+    def stopped_by_aws(self, obj: Desktop) -> str:
+        return f"{obj.stopped_by_aws_at:%Y-%m-%d %H:%M} UTC (48-hour rule)" if obj.stopped_by_aws_at else "—"
+
     @admin.display(description="Tags")
     def tags_in_words(self, obj: Desktop) -> str:
         return ", ".join(f"{key}={value}" for key, value in sorted((obj.tags or {}).items())) or "—"
 
     readonly_fields = [
+        "account",
+        "ip",
+        "root_volume",
+        "user_volume",
+        "missing_from_aws",
+        "stopped_by_aws",
         "user",
         "compute",
         "tags_in_words",
