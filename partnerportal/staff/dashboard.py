@@ -28,13 +28,13 @@ JOBS_SHOWN = 10
 FAILED_JOBS_SHOWN = 10
 # Drift a reconciliation reports that a person should look at (the summary's keys, in words).
 DRIFT_WORDS = {
-    "desktops_untracked": "WorkSpaces we do not manage",
-    "desktops_missing": "desktops missing from AWS",
-    "lost_tag": "desktops without the PartnerManaged tag",
-    "directories_missing": "directories missing from AWS",
-    "bundles_missing": "bundles missing from AWS",
-    "images_missing": "images missing from AWS",
-    "regions_failed": "regions that could not be read",
+    "desktops_untracked": ("WorkSpace we do not manage", "WorkSpaces we do not manage"),
+    "desktops_missing": ("desktop missing from AWS", "desktops missing from AWS"),
+    "lost_tag": ("desktop without the PartnerManaged tag", "desktops without the PartnerManaged tag"),
+    "directories_missing": ("directory missing from AWS", "directories missing from AWS"),
+    "bundles_missing": ("bundle missing from AWS", "bundles missing from AWS"),
+    "images_missing": ("image missing from AWS", "images missing from AWS"),
+    "regions_failed": ("region that could not be read", "regions that could not be read"),
 }
 STATE_ORDER = [state.value for state in DesktopState if state != DesktopState.TERMINATED]
 
@@ -132,12 +132,21 @@ def _accounts_needing_attention(
         if seen and seen.throttled:
             reasons.append(f"AWS throttled {seen.throttled} of {seen.calls} calls in the last hour")
         drift = account.drift if isinstance(account.drift, dict) else {}
-        found = [f"{drift[key]} {words}" for key, words in DRIFT_WORDS.items() if drift.get(key)]
+        found = [
+            f"{drift[key]} {words[drift[key] != 1]}" for key, words in DRIFT_WORDS.items() if drift.get(key)
+        ]
         if found:
             reasons.append("Last reconciliation found " + ", ".join(found))
         if reasons:
             flagged.append(AccountAttention(account, reasons))
     return flagged
+
+
+def jobs_in_flight_panel(*, principal: Principal) -> tuple[list[tuple[Job, JobProgress]], int]:
+    """The newest jobs not finished, with their progress, and how many there are (three queries)."""
+    in_flight = list(jobs_in_flight(principal=principal)[:JOBS_SHOWN])
+    progress = job_progress_many(job_ids=[job.pk for job in in_flight])
+    return [(job, progress[job.pk]) for job in in_flight], jobs_in_flight(principal=principal).count()
 
 
 def staff_dashboard(*, principal: Principal, now: datetime) -> Dashboard:
@@ -147,8 +156,7 @@ def staff_dashboard(*, principal: Principal, now: datetime) -> Dashboard:
     states = [state for state in STATE_ORDER if state in present]
     for fleet in fleets:
         fleet.cells = [fleet.counts.get(state, 0) for state in states]
-    in_flight = list(jobs_in_flight(principal=principal)[:JOBS_SHOWN])
-    progress = job_progress_many(job_ids=[job.pk for job in in_flight])
+    in_flight, in_flight_count = jobs_in_flight_panel(principal=principal)
     day_ago = now - timedelta(days=1)
     failed_jobs = list(
         job_list(principal=principal, statuses=(JobStatus.FAILED, JobStatus.PARTIAL)).filter(
@@ -175,8 +183,8 @@ def staff_dashboard(*, principal: Principal, now: datetime) -> Dashboard:
         fleets=fleets,
         state_totals=[sum(fleet.counts.get(state, 0) for fleet in fleets) for state in states],
         desktop_total=sum(fleet.total for fleet in fleets),
-        jobs_in_flight=[(job, progress[job.pk]) for job in in_flight],
-        jobs_in_flight_count=jobs_in_flight(principal=principal).count(),
+        jobs_in_flight=in_flight,
+        jobs_in_flight_count=in_flight_count,
         failed_jobs=failed_jobs,
         failed_items_by_customer=[(row["job__customer__name"], row["n"]) for row in failed_items],
         accounts_attention=_accounts_needing_attention(principal, activity),

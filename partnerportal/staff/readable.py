@@ -28,6 +28,10 @@ LABELS = {
     "stopped_by_aws": "Stopped by AWS (48-hour rule)",
     "lost_tag": "Without the PartnerManaged tag",
     "regions_failed": "Regions that could not be read",
+    "root_volume_gib": "Root volume (GiB)",
+    "user_volume_gib": "User volume (GiB)",
+    "count": "Desktops (user-decoupled)",
+    "user_names": "Users",
 }
 LIST_SHOWN = 20
 
@@ -67,6 +71,8 @@ def readable_rows(data: Any, depth: int = 0) -> list[Row]:
         if isinstance(value, dict) and value and not _is_flat_counts(value):
             rows.append(Row(label_for(str(key)), "", depth))
             rows.extend(readable_rows(value, depth + 1))
+        elif key == "compute_type" and isinstance(value, str):
+            rows.append(Row(label_for(key), compute_type_label(value) if value else "as the bundle", depth))
         else:
             rows.append(Row(label_for(str(key)), readable_value(value), depth))
     return rows
@@ -136,6 +142,11 @@ COMPUTE_TYPE_SIZES: dict[str, tuple[str, str]] = {
 }
 
 
+def compute_type_name(value: str) -> str:
+    """AWS's name alone ("Standard"), where a column has no room for the size."""
+    return compute_type_label(value).split(" (")[0]
+
+
 def compute_type_label(value: str) -> str:
     """A compute type as people know it, with its size: "Standard (2 vCPU, 4 GiB)"."""
     if not value:
@@ -149,3 +160,43 @@ def compute_type_label(value: str) -> str:
 
 
 COMPUTE_TYPE_CHOICES = [(value, compute_type_label(value)) for value in ComputeType.values]
+
+
+# Regions offered for WorkSpaces, by AWS's name; a region already stored on a row is offered too.
+WORKSPACES_REGIONS = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-west-2": "US West (Oregon)",
+    "ca-central-1": "Canada (Central)",
+    "sa-east-1": "South America (São Paulo)",
+    "eu-west-1": "Europe (Ireland)",
+    "eu-west-2": "Europe (London)",
+    "eu-central-1": "Europe (Frankfurt)",
+    "af-south-1": "Africa (Cape Town)",
+    "il-central-1": "Israel (Tel Aviv)",
+    "ap-south-1": "Asia Pacific (Mumbai)",
+    "ap-northeast-1": "Asia Pacific (Tokyo)",
+    "ap-northeast-2": "Asia Pacific (Seoul)",
+    "ap-southeast-1": "Asia Pacific (Singapore)",
+    "ap-southeast-2": "Asia Pacific (Sydney)",
+    "us-gov-west-1": "AWS GovCloud (US-West)",
+    "us-gov-east-1": "AWS GovCloud (US-East)",
+}
+
+
+def region_choices(stored: list[str] | None = None) -> list[tuple[str, str]]:
+    """Each WorkSpaces region as "us-east-1 — US East (N. Virginia)", and any stored one we do not list."""
+    extra = sorted(set(stored or []) - set(WORKSPACES_REGIONS))
+    return [(code, f"{code} — {name}") for code, name in WORKSPACES_REGIONS.items()] + [(c, c) for c in extra]
+
+
+def regions_field(*, stored: list[str] | None, required: bool, label: str, help_text: str):
+    """A JSON list of regions as boxes to tick (the model keeps the list; nobody types JSON)."""
+    from django import forms
+
+    return forms.MultipleChoiceField(
+        choices=region_choices(stored),
+        required=required,
+        label=label,
+        help_text=help_text,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "console-regions"}),
+    )

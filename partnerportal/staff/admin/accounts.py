@@ -33,6 +33,7 @@ DEFAULT_CIDR_CONSTRAINT = "10.0.0.0/8"
 @admin.register(AwsAccount)
 class AwsAccountAdmin(StaffAdmin):
     form = AwsAccountAdminForm
+
     list_display = ["account_id", "name", "customer", "auth_mode", "verification_status", "default_region"]
     list_filter = ["auth_mode", "verification_status", "byop_enabled", "dedicated_tenancy_support"]
     list_select_related = ["customer"]

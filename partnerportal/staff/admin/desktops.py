@@ -7,6 +7,7 @@ modify and migrate ask for their parameters on an intermediate page.
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -27,8 +28,9 @@ from orchestration.services.desktop_forget import DesktopForgetInvalid, desktop_
 from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB, DesktopCreateInvalid, desktop_create_bulk
 from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.desktops import DesktopCreateForm, DesktopMigrateForm, DesktopModifyForm
-from partnerportal.staff.readable import compute_type_label
+from partnerportal.staff.readable import compute_type_label, compute_type_name
 from tenants.access import DESKTOP_ACTION_CAPABILITIES, principal_for_user
+from tenants.choices import UNDEFINED_USER
 from tenants.models import Bundle, Customer, Desktop, DesktopActivity
 
 from .base import AwsResourceAdmin, add_service_errors, job_message, staff_scope, staff_scope_choices
@@ -66,21 +68,34 @@ def job_url(job) -> str:
     return reverse("admin:orchestration_job_change", args=[job.pk])
 
 
+class ComputeTypeFilter(admin.SimpleListFilter):
+    """The compute types the desktops use, by the names and sizes people know (not every enum value)."""
+
+    title = "compute type"
+    parameter_name = "compute_type"
+
+    def lookups(self, request, model_admin):
+        used = model_admin.get_queryset(request).order_by().values_list("compute_type", flat=True).distinct()
+        return [(value, compute_type_label(value)) for value in sorted(used) if value]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(compute_type=self.value()) if self.value() else queryset
+
+
 @admin.register(Desktop)
 class DesktopAdmin(AwsResourceAdmin):
     # State second, so it is on screen at 1280 px whatever the names; ids do not wrap (console.css).
     list_display = [
         "workspace_id",
         "state",
-        "user_name",
+        "user",
         "customer",
-        "bundle",
-        "directory",
-        "running_mode",
-        "compute",
+        "bundle_name",
+        "mode",
+        "compute_name",
     ]
     list_select_related = ["aws_account__customer", "directory", "bundle"]
-    list_filter = ["state", "running_mode", "compute_type", "region", "aws_account__customer"]
+    list_filter = ["state", "running_mode", ComputeTypeFilter, "region", "aws_account__customer"]
     actions = [
         "start_desktops",
         "stop_desktops",
@@ -136,7 +151,12 @@ class DesktopAdmin(AwsResourceAdmin):
                 principal=principal_for_user(request.user),
                 filters=AuditFilters(target_id=desktop.workspace_id or f"desktop {desktop.pk}"),
             )
+            label = desktop.workspace_id or desktop.workspace_name or f"desktop {desktop.pk}"
             context.update(
+                title=f"Desktop {label}",
+                subtitle=None,  # the summary below says whose it is
+                desktop_label=label,
+                desktop_user=self.user(desktop),
                 page_actions=self.page_actions(request, desktop),
                 timeline=list(desktop.state_changes.order_by("-changed_at", "-id")[:PAGE_HISTORY]),
                 activity=DesktopActivity.objects.filter(desktop=desktop).first(),
@@ -201,6 +221,22 @@ class DesktopAdmin(AwsResourceAdmin):
     @admin.display(description="Compute type", ordering="compute_type")
     def compute(self, obj: Desktop) -> str:
         return compute_type_label(obj.compute_type)
+
+    @admin.display(description="Compute", ordering="compute_type")
+    def compute_name(self, obj: Desktop) -> str:
+        return compute_type_name(obj.compute_type)
+
+    @admin.display(description="Mode", ordering="running_mode")
+    def mode(self, obj: Desktop) -> str:
+        return obj.get_running_mode_display()
+
+    @admin.display(description="Bundle", ordering="bundle__name")
+    def bundle_name(self, obj: Desktop) -> str:
+        return obj.bundle.name if obj.bundle else "—"
+
+    @admin.display(description="User", ordering="user_name")
+    def user(self, obj: Desktop) -> str:
+        return "not assigned" if obj.user_name == UNDEFINED_USER else obj.user_name
 
     def snapshots_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The desktop's snapshots, read from AWS when staff ask for them (never on every page view)."""
@@ -414,7 +450,7 @@ class DesktopAdmin(AwsResourceAdmin):
 
     search_fields = ["workspace_id", "user_name", "computer_name", "aws_account__account_id"]
     show_full_result_count = False
-    raw_id_fields = ["power_policy"]
+    autocomplete_fields = ["power_policy"]  # chosen by name, not typed as a row id
     # What AWS says first; facts the machinery records (missing, stopped by AWS, released) read-only
     # below; the one thing staff change here, the desktop's own power policy, last.
     fieldsets = [
@@ -423,10 +459,10 @@ class DesktopAdmin(AwsResourceAdmin):
             {
                 "fields": [
                     ("workspace_id", "state", "state_changed_at"),
-                    ("user_name", "computer_name", "ip_address"),
-                    ("aws_account", "region", "directory"),
+                    ("user", "computer_name", "ip"),
+                    ("account", "region", "directory"),
                     ("bundle", "running_mode", "compute"),
-                    ("root_volume_gib", "user_volume_gib"),
+                    ("root_volume", "user_volume"),
                 ]
             },
         ),
@@ -435,7 +471,7 @@ class DesktopAdmin(AwsResourceAdmin):
             {
                 "fields": [
                     ("error_code", "error_message"),
-                    ("missing_from_aws_since", "stopped_by_aws_at"),
+                    ("missing_from_aws", "stopped_by_aws"),
                     ("unmanaged_at", "unmanaged_reason"),
                     ("workspace_name", "tags_in_words"),
                     ("last_synced_at", "created_at", "updated_at"),
@@ -445,11 +481,50 @@ class DesktopAdmin(AwsResourceAdmin):
         ("Power policy", {"fields": ["power_policy"]}),
     ]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "power_policy" and isinstance(field.widget, RelatedFieldWidgetWrapper):
+            # A desktop's page deletes nothing: no "delete the policy" icon beside its policy.
+            field.widget.can_delete_related = False
+        return field
+
+    @admin.display(description="AWS account")
+    def account(self, obj: Desktop) -> str:
+        url = reverse("admin:tenants_awsaccount_change", args=[obj.aws_account_id])
+        return format_html('<a href="{}">{}</a>', url, obj.aws_account)
+
+    @admin.display(description="IP address")
+    def ip(self, obj: Desktop) -> str:
+        return obj.ip_address or "—"
+
+    @admin.display(description="Root volume (GiB)")
+    def root_volume(self, obj: Desktop) -> str:
+        return str(obj.root_volume_gib or "—")
+
+    @admin.display(description="User volume (GiB)")
+    def user_volume(self, obj: Desktop) -> str:
+        return str(obj.user_volume_gib or "—")
+
+    @admin.display(description="Missing from AWS since")
+    def missing_from_aws(self, obj: Desktop) -> str:
+        return f"{obj.missing_from_aws_since:%Y-%m-%d %H:%M} UTC" if obj.missing_from_aws_since else "—"
+
+    @admin.display(description="Stopped by AWS at")
+    def stopped_by_aws(self, obj: Desktop) -> str:
+        return f"{obj.stopped_by_aws_at:%Y-%m-%d %H:%M} UTC (48-hour rule)" if obj.stopped_by_aws_at else "—"
+
     @admin.display(description="Tags")
     def tags_in_words(self, obj: Desktop) -> str:
         return ", ".join(f"{key}={value}" for key, value in sorted((obj.tags or {}).items())) or "—"
 
     readonly_fields = [
+        "account",
+        "ip",
+        "root_volume",
+        "user_volume",
+        "missing_from_aws",
+        "stopped_by_aws",
+        "user",
         "compute",
         "tags_in_words",
         "missing_from_aws_since",

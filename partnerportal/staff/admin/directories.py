@@ -173,7 +173,7 @@ class DirectoryAdmin(AwsResourceAdmin):
             queryset,
             "set_security_group",
             "Set a custom security group",
-            "New desktops in these directories get this security group (R6).",
+            "New desktops in these directories get this security group.",
             form=form,
         )
 
@@ -190,7 +190,9 @@ class DirectoryAdmin(AwsResourceAdmin):
     def maintenance_on(self, request: HttpRequest, queryset) -> None:
         self._maintenance(request, queryset, True)
 
-    @admin.action(description="Maintenance window off (opt out, R10)", permissions=["change"])
+    @admin.action(
+        description="Maintenance window off (opt out of the monthly window)", permissions=["change"]
+    )
     def maintenance_off(self, request: HttpRequest, queryset) -> None:
         self._maintenance(request, queryset, False)
 

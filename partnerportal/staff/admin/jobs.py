@@ -18,7 +18,9 @@ from django.utils.html import format_html, format_html_join
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
 from orchestration.models import Job, JobItem, ScheduleRun
 from orchestration.selectors import JobProgress
+from partnerportal.staff.dashboard import jobs_in_flight_panel
 from partnerportal.staff.readable import duration_words, readable_rows
+from tenants.access import principal_for_user
 
 from .base import ReadOnlyAdmin
 
@@ -62,7 +64,7 @@ class JobAdmin(ReadOnlyAdmin):
         "failed_items",
         "duration",
         "requested_by",
-        "created_at",
+        "asked_at",
     ]
     list_filter = ["kind", "status", "queue", "customer"]
     list_select_related = ["customer"]
@@ -100,6 +102,10 @@ class JobAdmin(ReadOnlyAdmin):
     def requested_by(self, obj: Job) -> str:
         return obj.requested_by_label
 
+    @admin.display(description="Asked at (UTC)", ordering="created_at")
+    def asked_at(self, obj: Job) -> str:
+        return obj.created_at.strftime("%Y-%m-%d %H:%M")
+
     @admin.display(description="Duration")
     def duration(self, obj: Job) -> str:
         return duration_words(obj.started_at, obj.finished_at, timezone.now())
@@ -110,7 +116,21 @@ class JobAdmin(ReadOnlyAdmin):
             self.admin_site.admin_view(self.progress_view),
             name="orchestration_job_progress",
         )
-        return [progress, *super().get_urls()]
+        in_flight = path(
+            "in-flight/", self.admin_site.admin_view(self.in_flight_view), name="orchestration_job_in_flight"
+        )
+        return [progress, in_flight, *super().get_urls()]
+
+    def in_flight_view(self, request: HttpRequest) -> HttpResponse:
+        """The home page's "jobs in flight" panel alone, which it asks for every 3 s while jobs run."""
+        if not self.has_view_permission(request):
+            raise Http404("No such page.")
+        jobs, count = jobs_in_flight_panel(principal=principal_for_user(request.user))
+        return TemplateResponse(
+            request,
+            "admin/staff/_jobs_in_flight.html",
+            {"jobs_in_flight": jobs, "jobs_in_flight_count": count},
+        )
 
     def _job_or_404(self, request: HttpRequest, object_id: str) -> Job:
         job = self.get_object(request, object_id)

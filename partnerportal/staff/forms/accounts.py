@@ -2,6 +2,7 @@
 
 from django import forms
 
+from partnerportal.staff.readable import regions_field
 from tenants.choices import AuthMode
 from tenants.models import AwsAccount
 
@@ -30,6 +31,15 @@ class AwsAccountAdminForm(forms.ModelForm):
             "regions",
             "byop_enabled",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["regions"] = regions_field(
+            stored=self.instance.regions if self.instance.pk else [],
+            required=True,
+            label="Regions",
+            help_text="The regions the partner manages WorkSpaces in for this account.",
+        )
 
     def clean(self) -> dict:
         super().clean()

@@ -104,6 +104,15 @@ class DesktopCreateForm(forms.Form):
             bundles = bundles.filter(region=directory.region)
         fields["bundle"].queryset = bundles.order_by("name", "bundle_id")
 
+    CHAIN = ("customer", "aws_account", "directory", "bundle")
+
+    def chain_fields(self) -> list[forms.BoundField]:
+        """The chained choices, which the page asks for again when one changes."""
+        return [self[name] for name in self.CHAIN]
+
+    def other_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in self.CHAIN]
+
     def clean(self) -> dict:
         data = super().clean() or {}
         account, customer = data.get("aws_account"), data.get("customer")

@@ -39,7 +39,7 @@ def test_staff_creates_an_access_key_account_and_the_secret_is_never_rendered_or
                 "access_key_id": "AKIAABCDEFGHIJKLMNOP",
                 "new_secret_access_key": PLAINTEXT_SECRET,
                 "default_region": "eu-west-1",
-                "regions": '["eu-west-1"]',
+                "regions": ["eu-west-1"],
             },
         )
         assert response.status_code == 302, response.content.decode()[:2000]
@@ -84,7 +84,7 @@ def test_leaving_the_secret_empty_keeps_the_stored_one(staff_client):
             "access_key_id": account.access_key_id,
             "new_secret_access_key": "",
             "default_region": "us-east-1",
-            "regions": '["us-east-1"]',
+            "regions": ["us-east-1"],
         },
     )
     assert response.status_code == 302
@@ -109,7 +109,7 @@ def test_external_id_is_shown_for_copying_and_a_posted_one_is_ignored(staff_clie
             "access_key_id": "",
             "external_id": "wsc-chosen-by-someone-else",
             "default_region": "us-east-1",
-            "regions": '["us-east-1"]',
+            "regions": ["us-east-1"],
         },
     )
     assert response.status_code == 302

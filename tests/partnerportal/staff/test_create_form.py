@@ -41,7 +41,7 @@ def test_nothing_below_the_customer_is_offered_before_one_is_chosen(staff_client
     assert len(_options(page, "customer")) == 3  # the empty choice and two customers
     assert _options(page, "aws_account") == [""]
     assert _options(page, "directory") == [""] and _options(page, "bundle") == [""]
-    assert 'hx-get="/admin/tenants/desktop/create/"' in page and 'hx-select="#create-fields"' in page
+    assert 'hx-get="/admin/tenants/desktop/create/"' in page and 'hx-select="#create-chain"' in page
 
 
 def test_each_choice_narrows_the_next(staff_client, two_customers):

@@ -155,7 +155,7 @@ def test_the_home_page_shows_the_fleet_in_a_fixed_number_of_queries(client):
     flagged = {a.account.account_id: a.reasons for a in dashboard.accounts_attention}
     assert set(flagged) == {accounts[4].account_id, accounts[5].account_id, accounts[6].account_id}
     assert flagged[accounts[4].account_id] == [
-        "Last reconciliation found 3 desktops missing from AWS, 1 desktops without the PartnerManaged tag"
+        "Last reconciliation found 3 desktops missing from AWS, 1 desktop without the PartnerManaged tag"
     ]
     assert flagged[accounts[5].account_id] == ["Connection check failed: AccessDenied on AssumeRole"]
     assert flagged[accounts[6].account_id] == ["AWS throttled 2 of 9 calls in the last hour"]
@@ -170,6 +170,12 @@ def test_the_home_page_shows_the_fleet_in_a_fixed_number_of_queries(client):
     assert f'href="{reverse("admin:orchestration_job_change", args=[jobs["running"].pk])}"' in page
     assert '<progress class="job-progress has-failures" value="3" max="4"' in page
     assert "AccessDenied on AssumeRole" in page
+    # The jobs panel asks for itself again while jobs run, and the answer is the panel alone.
+    panel_url = reverse("admin:orchestration_job_in_flight")
+    assert f'hx-get="{panel_url}" hx-trigger="every 3s"' in page
+    panel = client.get(panel_url).content.decode()
+    assert panel.startswith('<section class="module console-card" id="dash-jobs"') and "<html" not in panel
+    assert f"Job {jobs['running'].pk}: Stop desktops" in panel
 
 
 def test_a_staff_user_limited_to_one_customer_sees_only_its_fleet(client):

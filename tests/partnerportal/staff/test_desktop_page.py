@@ -57,7 +57,8 @@ def test_the_page_shows_timeline_sessions_jobs_and_audit(staff_client):
     audit = page[page.index('id="desktop-audit"') :]
     assert "StopWorkspaces" in audit and f'<a href="{job_url}">job {item.job_id}</a>' in audit
     # AWS's own facts come first; what the control plane found is read-only, not an input.
-    assert page.index("field-workspace_id") < page.index("field-missing_from_aws_since")
+    assert page.index("field-workspace_id") < page.index("field-missing_from_aws")
+    assert "Missing from AWS since" in page and "Aws account" not in page
     assert 'name="missing_from_aws_since' not in page and 'name="stopped_by_aws_at' not in page
     assert 'name="power_policy"' in page
 
