@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+from dataclasses import dataclass, field
 from typing import Any
 
 from moto.moto_api._internal import mock_random
@@ -52,7 +53,7 @@ def _failed_create(request: dict[str, Any], code: str, message: str) -> dict[str
 
 
 def _check_create_item(
-    backend: SimWorkSpacesBackend, request: dict[str, Any], now: float
+    backend: SimWorkSpacesBackend, request: dict[str, Any], now: float, live: _LiveWorkspaces
 ) -> tuple[str, str] | None:
     """Why AWS would refuse this one WorkSpace of a CreateWorkspaces call, or None."""
     directory = backend.sim_directories.get(request["DirectoryId"])
@@ -77,22 +78,43 @@ def _check_create_item(
     name = request.get("WorkspaceName")
     if user == UNDEFINED_USER and not name:
         return "InvalidParameterValuesException", "A user-decoupled WorkSpace needs a WorkspaceName."
-    for existing in backend.live_workspaces():
-        if existing.directory_id != request["DirectoryId"]:
-            continue
-        if user != UNDEFINED_USER and same_user(existing.user_name, user):
-            return (
-                "ResourceAlreadyExistsException",
-                f"The user {user} already has a WorkSpace in this directory.",
-            )
-        if backend.settings.unique_workspace_names and name and existing.workspace_name == name:
-            return (
-                "ResourceAlreadyExistsException",
-                f"A WorkSpace named {name} already exists in this directory.",
-            )
-    if len(backend.live_workspaces()) >= backend.settings.workspace_quota:
+    directory_id = request["DirectoryId"]
+    if user != UNDEFINED_USER and (directory_id, user.casefold()) in live.users:
+        return (
+            "ResourceAlreadyExistsException",
+            f"The user {user} already has a WorkSpace in this directory.",
+        )
+    if backend.settings.unique_workspace_names and name and (directory_id, name) in live.names:
+        return (
+            "ResourceAlreadyExistsException",
+            f"A WorkSpace named {name} already exists in this directory.",
+        )
+    if live.count >= backend.settings.workspace_quota:
         return "ResourceLimitExceededException", "The WorkSpaces quota of this account is reached."
     return None
+
+
+@dataclass
+class _LiveWorkspaces:
+    """The account's live WorkSpaces as one create call checks them: read once per call, not per item
+    (a scan per item made a 25-desktop call cost as much as the whole fleet times 25)."""
+
+    users: set[tuple[str, str]] = field(default_factory=set)  # (directory, user name casefolded)
+    names: set[tuple[str, str | None]] = field(default_factory=set)  # (directory, WorkspaceName)
+    count: int = 0
+
+    @classmethod
+    def of(cls, backend: SimWorkSpacesBackend) -> _LiveWorkspaces:
+        live = cls()
+        for workspace in backend.live_workspaces():
+            live.add(workspace)
+        return live
+
+    def add(self, workspace: Workspace) -> None:
+        if workspace.user_name != UNDEFINED_USER:
+            self.users.add((workspace.directory_id, workspace.user_name.casefold()))
+        self.names.add((workspace.directory_id, workspace.workspace_name))
+        self.count += 1
 
 
 def _allocate_ip(backend: SimWorkSpacesBackend, subnet_id: str | None) -> str:
@@ -150,13 +172,14 @@ def create_workspaces(
     for request in requests:
         policy.authorize_create(backend, ctx, request.get("Tags"), "workspace")
     now = backend.settle()
+    live = _LiveWorkspaces.of(backend)
     failed, pending = [], []
     for request in requests:
         fault_code = ctx.faults.item_fails()
         if fault_code:
             failed.append(_failed_create(request, fault_code, "The request failed; try again."))
             continue
-        problem = _check_create_item(backend, request, now)
+        problem = _check_create_item(backend, request, now, live)
         if problem:
             failed.append(_failed_create(request, *problem))
             continue
@@ -164,6 +187,7 @@ def create_workspaces(
         assert bundle is not None, "_check_create_item refuses a bundle it cannot find"
         workspace = new_workspace(backend, request, now, bundle)
         backend.sim_workspaces[workspace.workspace_id] = workspace
+        live.add(workspace)
         pending.append(workspace.to_dict())
     return {"FailedRequests": failed, "PendingRequests": pending}
 
