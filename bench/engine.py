@@ -58,7 +58,7 @@ class AwsClock:
             finally:
                 clock.seconds += time.perf_counter() - started
 
-        HTTPConnectionPool.urlopen = timed_urlopen  # type: ignore[method-assign]
+        HTTPConnectionPool.urlopen = timed_urlopen  # type: ignore[method-assign,assignment]
 
 
 AWS_CLOCK = AwsClock()
