@@ -25,6 +25,7 @@ class JobKind(models.TextChoices):
     DIRECTORY_REGISTER = "DIRECTORY_REGISTER", "Register directory"
     RECONCILE = "RECONCILE", "Reconcile with AWS"
     IDLE_SWEEP = "IDLE_SWEEP", "Idle-timeout stops"
+    POOL_MANAGE = "POOL_MANAGE", "Pool manager run"
 
 
 class JobStatus(models.TextChoices):

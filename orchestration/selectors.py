@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 
+from orchestration.aws.errors import THROTTLED_CODES
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
 from orchestration.models import AuditEvent, Job, JobItem
 from tenants.access import Principal
@@ -122,3 +123,28 @@ def audit_event_list(*, principal: Principal, filters: AuditFilters | None = Non
     if filters.until:
         events = events.filter(occurred_at__lt=filters.until)
     return events.order_by("-occurred_at", "-id")
+
+
+@dataclass(frozen=True)
+class AwsActivity:
+    """Audited AWS calls of one account in a window, and how many of them AWS answered as throttled."""
+
+    aws_account_id: str
+    calls: int
+    throttled: int
+
+
+def aws_activity_by_account(*, principal: Principal, since: datetime) -> dict[str, AwsActivity]:
+    """Audited AWS calls per account id since `since`, in one query. Only mutations are audited (reads are
+    not), and a throttled answer shows here only when our retries gave up (retried ones leave no row)."""
+    rows = (
+        principal.scope(AuditEvent.objects.filter(occurred_at__gte=since))
+        .exclude(aws_account_id="")
+        .values("aws_account_id")
+        .annotate(calls=Count("id"), throttled=Count("id", filter=Q(error_code__in=THROTTLED_CODES)))
+        .order_by()
+    )
+    return {
+        row["aws_account_id"]: AwsActivity(row["aws_account_id"], row["calls"], row["throttled"])
+        for row in rows
+    }

@@ -74,6 +74,13 @@ def idle_sweep() -> dict:
     return idle_sweep_run()
 
 
+@shared_task(name="orchestration.pools_manage", ignore_result=True)
+def pools_manage() -> dict:
+    from orchestration.services.pools import pools_manage_due
+
+    return pools_manage_due()
+
+
 @shared_task(name="orchestration.golden_image_pipelines_due", ignore_result=True)
 def golden_image_pipelines_due() -> int:
     from orchestration.services.pipelines import golden_image_pipelines_due as run

@@ -142,7 +142,9 @@ class SimWorkSpacesBackend(WorkSpacesBackend):
         return now
 
     def live_workspaces(self) -> list[Workspace]:
-        return [w for w in self.sim_workspaces.values() if w.state not in (TERMINATING, TERMINATED)]
+        """The WorkSpaces not terminating or gone, as of the last settle(): callers settle first, so
+        reading them all need not mark them all for the next settle (as `values()` would)."""
+        return [w for w in dict.values(self.sim_workspaces) if w.state not in (TERMINATING, TERMINATED)]
 
     def get_workspace(self, workspace_id: str) -> Workspace:
         workspace = self.sim_workspaces.get(workspace_id)

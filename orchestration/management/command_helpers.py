@@ -1,15 +1,17 @@
 """What the management commands share: the customer account they name, who asks, how a refused request
 is shown, and how `--wait` follows a job. Lives outside `commands/` so Django does not take it for one."""
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from orchestration.actors import Actor
-from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
+from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus, JobStatus
 from orchestration.models import Job
 from orchestration.names import (
     accepted_names,
@@ -144,3 +146,44 @@ def adoption_report(out, job: Job) -> None:
     next_step = (job.result or {}).get("next_step")
     if next_step:
         out.write(next_step)
+
+
+# A job that ended so did not do all it was asked: `--wait` makes the command exit non-zero.
+JOB_NOT_DONE_STATUSES = (JobStatus.PARTIAL, JobStatus.FAILED, JobStatus.CANCELLED)
+CONFIRM_SAMPLE = 10
+
+
+def add_yes_argument(parser, *, help: str = "Do not ask: the answer is yes (scripts).") -> None:
+    parser.add_argument("--yes", action="store_true", help=help)
+
+
+def confirm(out, question: str, *, yes: bool, stdin: TextIO | None = None) -> None:
+    """Ask `question` on the terminal and go on only on "yes"; `--yes` answers for scripts. With no
+    terminal to ask on (cron, CI, a pipe) and no --yes, nothing is done: a CommandError says so."""
+    if yes:
+        return
+    stream = stdin or sys.stdin
+    if not stream.isatty():
+        raise CommandError(
+            f"{question}\nNothing was sent: there is no terminal to ask on; add --yes to confirm."
+        )
+    out.write(f"{question}\nType yes to go on: ", ending="")
+    out.flush()
+    if stream.readline().strip().lower() != "yes":
+        raise CommandError("Not confirmed; nothing was sent.")
+
+
+def desktops_sample(workspace_ids: list[str]) -> str:
+    """`ws-a, ws-b, … and 45 more`: enough for a person to recognise a selection."""
+    shown = ", ".join(workspace_ids[:CONFIRM_SAMPLE])
+    more = len(workspace_ids) - CONFIRM_SAMPLE
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def job_outcome_check(job: Job) -> None:
+    """After `--wait`: a job that ended partly or wholly failed (or cancelled) is a non-zero exit."""
+    if job.status in JOB_NOT_DONE_STATUSES:
+        progress = job_progress(job=job)
+        raise CommandError(
+            f"Job {job.pk} ended {job.get_status_display()}: {progress.failed} of {progress.total} failed."
+        )

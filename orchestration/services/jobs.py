@@ -25,6 +25,7 @@ from orchestration.services.desktops import DesktopCreateRunner
 from orchestration.services.directories import DirectoryRegisterRunner
 from orchestration.services.errors import RequestInvalid
 from orchestration.services.images.runner import ImageCopyRunner, ImageCreateRunner, ImageImportRunner
+from orchestration.services.pools import PoolManageRunner
 from orchestration.services.power import IdleSweepRunner
 from orchestration.services.reconcile import ReconcileRunner
 from tenants.choices import DesktopState
@@ -42,6 +43,7 @@ RUNNERS: Mapping[str, type[JobRunner]] = runners_by_kind(
     ReconcileRunner,
     AdoptRunner,
     ReleaseRunner,
+    PoolManageRunner,
 )
 
 

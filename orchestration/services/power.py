@@ -183,6 +183,8 @@ def _candidates() -> tuple[list[Desktop], dict[int, PowerPolicy]]:
             aws_account__customer__is_active=True,
         )
         .filter(Q(power_policy__isnull=False) | Q(aws_account__customer_id__in=list(defaults)))
+        # A pool's spare desktops are the pool manager's to power (orchestration/services/pools.py).
+        .filter(Q(pool_membership__isnull=True) | Q(pool_membership__assigned_user__isnull=False))
         .select_related("power_policy", "activity", "aws_account__customer")
         .order_by("aws_account_id", "region", "pk")
     )

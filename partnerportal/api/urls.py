@@ -8,6 +8,7 @@ from partnerportal.api.views.base import not_found
 from partnerportal.api.views.desktops import DesktopViewSet
 from partnerportal.api.views.jobs import JobViewSet
 from partnerportal.api.views.policies import PowerPolicyViewSet
+from partnerportal.api.views.pools import PoolViewSet
 from partnerportal.api.views.reports import AuditEventViewSet, UsageViewSet
 from partnerportal.api.views.resources import (
     AwsAccountViewSet,
@@ -30,6 +31,7 @@ router.register("bundles", BundleViewSet, basename="bundle")
 router.register("desktops", DesktopViewSet, basename="desktop")
 router.register("jobs", JobViewSet, basename="job")
 router.register("power-policies", PowerPolicyViewSet, basename="power-policy")
+router.register("pools", PoolViewSet, basename="pool")
 router.register("usage", UsageViewSet, basename="usage")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("session-events", SessionEventViewSet, basename="session-events")

@@ -265,6 +265,12 @@ STANDARD_BEAT_SCHEDULE = {
         "schedule": env.float("GOLDEN_IMAGE_TICK_SECONDS", default=60.0),
         "options": {"queue": Queue.PERIODIC.value, "expires": 50},
     },
+    # Each pool's manager: one run per (pool, window) sizes the pool to its schedule.
+    "pools-manage": {
+        "task": "orchestration.pools_manage",
+        "schedule": env.float("POOL_MANAGE_INTERVAL_SECONDS", default=60.0),
+        "options": {"queue": Queue.PERIODIC.value, "expires": 50},
+    },
     # Collects new events for webhooks and sends the deliveries that are due.
     "webhooks-dispatch": {
         "task": "orchestration.webhooks_dispatch",
@@ -279,6 +285,8 @@ CELERY_BEAT_SCHEDULE = (
 )
 # Idle-timeout stops: the sweep's window; each window runs once however many beats send it.
 IDLE_SWEEP_INTERVAL_SECONDS = STANDARD_BEAT_SCHEDULE["idle-sweep"]["schedule"]
+# Pools: the manager's window (one run per pool and window, however many beats send it).
+POOL_MANAGE_INTERVAL_SECONDS = STANDARD_BEAT_SCHEDULE["pools-manage"]["schedule"]
 # Webhooks (docs/webhooks.md): HTTPS endpoints on the public internet only, unless these say otherwise
 # (development and tests send to a receiver on loopback).
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)

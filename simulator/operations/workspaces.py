@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from moto.moto_api._internal import mock_random
@@ -52,8 +52,34 @@ def _failed_create(request: dict[str, Any], code: str, message: str) -> dict[str
     return {"WorkspaceRequest": request, "ErrorCode": code, "ErrorMessage": message}
 
 
+@dataclass
+class _Occupied:
+    """Who has a live WorkSpace in which directory, read once per CreateWorkspaces call rather than once
+    per item (a 10,000-WorkSpace account made each call scan them all 25 times)."""
+
+    users: set[tuple[str, str]]
+    names: set[tuple[str, str]]
+    live: int
+
+    @classmethod
+    def of(cls, backend: SimWorkSpacesBackend) -> _Occupied:
+        live = backend.live_workspaces()
+        return cls(
+            users={(w.directory_id, w.user_name.casefold()) for w in live if w.user_name != UNDEFINED_USER},
+            names={(w.directory_id, w.workspace_name) for w in live if w.workspace_name},
+            live=len(live),
+        )
+
+    def add(self, workspace: Workspace) -> None:
+        if workspace.user_name != UNDEFINED_USER:
+            self.users.add((workspace.directory_id, workspace.user_name.casefold()))
+        if workspace.workspace_name:
+            self.names.add((workspace.directory_id, workspace.workspace_name))
+        self.live += 1
+
+
 def _check_create_item(
-    backend: SimWorkSpacesBackend, request: dict[str, Any], now: float, live: _LiveWorkspaces
+    backend: SimWorkSpacesBackend, request: dict[str, Any], now: float, occupied: _Occupied
 ) -> tuple[str, str] | None:
     """Why AWS would refuse this one WorkSpace of a CreateWorkspaces call, or None."""
     directory = backend.sim_directories.get(request["DirectoryId"])
@@ -79,42 +105,20 @@ def _check_create_item(
     if user == UNDEFINED_USER and not name:
         return "InvalidParameterValuesException", "A user-decoupled WorkSpace needs a WorkspaceName."
     directory_id = request["DirectoryId"]
-    if user != UNDEFINED_USER and (directory_id, user.casefold()) in live.users:
+    if user != UNDEFINED_USER and (directory_id, user.casefold()) in occupied.users:
         return (
             "ResourceAlreadyExistsException",
             f"The user {user} already has a WorkSpace in this directory.",
         )
-    if backend.settings.unique_workspace_names and name and (directory_id, name) in live.names:
+    settings = backend.settings
+    if settings.unique_workspace_names and name and (directory_id, name) in occupied.names:
         return (
             "ResourceAlreadyExistsException",
             f"A WorkSpace named {name} already exists in this directory.",
         )
-    if live.count >= backend.settings.workspace_quota:
+    if occupied.live >= settings.workspace_quota:
         return "ResourceLimitExceededException", "The WorkSpaces quota of this account is reached."
     return None
-
-
-@dataclass
-class _LiveWorkspaces:
-    """The account's live WorkSpaces as one create call checks them: read once per call, not per item
-    (a scan per item made a 25-desktop call cost as much as the whole fleet times 25)."""
-
-    users: set[tuple[str, str]] = field(default_factory=set)  # (directory, user name casefolded)
-    names: set[tuple[str, str | None]] = field(default_factory=set)  # (directory, WorkspaceName)
-    count: int = 0
-
-    @classmethod
-    def of(cls, backend: SimWorkSpacesBackend) -> _LiveWorkspaces:
-        live = cls()
-        for workspace in backend.live_workspaces():
-            live.add(workspace)
-        return live
-
-    def add(self, workspace: Workspace) -> None:
-        if workspace.user_name != UNDEFINED_USER:
-            self.users.add((workspace.directory_id, workspace.user_name.casefold()))
-        self.names.add((workspace.directory_id, workspace.workspace_name))
-        self.count += 1
 
 
 def _allocate_ip(backend: SimWorkSpacesBackend, subnet_id: str | None) -> str:
@@ -172,14 +176,14 @@ def create_workspaces(
     for request in requests:
         policy.authorize_create(backend, ctx, request.get("Tags"), "workspace")
     now = backend.settle()
-    live = _LiveWorkspaces.of(backend)
+    occupied = _Occupied.of(backend)
     failed, pending = [], []
     for request in requests:
         fault_code = ctx.faults.item_fails()
         if fault_code:
             failed.append(_failed_create(request, fault_code, "The request failed; try again."))
             continue
-        problem = _check_create_item(backend, request, now, live)
+        problem = _check_create_item(backend, request, now, occupied)
         if problem:
             failed.append(_failed_create(request, *problem))
             continue
@@ -187,7 +191,7 @@ def create_workspaces(
         assert bundle is not None, "_check_create_item refuses a bundle it cannot find"
         workspace = new_workspace(backend, request, now, bundle)
         backend.sim_workspaces[workspace.workspace_id] = workspace
-        live.add(workspace)
+        occupied.add(workspace)
         pending.append(workspace.to_dict())
     return {"FailedRequests": failed, "PendingRequests": pending}
 

@@ -4,6 +4,7 @@ from .accounts import AwsAccount, generate_external_id
 from .activity import API_TOKEN_PREFIX, ApiToken, DesktopActivity, DesktopStateChange
 from .customers import Customer, CustomerMembership, StaffCustomerLimit
 from .policies import GoldenImagePipeline, PowerPolicy
+from .pools import Pool, PoolAction, PoolDesktop, PoolSample
 from .resources import DESKTOP_IS_LIVE, Bundle, Desktop, Directory, Image, UntrackedWorkspace
 
 __all__ = [
@@ -20,6 +21,10 @@ __all__ = [
     "Directory",
     "GoldenImagePipeline",
     "Image",
+    "Pool",
+    "PoolAction",
+    "PoolDesktop",
+    "PoolSample",
     "PowerPolicy",
     "StaffCustomerLimit",
     "UntrackedWorkspace",

@@ -72,10 +72,12 @@ def account():
 
 
 @override_settings(PARTNER_AWS_ACCOUNT_ID=PARTNER)
+@pytest.mark.slow
 def test_the_adoption_template_passes_cfn_lint(account):
     assert [str(match) for match in lint(adoption_stack_template(aws_account=account))] == []
 
 
+@pytest.mark.slow
 def test_cfn_lint_would_catch_a_misspelt_action(account):
     body = adoption_stack_template(aws_account=account).replace(
         "workspaces:CreateTags", "workspaces:CreateTagz"
@@ -243,6 +245,7 @@ def adoption_role_keys(simulator) -> set[str]:
 
 
 # --- reconciliation records the untracked ones ------------------------------------------------------------------
+@pytest.mark.slow
 def test_reconciliation_records_untagged_workspaces_refreshes_them_and_drops_the_gone_and_the_adopted(
     acme, simulator
 ):
@@ -279,6 +282,7 @@ def test_reconciliation_records_untagged_workspaces_refreshes_them_and_drops_the
     assert Desktop.objects.filter(workspace_id=tag_later).exists()
 
 
+@pytest.mark.slow
 def test_untracked_workspaces_are_listed_only_to_those_who_see_their_customer(acme, simulator):
     (mine,) = customer_workspaces(simulator, acme, ["uma"])
     reconcile(acme)
@@ -302,6 +306,7 @@ def test_untracked_workspaces_are_listed_only_to_those_who_see_their_customer(ac
     assert list(untracked_workspace_list(principal=customer, customer_id=other.customer_id)) == []
 
 
+@pytest.mark.slow
 def test_reconciliation_records_aws_stopping_a_manual_desktop_and_running_again_clears_it(acme, simulator):
     left_alone, stopped_by_us = customer_workspaces(simulator, acme, ["ann", "ben"], tagged=True)
     reconcile(acme)  # adopts both, AVAILABLE
@@ -394,6 +399,7 @@ def test_adoption_refuses_ids_that_are_not_untracked_workspaces_of_the_account(a
     }
 
 
+@pytest.mark.slow
 def test_adoption_refuses_an_empty_a_repeated_or_an_oversized_list(acme, untracked, simulator):
     untracked("ws-good00001")
     assert refused(simulator, adoption_start, acme["aws_account"], [" ", ""]) == {
@@ -488,7 +494,12 @@ def test_the_commands_refuse_without_sending_anything(acme, untracked, simulator
     untracked("ws-good00001")
     untracked("ws-good00002")
     call_command(
-        "desktops_adopt", "--account", "111111111111", "--workspace-ids", "ws-good00001, ws-good00002"
+        "desktops_adopt",
+        "--account",
+        "111111111111",
+        "--workspace-ids",
+        "ws-good00001, ws-good00002",
+        "--yes",
     )
     job = Job.objects.get()
     assert (job.kind, job.total_items, job.params) == ("DESKTOP_ADOPT", 2, {"aws_account_id": "111111111111"})
@@ -496,6 +507,7 @@ def test_the_commands_refuse_without_sending_anything(acme, untracked, simulator
 
 
 # --- adoption and release against the simulator -------------------------------------------------------------------
+@pytest.mark.slow
 def test_without_the_temporary_stack_every_item_fails_with_the_way_out(acme, simulator):
     ids = customer_workspaces(simulator, acme, ["uma", "ulf"])
     reconcile(acme)
@@ -526,6 +538,7 @@ def test_without_the_temporary_stack_every_item_fails_with_the_way_out(acme, sim
     assert all(tags_in_aws(simulator, wid) == {} for wid in ids)
 
 
+@pytest.mark.slow
 def test_adoption_tags_through_the_adoption_role_and_makes_the_desktop_rows(acme, simulator):
     ids = customer_workspaces(simulator, acme, ["uma", "ulf", "una"])
     admin_client(simulator, acme["demo"]).create_tags(
@@ -581,6 +594,7 @@ def test_adoption_tags_through_the_adoption_role_and_makes_the_desktop_rows(acme
     assert not UntrackedWorkspace.objects.exists()
 
 
+@pytest.mark.slow
 def test_a_lost_answer_to_create_tags_is_asked_again_without_harm(acme, simulator):
     (wid,) = customer_workspaces(simulator, acme, ["uma"])
     reconcile(acme)
@@ -597,6 +611,7 @@ def test_a_lost_answer_to_create_tags_is_asked_again_without_harm(acme, simulato
     assert Desktop.objects.filter(workspace_id=wid).count() == 1
 
 
+@pytest.mark.slow
 def test_release_untags_keeps_the_row_and_a_later_adoption_revives_it(acme, simulator):
     (wid,) = customer_workspaces(simulator, acme, ["uma"])
     reconcile(acme)
@@ -658,6 +673,7 @@ def test_a_released_desktop_is_not_swept_by_the_idle_policy_nor_kept_in_its_user
 
 
 # --- the steady-state role never touches the partner tag -------------------------------------------------------------
+@pytest.mark.slow
 def test_the_steady_state_role_is_refused_the_partner_tag_by_the_customers_policy(acme, simulator):
     (untagged,) = customer_workspaces(simulator, acme, ["uma"])
     (managed,) = customer_workspaces(simulator, acme, ["tom"], tagged=True)

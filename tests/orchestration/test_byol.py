@@ -139,6 +139,7 @@ def _poll(job: Job) -> JobItem:
     return job.items.get()
 
 
+@pytest.mark.slow
 def test_setup_sends_modify_account_once_and_follows_it_to_completed(acme, simulator):
     offered = byol_cidr_ranges(aws_account=acme, constraint="10.0.0.0/8")
     assert offered.ranges == ["10.0.0.0/16", "10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16", "10.4.0.0/16"]
@@ -191,6 +192,7 @@ def test_setup_sends_modify_account_once_and_follows_it_to_completed(acme, simul
     )
 
 
+@pytest.mark.slow
 def test_a_lost_modify_account_response_is_adopted_never_sent_twice(acme, simulator):
     job = byol_setup_start(actor=ACTOR, aws_account=acme, cidr=FREE, confirmation=FREE)
     simulator.schedule_fault("ModifyAccount", "lose_response")
@@ -217,6 +219,7 @@ def test_setup_without_a_shown_list_asks_aws_whether_the_range_is_offered(acme, 
     ]
 
 
+@pytest.mark.slow
 def test_aws_already_configured_is_refused_and_recorded(acme, simulator):
     job = byol_setup_start(actor=ACTOR, aws_account=acme, cidr=FREE, confirmation=FREE)
     _run(job)
@@ -232,6 +235,7 @@ def test_aws_already_configured_is_refused_and_recorded(acme, simulator):
     assert acme.dedicated_tenancy_modification_state == "PENDING"
 
 
+@pytest.mark.slow
 def test_a_second_setup_while_one_runs_is_refused(acme, simulator):
     byol_setup_start(actor=ACTOR, aws_account=acme, cidr=FREE, confirmation=FREE)
     errors = _refused(acme, cidr="10.201.0.0/16", confirmation="10.201.0.0/16")
@@ -239,6 +243,7 @@ def test_a_second_setup_while_one_runs_is_refused(acme, simulator):
     assert simulator.calls("ModifyAccount") == []
 
 
+@pytest.mark.slow
 def test_a_failed_modification_fails_the_job_with_aws_words(acme, simulator):
     simulator.update_account(acme.account_id, modify_account_outcome="FAILED")
     job = byol_setup_start(actor=ACTOR, aws_account=acme, cidr=FREE, confirmation=FREE)
@@ -259,6 +264,7 @@ def test_a_failed_modification_fails_the_job_with_aws_words(acme, simulator):
     assert len(simulator.calls("ModifyAccount")) == 1
 
 
+@pytest.mark.slow
 def test_an_account_without_byol_enabled_fails_with_what_to_do(acme, simulator):
     simulator.update_account(acme.account_id, byol_eligible=False)
     job = byol_setup_start(actor=ACTOR, aws_account=acme, cidr=FREE, confirmation=FREE)
@@ -273,6 +279,7 @@ def test_an_account_without_byol_enabled_fails_with_what_to_do(acme, simulator):
     )
 
 
+@pytest.mark.slow
 def test_status_sync_reads_describe_account_and_the_modifications(acme, simulator):
     status = byol_status_sync(aws_account=acme)
     assert (status.account.dedicated_tenancy_support, status.modifications, status.blocking) == (
@@ -289,6 +296,7 @@ def test_status_sync_reads_describe_account_and_the_modifications(acme, simulato
 
 
 # --- the admin page ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_byol_page_shows_aws_state_offers_ranges_and_starts_the_job(staff_client, acme, simulator):
     url = reverse("admin:tenants_awsaccount_byol", args=[acme.pk])
     page = staff_client.get(url)
@@ -313,6 +321,7 @@ def test_the_byol_page_shows_aws_state_offers_ranges_and_starts_the_job(staff_cl
     assert job.requested_by_label == "staff"
 
 
+@pytest.mark.slow
 def test_the_byol_page_says_when_there_is_nothing_to_set_up(staff_client, acme, simulator):
     _run(byol_setup_start(actor=ACTOR, aws_account=acme, cidr=FREE, confirmation=FREE))
     body = staff_client.get(reverse("admin:tenants_awsaccount_byol", args=[acme.pk])).content.decode()
@@ -320,6 +329,7 @@ def test_the_byol_page_says_when_there_is_nothing_to_set_up(staff_client, acme, 
     assert "Enable BYOL with this CIDR" not in body
 
 
+@pytest.mark.slow
 def test_account_byol_command_shows_lists_and_sets_up(acme, simulator, capsys):
     call_command("account_byol", "--account", acme.account_id)
     assert "No account modifications: BYOL has not been set up." in capsys.readouterr().out

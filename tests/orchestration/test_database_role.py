@@ -36,6 +36,7 @@ def _connect_as(role: str) -> psycopg.Connection:
     return psycopg.connect(**params, autocommit=True)
 
 
+@pytest.mark.slow
 def test_the_app_role_writes_its_tables_but_only_appends_to_the_audit_log(app_role, capsys):
     event = AuditEventFactory()
     customer = CustomerFactory()
@@ -72,6 +73,7 @@ def test_the_app_role_writes_its_tables_but_only_appends_to_the_audit_log(app_ro
         assert db.execute("SELECT count(*) FROM pg_tables WHERE tableowner = current_user").fetchone() == (0,)
 
 
+@pytest.mark.slow
 def test_running_it_again_updates_the_role_and_keeps_the_audit_log_append_only(app_role, capsys):
     call_command("db_app_role", app_role)
     _as_owner(f"GRANT UPDATE, DELETE, TRUNCATE ON orchestration_auditevent TO {app_role}")  # drift
@@ -87,6 +89,7 @@ def test_running_it_again_updates_the_role_and_keeps_the_audit_log_append_only(a
         ).fetchone() == (False, False, True)
 
 
+@pytest.mark.slow
 def test_a_role_that_would_not_be_least_privilege_is_refused(app_role):
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")

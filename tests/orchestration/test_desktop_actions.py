@@ -106,6 +106,7 @@ def test_desktops_of_another_customer_refuse_the_request(world):
     assert errors["desktops"] == ["1 of the selected desktops belong to another customer."]
 
 
+@pytest.mark.slow
 def test_more_than_5000_desktops_are_refused(world):
     first = world["desktop"]()
     Desktop.objects.bulk_create(
@@ -286,7 +287,7 @@ def test_command_makes_a_job_for_a_directory(world, capsys, tmp_path):
     desktops = [world["desktop"](state="STOPPED") for _ in range(3)]
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text("\n".join(d.workspace_id for d in desktops))
-    call_command("desktops_action", "start", account=world["account"].account_id, ids_file=ids_file)
+    call_command("desktops_action", "start", account=world["account"].account_id, ids_file=ids_file, yes=True)
     job = Job.objects.get()
     assert (job.kind, job.total_items) == ("DESKTOP_START", 3)
     assert f"Job {job.pk} will start 3 desktops." in capsys.readouterr().out
@@ -319,6 +320,7 @@ def test_admin_terminate_asks_for_confirmation_first(world, staff_client):
     assert Job.objects.get().kind == "DESKTOP_TERMINATE"
 
 
+@pytest.mark.slow
 def test_admin_modify_asks_for_the_properties_then_makes_the_job(world, staff_client):
     desktop = world["desktop"](compute_type="STANDARD")
     page = _post_action(staff_client, "modify_desktops", [desktop])
@@ -344,6 +346,7 @@ def test_admin_refusal_is_an_error_message_and_no_job(world, staff_client):
     assert Job.objects.count() == 0
 
 
+@pytest.mark.slow
 def test_admin_makes_one_job_per_customer(world, staff_client):
     mine = world["desktop"]()
     account = AwsAccountFactory(customer=CustomerFactory())
@@ -420,6 +423,7 @@ def test_poll_verdicts(action, params, workspace, from_state, verdict):
     assert got == verdict
 
 
+@pytest.mark.slow
 def test_a_desktop_that_never_arrives_is_given_up_on():
     got, code, _ = poll_verdict(
         ACTIONS["stop"],

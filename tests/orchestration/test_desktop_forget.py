@@ -54,6 +54,7 @@ def rows(simulator, demo_world_ready):
     return listed, gone
 
 
+@pytest.mark.slow
 def test_a_desktop_aws_no_longer_lists_is_forgotten_and_keeps_its_history(rows, simulator):
     _, gone = rows
     history = DesktopStateChange.objects.filter(desktop=gone).count()
@@ -69,6 +70,7 @@ def test_a_desktop_aws_no_longer_lists_is_forgotten_and_keeps_its_history(rows, 
     ]
 
 
+@pytest.mark.slow
 def test_a_desktop_aws_still_lists_is_refused_and_nothing_is_forgotten(rows):
     listed, gone = rows
     with pytest.raises(DesktopForgetInvalid) as refused:
@@ -82,6 +84,7 @@ def test_a_desktop_aws_still_lists_is_refused_and_nothing_is_forgotten(rows):
         desktop_forget(actor=ACTOR, desktops=[gone])
 
 
+@pytest.mark.slow
 def test_the_staff_console_forgets_and_never_deletes_a_desktop(rows, staff_client):
     listed, gone = rows
     assert staff_client.get(reverse("admin:tenants_desktop_delete", args=[gone.pk])).status_code == 403

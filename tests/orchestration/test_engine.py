@@ -115,6 +115,7 @@ def test_an_expired_lease_makes_the_item_claimable_again():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_a_claim_skips_rows_another_transaction_is_claiming():
     job = _job(2)
     locked_id, free_id = job.items.order_by("sequence").values_list("pk", flat=True)

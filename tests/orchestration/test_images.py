@@ -193,6 +193,7 @@ def test_sizes_only_aws_can_judge_pass_locally(size):
     assert ami_problems(replace(GOOD_AMI, volume_size=size)) == ()
 
 
+@pytest.mark.slow
 def test_an_unimportable_ami_is_refused_after_one_read_and_the_refusal_is_audited(
     simulator, acme, demo_world_ready
 ):
@@ -204,6 +205,7 @@ def test_an_unimportable_ami_is_refused_after_one_read_and_the_refusal_is_audite
     assert (event.outcome, event.target_type, event.target_id) == ("REFUSED", "ami", encrypted)
 
 
+@pytest.mark.slow
 def test_an_ami_the_account_does_not_own_is_named(simulator, acme, demo_world_ready):
     theirs = _ami_of(demo_world_ready, "importable", index=1)  # globex's, in the same region
     errors = _import_refused(acme, ami_id=theirs)
@@ -211,6 +213,7 @@ def test_an_ami_the_account_does_not_own_is_named(simulator, acme, demo_world_re
     assert _aws_calls(simulator) == {"ec2:DescribeImages": 1}
 
 
+@pytest.mark.slow
 def test_an_account_without_byol_is_refused_after_asking_aws(simulator, acme_without_byol, demo_world):
     errors = _import_refused(acme_without_byol, ami_id=_ami_of(demo_world, "importable"))
     assert _aws_calls(simulator) == {"ec2:DescribeImages": 1, "DescribeAccount": 1}
@@ -218,6 +221,7 @@ def test_an_account_without_byol_is_refused_after_asking_aws(simulator, acme_wit
     assert "DedicatedTenancySupport is DISABLED" in errors["aws_account"][0]
 
 
+@pytest.mark.slow
 def test_a_valid_import_makes_one_job_and_item_and_records_byol(simulator, acme, demo_world_ready):
     acme.dedicated_tenancy_support = ""
     acme.save()
@@ -363,6 +367,7 @@ def test_sharing_with_the_owner_or_sharing_a_pending_image_is_refused(no_aws):
     assert "only an AVAILABLE image can be shared" in excinfo.value.errors["image"][0]
 
 
+@pytest.mark.slow
 def test_an_image_with_no_recorded_tags_is_checked_in_aws_and_the_tags_kept(
     simulator, acme, demo_world_ready
 ):
@@ -422,6 +427,7 @@ def test_the_command_prints_what_to_fix_and_makes_nothing(no_aws, account):
     assert Job.objects.count() == 0
 
 
+@pytest.mark.slow
 def test_the_command_lists_amis_with_the_seed_columns_and_reasons(acme, demo_world_ready, capsys):
     call_command("images", "--account", acme.account_id, "amis")
     out = capsys.readouterr().out
@@ -543,6 +549,7 @@ def test_import_page_refuses_a_region_the_account_does_not_use(staff_client, acc
     assert "Not one of the account&#x27;s regions (us-east-1, eu-west-1)." in page
 
 
+@pytest.mark.slow
 def test_image_and_permission_reads_follow_every_page(simulator, acme, demo_world_ready):
     access = account_access(acme)
     # With the onboarded image, one image more than a page: the last one made is alone on page two.
@@ -574,6 +581,7 @@ def test_image_and_permission_reads_follow_every_page(simulator, acme, demo_worl
     assert len(pages) == 2 and "NextToken" not in pages[0] and pages[1]["NextToken"]
 
 
+@pytest.mark.slow
 def test_share_action_shows_current_shares_then_reports_each_refusal(
     staff_client, simulator, acme, demo_world_ready
 ):
@@ -601,6 +609,7 @@ def test_share_action_shows_current_shares_then_reports_each_refusal(
     assert simulator.calls() == []  # refused before any AWS call
 
 
+@pytest.mark.slow
 def test_refresh_action_syncs_each_account_and_region_once(staff_client, simulator, acme, demo_world_ready):
     ami_id = _ami_of(demo_world_ready, "importable")
     imported, unknown = (

@@ -177,6 +177,7 @@ class WritesAfterLosingItsItems(JobRunner):
 
 
 @pytest.mark.django_db(transaction=True)  # as on a worker: the delivery runs in no outer transaction
+@pytest.mark.slow
 def test_a_delivery_that_lost_its_items_stops_quietly_and_changes_nothing():
     job = _job(2)
     job_deliver(WritesAfterLosingItsItems, job_id=job.pk, item_ids=_ids(job))

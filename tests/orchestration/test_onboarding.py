@@ -240,6 +240,7 @@ def _action(service: str, operation: str) -> str:
     return f"{IAM_PREFIX[service]}:{_client(service).meta.method_to_api_mapping[operation]}"
 
 
+@pytest.mark.slow
 def test_every_operation_the_boundary_calls_is_allowed_by_the_policy():
     called = {_action(service, operation) for service, operation in _operations_called_by_the_boundary()}
     # The scan sees the boundary as it is: these calls exist today, so it cannot come back empty.
@@ -275,11 +276,13 @@ def account():
 
 @override_settings(PARTNER_AWS_ACCOUNT_ID=PARTNER)
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
+@pytest.mark.slow
 def test_the_template_passes_cfn_lint(account, fmt):
     body = account_cloudformation_template(aws_account=account, fmt=fmt)
     assert [str(match) for match in lint(body)] == []
 
 
+@pytest.mark.slow
 def test_cfn_lint_would_catch_a_misspelt_action(account):
     body = account_cloudformation_template(aws_account=account).replace(
         "workspaces:StopWorkspaces", "workspaces:StopWorkspacez"
@@ -287,6 +290,7 @@ def test_cfn_lint_would_catch_a_misspelt_action(account):
     assert any("stopworkspacez" in str(match) for match in lint(body))
 
 
+@pytest.mark.slow
 def test_the_plain_iam_policy_passes_cfn_lint_as_a_managed_policy(account):
     stub = {
         "AWSTemplateFormatVersion": "2010-09-09",

@@ -91,6 +91,7 @@ def unexplained_findings(policy: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("options", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.slow
 def test_every_variant_passes_cfn_lint(options):
     assert [str(match) for match in lint(render_yaml(template(options)))] == []
 

@@ -41,6 +41,7 @@ def test_the_second_claim_of_a_window_gets_nothing_and_the_next_window_is_free()
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_racing_claims_from_many_threads_produce_one_run():
     window = datetime(2026, 11, 27, 10, 5, tzinfo=UTC)
     barrier = threading.Barrier(8)
@@ -63,6 +64,7 @@ def test_racing_claims_from_many_threads_produce_one_run():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_a_sweep_of_the_next_window_does_nothing_while_the_last_one_still_runs():
     """A slow sweep and the next window's would both read a desktop as AVAILABLE and stop it twice."""
     holding, release = threading.Event(), threading.Event()

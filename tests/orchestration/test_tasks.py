@@ -17,6 +17,7 @@ def test_registered_task_names_are_pinned():
         "orchestration.job_items_run",
         "orchestration.job_poll",
         "orchestration.jobs_sweep",
+        "orchestration.pools_manage",
         "orchestration.reconcile_all",
         "orchestration.webhook_deliver",
         "orchestration.webhooks_dispatch",

@@ -12,6 +12,7 @@ from tests.factories import AwsAccountFactory, BundleFactory, DirectoryFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.slow
 def test_the_demo_fleet_is_one_create_job_and_only_for_a_customer_without_desktops():
     account = AwsAccountFactory()
     rows = DemoRows(

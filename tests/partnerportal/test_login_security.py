@@ -66,6 +66,7 @@ def test_behind_a_configured_proxy_each_client_has_its_own_count(settings):
     assert colleague.status_code == 302
 
 
+@pytest.mark.slow
 def test_a_successful_login_clears_the_failures():
     client = Client()
     for _ in range(4):

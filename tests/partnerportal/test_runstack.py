@@ -58,6 +58,7 @@ def test_the_seeded_customer_is_connected_to_the_simulators_demo_account(seeded,
     assert [call for call in simulator.calls() if call.get("error_code")] == []
 
 
+@pytest.mark.slow
 def test_a_second_run_against_a_fresh_simulator_keeps_one_row_of_each(seeded, simulator):
     demo_customer_mirror(simulator=simulator, demo=simulator.create_demo_world(ready=True)["accounts"][0])
     simulator.reset(seed=0, time_scale=0)  # what a restarted `make run` finds: a new simulator, same ids

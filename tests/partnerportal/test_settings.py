@@ -40,6 +40,7 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     "missing",
     ["DJANGO_SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS", "PARTNER_AWS_ACCOUNT_ID"],
 )
+@pytest.mark.slow
 def test_production_fails_loudly_without_each_secret(missing):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
     result = _manage("check", env=env)
@@ -47,12 +48,14 @@ def test_production_fails_loudly_without_each_secret(missing):
     assert f"Production needs the environment variable {missing}" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_refuses_a_partner_account_that_is_not_an_account_id():
     result = _manage("check", env={**PRODUCTION_ENV, "PARTNER_AWS_ACCOUNT_ID": "my-partner"})
     assert result.returncode != 0
     assert "PARTNER_AWS_ACCOUNT_ID must be a 12-digit AWS account id" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_collects_static_files_where_the_image_says(tmp_path):
     env = {**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path / "static")}
     result = _manage("shell", "-c", "from django.conf import settings; print(settings.STATIC_ROOT)", env=env)
@@ -60,6 +63,7 @@ def test_production_collects_static_files_where_the_image_says(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "static")
 
 
+@pytest.mark.slow
 def test_production_requires_two_factor_for_staff_and_development_does_not():
     show = "from django.conf import settings; print(settings.OTP_REQUIRED_FOR_STAFF)"
     production = _manage("shell", "-c", show, env=PRODUCTION_ENV)
@@ -70,6 +74,7 @@ def test_production_requires_two_factor_for_staff_and_development_does_not():
     assert development.stdout.strip().splitlines()[-1] == "False", development.stderr
 
 
+@pytest.mark.slow
 def test_production_settings_pass_check_deploy():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr

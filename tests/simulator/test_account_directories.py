@@ -161,6 +161,7 @@ def test_directory_registration_delay(simulator, globex, gws):
     assert gws.describe_workspace_directories()["Directories"][0]["State"] == "REGISTERED"
 
 
+@pytest.mark.slow
 def test_creation_properties_and_security_group(simulator, acme, ws):
     ec2 = make_client("ec2", simulator.endpoint_url, admin_credentials(acme))
     group = ec2.create_security_group(

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 AWS_CLI = Path(sys.executable).with_name("aws")
 
 
@@ -32,6 +34,7 @@ def run_aws(endpoint: str, account: dict, *args: str) -> dict:
     return json.loads(completed.stdout or "{}")
 
 
+@pytest.mark.slow
 def test_seed_import_workspace_image_command(simulator, acme):
     ami = next(a for a in acme["amis"] if a["kind"] == "importable")
     # Verbatim from the seed but for the AMI id.
@@ -63,6 +66,7 @@ def test_seed_import_workspace_image_command(simulator, acme):
     assert described["Images"][0]["State"] == "PENDING"
 
 
+@pytest.mark.slow
 def test_seed_create_workspaces_command(simulator, acme):
     # Bash turns UserName='"[UNDEFINED]"' into the shorthand value "[UNDEFINED]" (quoted for the parser).
     shorthand = f'DirectoryId={acme["directory_id"]},UserName="[UNDEFINED]",WorkspaceName=desktop1,BundleId={acme["bundle_id"]}'
@@ -76,6 +80,7 @@ def test_seed_create_workspaces_command(simulator, acme):
     assert pending["State"] == "PENDING"
 
 
+@pytest.mark.slow
 def test_cli_shell_quoting_matches_the_seed(simulator, acme):
     """Run the create command through bash exactly as the seed prints it (ids substituted)."""
     env = {

@@ -30,6 +30,7 @@ def test_throttling_rate(simulator, default_ws):
     assert {c["status"] for c in throttled} == {400}
 
 
+@pytest.mark.slow
 def test_same_seed_same_fault_sequence_and_another_seed_differs(simulator, default_ws):
     config = {
         "throttle_rate": 0.2,

@@ -47,6 +47,7 @@ def impatient_client(simulator, account: dict, attempts: int):
     return make_client("workspaces", simulator.endpoint_url, admin_credentials(account), config=config)
 
 
+@pytest.mark.slow
 def test_the_effect_lands_at_the_end_of_the_delay(simulator, acme, ws):
     simulator.schedule_fault("CreateWorkspaces", "late_answer", seconds=LATE_SECONDS)
     with pytest.raises(ReadTimeoutError):
@@ -65,6 +66,7 @@ def test_the_effect_lands_at_the_end_of_the_delay(simulator, acme, ws):
     assert simulator.health()["ok"]  # the answer nobody read did not hurt the server
 
 
+@pytest.mark.slow
 def test_a_retry_during_the_delay_makes_a_duplicate_that_describe_shows(simulator, acme, ws):
     """What a client that retries a timed-out CreateWorkspaces gets from AWS, which has no idempotency token."""
     simulator.schedule_fault("CreateWorkspaces", "late_answer", seconds=LATE_SECONDS)

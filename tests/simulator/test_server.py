@@ -10,6 +10,8 @@ import threading
 import time
 import urllib.request
 
+import pytest
+
 from simulator.control import SimulatorControl
 from tests.simulator.conftest import PARTNER_TAG, admin_credentials, make_client
 
@@ -20,6 +22,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_python_m_simulator_serves_the_demo_world(tmp_path):
     port = free_port()
     command = [

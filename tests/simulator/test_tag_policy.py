@@ -87,6 +87,7 @@ def test_modifying_untagged_resources_is_denied(simulator, enforced, ws, partner
     assert len(partner_ws.describe_workspaces()["Workspaces"]) == 2
 
 
+@pytest.mark.slow
 def test_the_partner_role_changes_no_tag_at_all(simulator, enforced, partner_ws):
     [workspace_id] = create_desktops(partner_ws, enforced, 1)
     assert "is protected" in denied(

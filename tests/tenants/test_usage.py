@@ -63,6 +63,7 @@ def test_hours_available_are_split_by_utc_day_and_summed_by_month():
     assert other.pk not in {row.desktop_id for row in monthly}
 
 
+@pytest.mark.slow
 def test_usage_costs_two_queries_however_many_desktops():
     customer = CustomerFactory()
     account = AwsAccountFactory(customer=customer)

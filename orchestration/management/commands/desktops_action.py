@@ -9,14 +9,19 @@ from orchestration.management.command_helpers import (
     add_account_arguments,
     add_as_user_argument,
     add_wait_arguments,
+    add_yes_argument,
     command_actor,
+    confirm,
+    desktops_sample,
     failed_desktop_lines,
+    job_outcome_check,
     job_progress_line,
     job_wait,
     names_given,
     refused,
 )
 from orchestration.services.desktop_actions import (
+    ACTIONS,
     DesktopAction,
     DesktopActionInvalid,
     desktop_action_bulk,
@@ -29,6 +34,8 @@ NEEDS_CONFIRMATION = {DesktopAction.TERMINATE, DesktopAction.REBUILD}
 
 
 class Command(BaseCommand):
+    # call_command(..., stdin=...) in tests: where the confirmation is read from.
+    stealth_options = ("stdin",)
     help = (
         "Start, stop, reboot, rebuild, restore, modify, put in or out of admin maintenance, migrate or "
         "terminate desktops of one customer account. Validates everything before any AWS call; prints "
@@ -48,7 +55,11 @@ class Command(BaseCommand):
         parser.add_argument("--user-volume-gib", type=int, help="modify: the new user volume size.")
         parser.add_argument("--running-mode", default="", help="modify: MANUAL or ALWAYS_ON.")
         parser.add_argument("--bundle", default="", help="migrate: the bundle to move to (wsb-...).")
-        parser.add_argument("--yes", action="store_true", help="Confirm terminate or rebuild.")
+        add_yes_argument(
+            parser,
+            help="Do not ask: the answer is yes. Needed for terminate and rebuild, and to act on more "
+            "than one desktop without a terminal to ask on.",
+        )
         add_as_user_argument(parser)
         add_wait_arguments(parser)
 
@@ -65,6 +76,14 @@ class Command(BaseCommand):
                 directory_id=options["directory"] or "",
                 state=options["state"],
             )
+            if len(desktops) > 1:
+                confirm(
+                    self.stdout,
+                    f"This will {ACTIONS[action].verb} {len(desktops)} desktops of {account.customer.name} "
+                    f"({account.account_id}): {desktops_sample([d.workspace_id or d.workspace_name for d in desktops])}.",
+                    yes=options["yes"],
+                    stdin=options.get("stdin"),
+                )
             job = desktop_action_bulk(
                 actor=actor,
                 customer=account.customer,
@@ -83,6 +102,7 @@ class Command(BaseCommand):
             )
             for line in failed_desktop_lines(job, label="workspace_id"):
                 self.stdout.write(line)
+            job_outcome_check(job)
 
     def _params(self, options) -> dict:
         """Every parameter option given: the service refuses, by name, those the action does not take."""

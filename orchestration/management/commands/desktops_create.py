@@ -11,6 +11,7 @@ from orchestration.management.command_helpers import (
     add_wait_arguments,
     command_actor,
     failed_desktop_lines,
+    job_outcome_check,
     job_progress_line,
     job_wait,
     refused,
@@ -84,3 +85,4 @@ class Command(BaseCommand):
             )
             for line in failed_desktop_lines(job, label="user_name"):
                 self.stdout.write(line)
+            job_outcome_check(job)

@@ -11,6 +11,7 @@ from orchestration.management.command_helpers import (
     add_wait_arguments,
     adoption_report,
     command_actor,
+    job_outcome_check,
     job_progress_line,
     job_wait,
     names_given,
@@ -63,3 +64,4 @@ class Command(BaseCommand):
                 report=lambda job: self.stdout.write(job_progress_line(job, done="released")),
             )
             adoption_report(self.stdout, job)
+            job_outcome_check(job)

@@ -25,7 +25,7 @@ from orchestration.services.reconcile import ReconcileInvalid, reconcile_start
 from partnerportal.staff.forms.accounts import AwsAccountAdminForm, ByolSetupForm
 from tenants.models import AwsAccount
 
-from .base import StaffAdmin, add_service_errors
+from .base import StaffAdmin, add_service_errors, job_message
 
 DEFAULT_CIDR_CONSTRAINT = "10.0.0.0/8"
 
@@ -188,7 +188,9 @@ class AwsAccountAdmin(StaffAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Job {job.pk} is enabling BYOL with management CIDR {job.params['management_cidr_range']}.",
+                    job_message(
+                        job, "is enabling BYOL with management CIDR {}.", job.params["management_cidr_range"]
+                    ),
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))

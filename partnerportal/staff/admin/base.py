@@ -13,6 +13,9 @@ from django.contrib.admin.utils import get_fields_from_path
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from orchestration.services.errors import AwsError
 from partnerportal.form_errors import add_service_errors  # noqa: F401 - the admin modules import it from here
@@ -44,6 +47,12 @@ def staff_scope_choices(request: HttpRequest, form: F) -> F:
         if isinstance(field, forms.ModelChoiceField) and field.queryset is not None:
             field.queryset = staff_scope(request, field.queryset)
     return form
+
+
+def job_message(job: Model, text: str, *args: object) -> SafeString:
+    """A message that starts with a link to its job: "Job 12 is importing …" with "Job 12" linked."""
+    url = reverse("admin:orchestration_job_change", args=[job.pk])
+    return format_html('<a href="{}">Job {}</a> ' + text, url, job.pk, *args)
 
 
 class StaffAdmin(admin.ModelAdmin):

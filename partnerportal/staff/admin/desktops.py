@@ -11,9 +11,13 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from orchestration.actors import Actor
+from orchestration.models import JobItem
+from orchestration.selectors import AuditFilters, audit_event_list
 from orchestration.services.desktop_actions import (
+    ACTIONS,
     DesktopActionInvalid,
     desktop_action_bulk,
     desktop_action_summary,
@@ -23,9 +27,11 @@ from orchestration.services.desktop_forget import DesktopForgetInvalid, desktop_
 from orchestration.services.desktops import MAX_DESKTOPS_PER_JOB, DesktopCreateInvalid, desktop_create_bulk
 from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.desktops import DesktopCreateForm, DesktopMigrateForm, DesktopModifyForm
-from tenants.models import Bundle, Customer, Desktop
+from partnerportal.staff.readable import compute_type_label
+from tenants.access import DESKTOP_ACTION_CAPABILITIES, principal_for_user
+from tenants.models import Bundle, Customer, Desktop, DesktopActivity
 
-from .base import AwsResourceAdmin, add_service_errors, staff_scope, staff_scope_choices
+from .base import AwsResourceAdmin, add_service_errors, job_message, staff_scope, staff_scope_choices
 
 # Shown before a destructive action is confirmed.
 REBUILD_WARNING = (
@@ -42,20 +48,36 @@ TERMINATE_WARNING = (
     "disconnected at once."
 )
 PREVIEW_ROWS = 50
+# The actions a desktop's own page offers, in button order, with the warning its confirmation shows.
+PAGE_ACTIONS: dict[str, str] = {
+    "start": "",
+    "stop": "The user is disconnected; what is not saved is lost.",
+    "reboot": "The user is disconnected; what is not saved is lost.",
+    "restore": "The desktop goes back to its latest restore snapshot: anything saved since is lost.",
+    "rebuild": REBUILD_WARNING,
+    "maintenance-on": "",
+    "maintenance-off": "",
+    "terminate": TERMINATE_WARNING,
+}
+PAGE_HISTORY = 20
+
+
+def job_url(job) -> str:
+    return reverse("admin:orchestration_job_change", args=[job.pk])
 
 
 @admin.register(Desktop)
 class DesktopAdmin(AwsResourceAdmin):
+    # State second, so it is on screen at 1280 px whatever the names; ids do not wrap (console.css).
     list_display = [
         "workspace_id",
+        "state",
         "user_name",
         "customer",
-        "directory",
         "bundle",
-        "state",
+        "directory",
         "running_mode",
-        "compute_type",
-        "last_synced_at",
+        "compute",
     ]
     list_select_related = ["aws_account__customer", "directory", "bundle"]
     list_filter = ["state", "running_mode", "compute_type", "region", "aws_account__customer"]
@@ -82,13 +104,84 @@ class DesktopAdmin(AwsResourceAdmin):
             self.admin_site.admin_view(self.snapshots_view),
             name="tenants_desktop_snapshots",
         )
-        return [create, snapshots, *super().get_urls()]
+        act = path(
+            "<path:object_id>/act/<str:action>/",
+            self.admin_site.admin_view(self.desktop_act_view),
+            name="tenants_desktop_act",
+        )
+        return [create, snapshots, act, *super().get_urls()]
+
+    # ------------------------------------------------------------------------------- a desktop's page
+
+    def _may(self, request: HttpRequest, action: str) -> bool:
+        return self._has_capability(request, DESKTOP_ACTION_CAPABILITIES[action])
+
+    def page_actions(self, request: HttpRequest, desktop: Desktop) -> list[tuple[str, str]]:
+        """(action, label) for each button the page shows: allowed to this user, possible in this state."""
+        offered = []
+        for action in PAGE_ACTIONS:
+            spec = ACTIONS[action]
+            if not self._may(request, action):
+                continue
+            if spec.from_states is not None and desktop.state not in spec.from_states:
+                continue
+            offered.append((action, spec.verb[:1].upper() + spec.verb[1:]))
+        return offered
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        desktop = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if desktop is not None:
+            audit = audit_event_list(
+                principal=principal_for_user(request.user),
+                filters=AuditFilters(target_id=desktop.workspace_id or f"desktop {desktop.pk}"),
+            )
+            context.update(
+                page_actions=self.page_actions(request, desktop),
+                timeline=list(desktop.state_changes.order_by("-changed_at", "-id")[:PAGE_HISTORY]),
+                activity=DesktopActivity.objects.filter(desktop=desktop).first(),
+                audit=list(audit.select_related("job")[:PAGE_HISTORY]),
+                job_items=list(
+                    JobItem.objects.filter(desktop=desktop)
+                    .select_related("job")
+                    .order_by("-id")[:PAGE_HISTORY]
+                ),
+            )
+        return super().change_view(request, object_id, form_url, context)
+
+    def desktop_act_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        """One action on one desktop from its page: a confirmation page, then (posted) the same service
+        as the list's actions; back to the desktop with a message that links to the job."""
+        desktop = self.get_object(request, object_id)
+        if desktop is None or not self.has_view_permission(request, desktop):
+            raise Http404("No such desktop.")
+        if action not in PAGE_ACTIONS:
+            raise Http404("No such action.")
+        if not self._may(request, action):
+            return HttpResponse(status=403)
+        verb = ACTIONS[action].verb
+        if request.method == "POST":
+            self._act(request, Desktop.objects.filter(pk=desktop.pk), action)
+            return HttpResponseRedirect(reverse("admin:tenants_desktop_change", args=[desktop.pk]))
+        return self.render_page(
+            request,
+            "admin/tenants/desktop/act_confirm.html",
+            f"{verb[:1].upper()}{verb[1:]} {desktop.workspace_id or desktop.workspace_name}?",
+            original=desktop,
+            verb=verb,
+            warning=PAGE_ACTIONS[action],
+        )
 
     def create_desktops_view(self, request: HttpRequest) -> HttpResponse:
         """The staff form for bulk creation; it calls the same service as the command and the API."""
         if not self.has_provision_permission(request):
             return HttpResponse(status=403)
-        form = staff_scope_choices(request, DesktopCreateForm(request.POST or None))
+        customers = staff_scope(request, Customer.objects.filter(is_active=True))
+        if request.method == "POST":
+            form = DesktopCreateForm(request.POST, customers=customers)
+        else:  # the page itself, or htmx asking again after a choice changed: choices chained, no errors yet
+            form = DesktopCreateForm(initial=request.GET.dict(), customers=customers)
+        form = staff_scope_choices(request, form)
         if request.method == "POST" and form.is_valid():
             try:
                 job = desktop_create_bulk(actor=Actor.for_user(request.user), request=form.to_request())
@@ -96,12 +189,18 @@ class DesktopAdmin(AwsResourceAdmin):
                 add_service_errors(form, invalid)
             else:
                 self.message_user(
-                    request, f"Job {job.pk} is creating {job.total_items} desktops.", messages.SUCCESS
+                    request,
+                    job_message(job, "is creating {} desktops.", job.total_items),
+                    messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
         return self.render_page(
             request, "admin/tenants/desktop/create_desktops.html", "Create desktops", form=form
         )
+
+    @admin.display(description="Compute type", ordering="compute_type")
+    def compute(self, obj: Desktop) -> str:
+        return compute_type_label(obj.compute_type)
 
     def snapshots_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The desktop's snapshots, read from AWS when staff ask for them (never on every page view)."""
@@ -146,7 +245,13 @@ class DesktopAdmin(AwsResourceAdmin):
                 partial = bool(job.result.get("not_eligible"))
                 self.message_user(
                     request,
-                    f"{customer.name}: {desktop_action_summary(job=job)}",
+                    format_html(
+                        '{}: {} <a href="{}">Follow job {}</a>',
+                        customer.name,
+                        desktop_action_summary(job=job),
+                        job_url(job),
+                        job.pk,
+                    ),
                     messages.WARNING if partial else messages.SUCCESS,
                 )
 
@@ -310,7 +415,47 @@ class DesktopAdmin(AwsResourceAdmin):
     search_fields = ["workspace_id", "user_name", "computer_name", "aws_account__account_id"]
     show_full_result_count = False
     raw_id_fields = ["power_policy"]
+    # What AWS says first; facts the machinery records (missing, stopped by AWS, released) read-only
+    # below; the one thing staff change here, the desktop's own power policy, last.
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("workspace_id", "state", "state_changed_at"),
+                    ("user_name", "computer_name", "ip_address"),
+                    ("aws_account", "region", "directory"),
+                    ("bundle", "running_mode", "compute"),
+                    ("root_volume_gib", "user_volume_gib"),
+                ]
+            },
+        ),
+        (
+            "What the control plane found",
+            {
+                "fields": [
+                    ("error_code", "error_message"),
+                    ("missing_from_aws_since", "stopped_by_aws_at"),
+                    ("unmanaged_at", "unmanaged_reason"),
+                    ("workspace_name", "tags_in_words"),
+                    ("last_synced_at", "created_at", "updated_at"),
+                ]
+            },
+        ),
+        ("Power policy", {"fields": ["power_policy"]}),
+    ]
+
+    @admin.display(description="Tags")
+    def tags_in_words(self, obj: Desktop) -> str:
+        return ", ".join(f"{key}={value}" for key, value in sorted((obj.tags or {}).items())) or "—"
+
     readonly_fields = [
+        "compute",
+        "tags_in_words",
+        "missing_from_aws_since",
+        "stopped_by_aws_at",
+        "unmanaged_at",
+        "unmanaged_reason",
         "aws_account",
         "region",
         "directory",

@@ -23,7 +23,7 @@ from orchestration.services.errors import AwsError
 from partnerportal.staff.forms.directories import DirectoryRegisterForm, SecurityGroupForm
 from tenants.models import AwsAccount, Directory
 
-from .base import AwsResourceAdmin, add_service_errors, staff_scope, staff_scope_choices
+from .base import AwsResourceAdmin, add_service_errors, job_message, staff_scope, staff_scope_choices
 
 
 def _errors_text(errors: dict[str, list[str]]) -> str:
@@ -100,7 +100,7 @@ class DirectoryAdmin(AwsResourceAdmin):
                 add_service_errors(form, invalid)
             else:
                 self.message_user(
-                    request, f"Job {job.pk} is registering {data['directory_id']}.", messages.SUCCESS
+                    request, job_message(job, "is registering {}.", data["directory_id"]), messages.SUCCESS
                 )
                 return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
         candidates, lookup_error, rule = [], "", ""

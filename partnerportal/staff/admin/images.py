@@ -29,7 +29,7 @@ from partnerportal.staff.forms.images import (
 )
 from tenants.models import AwsAccount, Desktop, Image
 
-from .base import AwsResourceAdmin, add_service_errors, staff_scope, staff_scope_choices
+from .base import AwsResourceAdmin, add_service_errors, job_message, staff_scope, staff_scope_choices
 
 
 @admin.register(Image)
@@ -97,7 +97,9 @@ class ImageAdmin(AwsResourceAdmin):
                 except ImageInvalid as invalid:
                     add_service_errors(form, invalid)
                 else:
-                    self.message_user(request, f"Job {job.pk} is importing {form.cleaned_data['ami_id']}.")
+                    self.message_user(
+                        request, job_message(job, "is importing {}.", form.cleaned_data["ami_id"])
+                    )
                     return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
             try:
                 amis = ami_list(aws_account=account, region=region)
@@ -135,7 +137,9 @@ class ImageAdmin(AwsResourceAdmin):
             except ImageInvalid as invalid:
                 add_service_errors(form, invalid)
             else:
-                self.message_user(request, f"Job {job.pk} is imaging {data['workspace_id'].workspace_id}.")
+                self.message_user(
+                    request, job_message(job, "is imaging {}.", data["workspace_id"].workspace_id)
+                )
                 return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
         return self.render_page(
             request,
@@ -180,7 +184,9 @@ class ImageAdmin(AwsResourceAdmin):
                 except ImageInvalid as invalid:
                     self._report(request, image, invalid)
                 else:
-                    self.message_user(request, f"Job {job.pk} is copying {image.image_id}.", messages.SUCCESS)
+                    self.message_user(
+                        request, job_message(job, "is copying {}.", image.image_id), messages.SUCCESS
+                    )
             return None
         return self._action_page(
             request,

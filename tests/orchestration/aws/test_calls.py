@@ -70,6 +70,7 @@ def _spec(acme: dict, n: int) -> WorkspaceSpec:
     )
 
 
+@pytest.mark.slow
 def test_a_call_returns_aws_answer_with_its_request_id(simulator, access, acme):
     simulator.clear_calls()
     response = aws_call(access, "workspaces", "describe_account")
@@ -89,6 +90,7 @@ def test_throttled_answers_are_retried_until_one_is_accepted(simulator, access, 
     assert outcomes == ["ThrottlingException", "ThrottlingException", None]
 
 
+@pytest.mark.slow
 def test_throttling_that_never_ends_gives_up_after_the_configured_retries(simulator, access, settings):
     settings.AWS_CALL_RETRIES = 3
     simulator.clear_calls()
@@ -100,6 +102,7 @@ def test_throttling_that_never_ends_gives_up_after_the_configured_retries(simula
     assert raised.value.request_id  # the last refusal's, for the audit log
 
 
+@pytest.mark.slow
 def test_a_transient_error_is_retried_for_a_read(simulator, access, settings):
     settings.AWS_MAX_ATTEMPTS = 1
     simulator.clear_calls()
@@ -112,6 +115,7 @@ def test_a_transient_error_is_retried_for_a_read(simulator, access, settings):
     ]
 
 
+@pytest.mark.slow
 def test_a_transient_error_is_not_retried_for_a_create_that_may_have_happened(simulator, access, acme):
     assert "create_workspaces" in NON_IDEMPOTENT_OPERATIONS
     simulator.clear_calls()
@@ -125,6 +129,7 @@ def test_a_transient_error_is_not_retried_for_a_create_that_may_have_happened(si
     assert [w["WorkspaceName"] for w in sent] == ["wsc-calls2"]
 
 
+@pytest.mark.slow
 def test_botocore_gives_a_create_one_attempt_and_a_read_its_configured_attempts(
     simulator, access, acme, settings
 ):
@@ -142,6 +147,7 @@ def test_botocore_gives_a_create_one_attempt_and_a_read_its_configured_attempts(
     assert len(simulator.calls("CreateWorkspaces")) == 1
 
 
+@pytest.mark.slow
 def test_a_permanent_error_is_raised_at_once_with_aws_words(simulator, access):
     simulator.clear_calls()
     with pytest.raises(AwsPermanent) as raised:
@@ -153,6 +159,7 @@ def test_a_permanent_error_is_raised_at_once_with_aws_words(simulator, access):
     assert len(simulator.calls("DescribeWorkspaces")) <= 1  # never retried
 
 
+@pytest.mark.slow
 def test_expired_credentials_are_refreshed_once_and_the_call_goes_through(simulator, access, acme):
     caller_identity(access)  # a session with credentials is cached
     simulator.clear_calls()
@@ -163,6 +170,7 @@ def test_expired_credentials_are_refreshed_once_and_the_call_goes_through(simula
     assert simulator.call_counts().get("sts:AssumeRole") == 1  # assumed again, exactly once
 
 
+@pytest.mark.slow
 def test_credentials_refused_even_after_a_refresh_are_not_refreshed_again(simulator, access):
     caller_identity(access)
     simulator.clear_calls()
@@ -188,6 +196,7 @@ def test_a_role_that_does_not_trust_our_external_id_is_access_denied(simulator, 
     assert simulator.call_counts().get("GetCallerIdentity", 0) == 0
 
 
+@pytest.mark.slow
 def test_access_denied_on_a_call_is_classified_and_not_retried(simulator, access, settings):
     settings.AWS_MAX_ATTEMPTS = 1
     simulator.clear_calls()
@@ -197,6 +206,7 @@ def test_access_denied_on_a_call_is_classified_and_not_retried(simulator, access
     assert len(simulator.calls("DescribeAccount")) == 1
 
 
+@pytest.mark.slow
 def test_an_endpoint_that_does_not_answer_is_transient_and_retried_for_reads(
     simulator, access, acme, settings, monkeypatch
 ):
@@ -221,6 +231,7 @@ def test_an_endpoint_that_does_not_answer_is_transient_and_retried_for_reads(
     assert attempts == []  # a create is not sent again: the first may have reached AWS
 
 
+@pytest.mark.slow
 def test_a_request_botocore_refuses_to_send_is_our_mistake_permanent_and_never_sent(simulator, access):
     simulator.clear_calls()
     with pytest.raises(AwsPermanent) as raised:
@@ -230,6 +241,7 @@ def test_a_request_botocore_refuses_to_send_is_our_mistake_permanent_and_never_s
     assert simulator.calls("DescribeWorkspaces") == []  # refused before the wire: retrying cannot help
 
 
+@pytest.mark.slow
 def test_a_soft_time_limit_during_a_create_is_raised_as_itself_not_as_a_transient_aws_error(
     simulator, access, acme
 ):

@@ -100,6 +100,7 @@ def test_without_redis_calls_go_through_and_a_warning_says_so(settings, clock, c
     assert "rate limiter unavailable" in caplog.text
 
 
+@pytest.mark.slow
 def test_the_bucket_is_shared_by_every_worker_process(bucket, settings, clock):
     """Another process (as another Celery worker would) spends the burst; this one then has to wait."""
     settings.AWS_RATE_LIMIT_PER_SECOND = 0.1  # a token every 10 s: the other process's burst stays spent

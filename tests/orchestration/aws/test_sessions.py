@@ -34,6 +34,7 @@ def test_client_config_is_botocore_standard_mode_with_our_timeouts(settings):
     assert (reads.connect_timeout, reads.read_timeout) == (5.0, 30.0)
 
 
+@pytest.mark.slow
 def test_the_role_is_assumed_once_per_account_and_reused_by_every_call(simulator, access, acme):
     simulator.clear_calls()
     for _ in range(3):
@@ -47,6 +48,7 @@ def test_the_role_is_assumed_once_per_account_and_reused_by_every_call(simulator
     assert assumed["RoleSessionName"] == "aws-boundary-tests"
 
 
+@pytest.mark.slow
 def test_clients_are_cached_per_service_and_retry_mode(access):
     first = account_client(access, "workspaces")
     assert account_client(access, "workspaces") is first
@@ -55,6 +57,7 @@ def test_clients_are_cached_per_service_and_retry_mode(access):
     assert account_session(access) is account_session(access)
 
 
+@pytest.mark.slow
 def test_another_region_or_role_session_gets_its_own_session(access):
     session = account_session(access)
     assert account_session(replace(access, region="eu-west-1")) is not session
@@ -62,6 +65,7 @@ def test_another_region_or_role_session_gets_its_own_session(access):
     assert account_session(replace(access, region="eu-west-1")).region_name == "eu-west-1"
 
 
+@pytest.mark.slow
 def test_forgetting_one_account_drops_its_session_and_clients_and_nothing_else(simulator, access, acme):
     other = replace(access, region="eu-west-1")
     client, other_client = account_client(access, "workspaces"), account_client(other, "workspaces")
@@ -73,6 +77,7 @@ def test_forgetting_one_account_drops_its_session_and_clients_and_nothing_else(s
     assert simulator.call_counts().get("sts:AssumeRole") == 1  # the forgotten one assumed anew, once
 
 
+@pytest.mark.slow
 def test_refresh_margins_scale_with_the_credentials_lifetime(simulator, access, settings):
     settings.AWS_ASSUME_ROLE_DURATION_SECONDS = 900
     credentials = sessions._refreshable_role_credentials(access)
@@ -85,6 +90,7 @@ def test_refresh_margins_scale_with_the_credentials_lifetime(simulator, access, 
 
 
 @pytest.mark.parametrize(("seconds_left", "assumed_again"), [(300, 0), (200, 1), (100, 1)])
+@pytest.mark.slow
 def test_credentials_are_renewed_inside_the_scaled_margins_and_not_before(
     simulator, access, settings, seconds_left, assumed_again
 ):
@@ -117,6 +123,7 @@ def test_access_keys_connections_use_the_customers_keys_and_assume_nothing(simul
 
 
 @pytest.mark.parametrize("auth_mode", ["ASSUME_ROLE", "ACCESS_KEYS"])
+@pytest.mark.slow
 def test_a_session_works_in_the_region_it_was_made_for(simulator, acme, auth_mode):
     access = AccountAccess(
         account_id=acme["account_id"],

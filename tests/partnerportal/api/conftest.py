@@ -10,7 +10,7 @@ from orchestration.actors import Actor
 from orchestration.choices import JobItemStatus, JobKind
 from orchestration.models import WebhookDelivery
 from orchestration.services.webhooks import webhook_endpoint_create
-from tenants.models import ApiToken
+from tenants.models import ApiToken, Pool
 from tests.factories import (
     AuditEventFactory,
     AwsAccountFactory,
@@ -46,6 +46,7 @@ class Tenant:
     tokens: dict = field(default_factory=dict)
     webhook: object = None
     delivery: object = None
+    pool: object = None
 
 
 def token_client(plaintext: str) -> APIClient:
@@ -81,6 +82,16 @@ def make_tenant(slug: str, account_id: str) -> Tenant:
         event_key=f"job:{job.pk}",
         event_type="job.finished",
         payload={},
+    )
+    tenant.pool = Pool.objects.create(
+        customer=customer,
+        aws_account=account,
+        region="us-east-1",
+        directory=directory,
+        bundle=bundle,
+        name=f"{slug} pool",
+        max_size=3,
+        buffer=1,
     )
     for scope in ("read", "operate", "admin"):
         _, plaintext = ApiToken.issue(customer=customer, name=f"{slug}-{scope}", scopes=[scope])

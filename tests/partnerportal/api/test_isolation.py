@@ -12,7 +12,15 @@ from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from orchestration.models import AuditEvent, Job, JobItem, WebhookDelivery, WebhookEndpoint
-from tenants.models import ApiToken, AwsAccount, Desktop, DesktopActivity, PowerPolicy, StaffCustomerLimit
+from tenants.models import (
+    ApiToken,
+    AwsAccount,
+    Desktop,
+    DesktopActivity,
+    PoolDesktop,
+    PowerPolicy,
+    StaffCustomerLimit,
+)
 from tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +37,9 @@ def globex_state(globex) -> dict:
         "activity": DesktopActivity.objects.filter(desktop__aws_account=globex.account).count(),
         "webhooks": list(WebhookEndpoint.objects.filter(customer=globex.customer).values()),
         "deliveries": list(WebhookDelivery.objects.filter(customer=globex.customer).values()),
+        "pool_desktops": list(
+            PoolDesktop.objects.filter(pool__customer=globex.customer).values_list("pk", "assigned_user")
+        ),
         "account": list(
             AwsAccount.objects.filter(pk=globex.account.pk).values("verification_status", "verified_at")
         ),
@@ -47,6 +58,7 @@ def path_ids(globex) -> dict[str, int]:
         "power-policies": globex.policy.pk,
         "webhooks": globex.webhook.pk,
         "webhook-deliveries": globex.delivery.pk,
+        "pools": globex.pool.pk,
     }
 
 
@@ -80,6 +92,8 @@ def bodies(globex) -> dict[tuple[str, str], dict | None]:
         ("delete", "/api/v1/webhooks/{id}"): None,
         ("post", "/api/v1/webhooks/{id}/rotate-secret"): None,
         ("post", "/api/v1/webhook-deliveries/{id}/resend"): None,
+        ("post", "/api/v1/pools/{id}/assignments"): {"user": "intruder"},
+        ("delete", "/api/v1/pools/{id}/assignments/{user}"): None,
         ("post", "/api/v1/session-events"): {
             "events": [{"workspace_id": globex.desktops[0].workspace_id, "event": "connect"}]
         },
@@ -97,9 +111,11 @@ def globex_marks(globex) -> list[str]:
         globex.policy.name,
         globex.event.target_id,
         globex.webhook.url,
+        globex.pool.name,
     ]
 
 
+@pytest.mark.slow
 def test_no_operation_reads_or_writes_another_tenants_objects(client, acme, globex):
     schema = yaml.safe_load(client.get("/api/v1/schema/").content)
     ids, writes, marks = path_ids(globex), bodies(globex), globex_marks(globex)

@@ -10,6 +10,7 @@ from openapi_spec_validator import validate
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_the_schema_is_valid_openapi_3_and_lists_every_resource(client: Client):
     response = client.get("/api/v1/schema/")
     assert response.status_code == 200
@@ -33,6 +34,7 @@ def test_the_schema_is_valid_openapi_3_and_lists_every_resource(client: Client):
         assert path in schema["paths"], path
 
 
+@pytest.mark.slow
 def test_every_post_documents_idempotency_key_and_every_operation_its_errors(client: Client):
     schema = yaml.safe_load(client.get("/api/v1/schema/").content)
     for path, operations in schema["paths"].items():

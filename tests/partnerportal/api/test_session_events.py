@@ -110,6 +110,7 @@ def test_bad_batches_say_what_to_fix_and_write_nothing(acme, body, field):
     assert not DesktopActivity.objects.exists()
 
 
+@pytest.mark.slow
 def test_a_batch_costs_a_bounded_number_of_queries_for_5_or_200_desktops(acme):
     account = acme["desktop"].aws_account
     ids = [

@@ -12,6 +12,7 @@ def five_a_minute(monkeypatch):
     monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"client": "5/min"})
 
 
+@pytest.mark.slow
 def test_one_customer_exhausting_its_bucket_does_not_429_another(acme, globex, five_a_minute):
     answers = [acme.clients["read"].get("/api/v1/desktops").status_code for _ in range(7)]
     assert answers == [200] * 5 + [429] * 2
@@ -23,6 +24,7 @@ def test_one_customer_exhausting_its_bucket_does_not_429_another(acme, globex, f
     assert acme.clients["admin"].get("/api/v1/desktops").status_code == 200
 
 
+@pytest.mark.slow
 def test_staff_session_users_have_buckets_of_their_own(acme, five_a_minute, client, staff_user):
     client.force_login(staff_user)
     for _ in range(6):

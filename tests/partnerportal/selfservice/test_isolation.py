@@ -12,7 +12,7 @@ from django.urls import URLResolver, get_resolver
 
 from orchestration.models import AuditEvent, Job, WebhookDelivery, WebhookEndpoint
 from tenants.choices import MembershipRole
-from tenants.models import ApiToken, CustomerMembership, Desktop, PowerPolicy, UntrackedWorkspace
+from tenants.models import ApiToken, CustomerMembership, Desktop, Pool, PowerPolicy, UntrackedWorkspace
 
 pytestmark = pytest.mark.django_db
 ROLES = (MembershipRole.ADMIN, MembershipRole.OPERATOR, MembershipRole.VIEWER)
@@ -88,6 +88,8 @@ PROBES: dict[str, list[Probe]] = {
     "job": [Probe("GET", lambda ids: f"/portal/jobs/{ids['job']}/")],
     "job_progress": [Probe("GET", lambda ids: f"/portal/jobs/{ids['job']}/progress/")],
     "usage": [_page("/portal/usage/")],
+    "pools": [_page("/portal/pools/")],
+    "pool": [Probe("GET", lambda ids: f"/portal/pools/{ids['pool']}/")],
     "usage_csv": [_page("/portal/usage.csv")],
     "policies": [_page("/portal/power-policies/")],
     "policy_new": [_page("/portal/power-policies/new/")],
@@ -168,6 +170,14 @@ def _extras(tenant) -> None:
     WebhookDelivery.objects.create(
         endpoint=endpoint, customer=tenant.customer, event_key="job:1", event_type="job.finished", payload={}
     )
+    Pool.objects.create(
+        customer=tenant.customer,
+        aws_account=tenant.account,
+        region="us-east-1",
+        directory=tenant.directory,
+        bundle=tenant.bundle,
+        name=f"{tenant.customer.slug}-pool",
+    )
     now = datetime.now(UTC)
     UntrackedWorkspace.objects.create(
         aws_account=tenant.account,
@@ -199,6 +209,7 @@ def _ids(tenant, own) -> dict:
         "untracked": UntrackedWorkspace.objects.get(aws_account=tenant.account).workspace_id,
         "webhook": WebhookEndpoint.objects.get(customer=tenant.customer).pk,
         "delivery": WebhookDelivery.objects.get(customer=tenant.customer).pk,
+        "pool": Pool.objects.get(customer=tenant.customer).pk,
     }
 
 
@@ -250,6 +261,7 @@ def _markers(tenant) -> list[str]:
         f"{slug}-legacy",
         f"{slug}-token",
         f"{slug}-policy",
+        f"{slug}-pool",
         f"{slug}.example.com",
         f"{slug}-hooks.example.net",
         tenant.account.account_id,
@@ -265,6 +277,7 @@ def _send(client, probe: Probe, ids: dict):
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.slow
 def test_no_role_reads_writes_acts_on_or_exports_another_tenants_objects(tenant, other_tenant, role):
     _extras(tenant)
     _extras(other_tenant)
@@ -328,6 +341,7 @@ def test_every_desktop_action_for_every_role(tenant, role, action):
     ("role", "allowed"),
     [(MembershipRole.ADMIN, True), (MembershipRole.OPERATOR, False), (MembershipRole.VIEWER, False)],
 )
+@pytest.mark.slow
 def test_every_settings_action_for_every_role(tenant, role, allowed):
     _extras(tenant)
     client = tenant.clients[role]

@@ -68,6 +68,7 @@ def test_a_list_with_nothing_usable_cannot_be_confirmed(tenant):
     assert Job.objects.count() == before
 
 
+@pytest.mark.slow
 def test_another_tenants_directory_is_not_a_choice(tenant, other_tenant):
     response = tenant.clients[ADMIN].post(
         "/portal/desktops/new/",

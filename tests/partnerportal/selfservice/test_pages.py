@@ -81,6 +81,7 @@ def test_home_shows_states_hours_jobs_and_attention(tenant):
     ("role", "nav_create", "actions"),
     [(ADMIN, True, True), (OPERATOR, False, True), (VIEWER, False, False)],
 )
+@pytest.mark.slow
 def test_navigation_and_actions_follow_the_role(tenant, role, nav_create, actions):
     page = tenant.clients[role].get("/portal/desktops/").content.decode()
     assert ("New desktops" in page) is nav_create
@@ -91,6 +92,7 @@ def test_navigation_and_actions_follow_the_role(tenant, role, nav_create, action
     assert ('value="terminate"' in detail) is (role == ADMIN)
 
 
+@pytest.mark.slow
 def test_the_desktop_list_searches_filters_sorts_and_pages(tenant):
     client = tenant.clients[VIEWER]
     page = client.get("/portal/desktops/", {"q": "acme-user1"}).content.decode()

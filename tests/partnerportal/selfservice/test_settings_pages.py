@@ -85,6 +85,7 @@ def test_a_duplicate_token_name_is_refused_next_to_the_field(tenant):
     assert "There is already a token named" in response.content.decode()
 
 
+@pytest.mark.slow
 def test_a_new_member_sets_a_password_through_a_one_time_link(tenant):
     admin = tenant.clients[ADMIN]
     response = admin.post(

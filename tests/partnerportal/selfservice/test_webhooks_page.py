@@ -10,6 +10,7 @@ from tenants.crypto import decrypt_secret
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_an_admin_registers_pauses_and_resends(tenant):
     client = tenant.clients[MembershipRole.ADMIN]
     response = client.post(

@@ -143,6 +143,7 @@ def _make_desktops(count: int, prefix: str) -> None:
 CHANGELIST_QUERY_LIMIT = 12
 
 
+@pytest.mark.slow
 def test_desktop_changelist_query_count_does_not_grow_with_rows(staff_client):
     _make_desktops(5, prefix="few")
     few = _changelist_queries(staff_client, "admin:tenants_desktop_changelist")
@@ -164,6 +165,7 @@ def test_desktop_changelist_query_count_does_not_grow_with_rows(staff_client):
         "admin:orchestration_jobitem_changelist",
     ],
 )
+@pytest.mark.slow
 def test_other_changelists_with_many_rows_stay_within_a_fixed_query_count(staff_client, url_name):
     account = AwsAccountFactory()
     for _ in range(3):

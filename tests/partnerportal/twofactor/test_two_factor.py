@@ -65,6 +65,7 @@ def test_staff_enrol_at_first_sign_in_then_reach_the_console(required):
     assert client.get("/admin/").status_code == 200
 
 
+@pytest.mark.slow
 def test_a_new_session_verifies_with_a_recovery_code_that_then_stops_working(required):
     staff = StaffUserFactory(username="ops")
     client = _signed_in(staff)
