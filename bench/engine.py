@@ -1,7 +1,7 @@
 """The engine's own cost: job items per second per worker process, and SQL queries per item, against a
 simulator that answers at once.
 
-    .venv/bin/python bench/engine.py [--n 1000] [--poll-seconds 0.2] [--database NAME]
+    .venv/bin/python bench/engine.py [--n 1000] [--poll-seconds 0.2] [--memory-jobs K] [--database NAME]
 
 Starts the simulator as a child process (no added latency, every asynchronous step 0 s long, so each
 desktop is settled at the first poll), drops and makes the PostgreSQL database `partnerportal_bench_engine`,
@@ -9,8 +9,11 @@ onboards one customer, then runs three jobs of N desktops one after another: cre
 and stop (of those desktops). Their deliveries and polls run in this one process, as one worker process
 runs them: the messages the engine publishes are kept in a list instead of Redis and run in order of their
 due time (waiting for a poll's countdown is not counted as work). For each job it prints the items per
-second of time spent inside the tasks (`items_per_second_per_worker`), the SQL queries those tasks ran per
-item (`sql_queries_per_item`), the AWS calls and the number of deliveries and polls.
+second of time spent inside the tasks (`items_per_second_per_worker`), the same without the time spent
+waiting for the simulator's answers (`items_per_second_without_aws`: the engine's own cost) and per CPU
+second of this process, the SQL queries those tasks ran per item (`sql_queries_per_item`), the AWS calls
+and the number of deliveries and polls. `--memory-jobs K` then runs K more create jobs of N desktops and
+prints this process's resident memory after the first and after the last (the process is the worker).
 """
 
 import argparse
@@ -35,6 +38,30 @@ from tests.integration.stack import free_port, wait_until  # noqa: E402
 DATABASE_NAME = "partnerportal_bench_engine"
 # Every asynchronous AWS step of the three jobs takes no time: a desktop is done at its first poll.
 ZERO_DURATIONS = ("provisioning", "starting", "stopping", "rebooting")
+
+
+class AwsClock:
+    """Wall time spent waiting for the simulator's answers (the HTTP requests boto3 sends), AWS's time."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def install(self) -> None:
+        from urllib3.connectionpool import HTTPConnectionPool
+
+        urlopen, clock = HTTPConnectionPool.urlopen, self
+
+        def timed_urlopen(pool, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return urlopen(pool, *args, **kwargs)
+            finally:
+                clock.seconds += time.perf_counter() - started
+
+        HTTPConnectionPool.urlopen = timed_urlopen  # type: ignore[method-assign,assignment]
+
+
+AWS_CLOCK = AwsClock()
 
 
 class InProcessBroker:
@@ -62,6 +89,7 @@ class InProcessBroker:
             return execute(sql, params, many, context)
 
         busy = cpu = 0.0
+        aws_before = AWS_CLOCK.seconds
         ran = {"deliveries": 0, "polls": 0}
         while not until_done():
             if not self.queue:
@@ -82,7 +110,8 @@ class InProcessBroker:
                     raise RuntimeError(f"unexpected task {task_name}")
             busy += time.perf_counter() - started
             cpu += time.process_time() - started_cpu
-        return {"busy_seconds": busy, "cpu_seconds": cpu, "queries": queries, **ran}
+        aws = AWS_CLOCK.seconds - aws_before
+        return {"busy_seconds": busy, "cpu_seconds": cpu, "aws_seconds": aws, "queries": queries, **ran}
 
 
 def start_simulator(workdir: Path) -> tuple[subprocess.Popen, str]:
@@ -106,6 +135,13 @@ def start_simulator(workdir: Path) -> tuple[subprocess.Popen, str]:
 
     wait_until(up, 60, "the simulator")
     return process, endpoint
+
+
+def rss_mib() -> float:
+    """This process's resident memory now (not its peak), in MiB."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
 
 
 def run_job(broker: InProcessBroker, sim, name: str, make_job) -> dict:
@@ -133,10 +169,12 @@ def run_job(broker: InProcessBroker, sim, name: str, make_job) -> dict:
         "succeeded": progress.succeeded,
         "failed": progress.failed,
         "items_per_second_per_worker": round(n / figures["busy_seconds"], 1),
+        "items_per_second_without_aws": round(n / (figures["busy_seconds"] - figures["aws_seconds"]), 1),
         "items_per_cpu_second": round(n / figures["cpu_seconds"], 1),
         "sql_queries_per_item": round(figures["queries"] / n, 3),
         "sql_queries": figures["queries"],
         "task_seconds": round(figures["busy_seconds"], 3),
+        "aws_seconds": round(figures["aws_seconds"], 3),
         "deliveries": figures["deliveries"],
         "polls": figures["polls"],
         "aws_calls": sim.call_counts(),
@@ -156,6 +194,12 @@ def main() -> int:
         "--poll-seconds", type=float, default=0.2, help="JOB_POLL_INTERVAL_SECONDS for the run"
     )
     parser.add_argument("--database", default=DATABASE_NAME)
+    parser.add_argument(
+        "--memory-jobs",
+        type=int,
+        default=0,
+        help="then this many more create jobs of N: this process's RSS after the first and after the last",
+    )
     args = parser.parse_args()
     if not 1 <= args.n <= 5000:
         parser.error("--n must be 1 to 5000 (one job's limit)")
@@ -197,6 +241,7 @@ def main() -> int:
         world = onboard_demo_customer(sim, name="Bench", slug="bench")
         settings.JOB_POLL_INTERVAL_SECONDS = args.poll_seconds
         broker = InProcessBroker()
+        AWS_CLOCK.install()
         publish.publish = broker.publish  # the engine's one way out to the broker
         actor = Actor.system("bench")
 
@@ -226,6 +271,19 @@ def main() -> int:
             "reboot": run_job(broker, sim, "reboot", action("reboot")),
             "stop": run_job(broker, sim, "stop", action("stop")),
         }
+        memory = None
+        if args.memory_jobs:
+            rss = []
+            for number in range(args.memory_jobs):
+                run_job(broker, sim, f"memory create {number + 1}", create)
+                rss.append(rss_mib())
+            memory = {
+                "jobs": args.memory_jobs,
+                "rss_mib_after_first": rss[0],
+                "rss_mib_after_last": rss[-1],
+                "growth_percent": round(100 * (rss[-1] - rss[0]) / rss[0], 1),
+                "rss_mib_after_each": rss,
+            }
         load = os.getloadavg()
     except KeyboardInterrupt:
         log("interrupted")
@@ -237,11 +295,14 @@ def main() -> int:
     total_items = sum(job["items"] for job in jobs.values())
     total_seconds = sum(job["task_seconds"] for job in jobs.values())
     total_queries = sum(job["sql_queries"] for job in jobs.values())
+    total_aws = sum(job["aws_seconds"] for job in jobs.values())
     result = {
         "n": args.n,
         "items_per_second_per_worker": round(total_items / total_seconds, 1),
         "sql_queries_per_item": round(total_queries / total_items, 3),
+        "items_per_second_without_aws": round(total_items / (total_seconds - total_aws), 1),
         "jobs": jobs,
+        "memory": memory,
         "poll_interval_seconds": args.poll_seconds,
         "load_average": [round(x, 2) for x in load],
     }

@@ -19,6 +19,9 @@ ROLE_SESSION_NAME_MAX = 64
 _cache_lock = threading.Lock()
 _sessions: dict[tuple, boto3.Session] = {}
 _clients: dict[tuple, object] = {}
+# Each job has a role session of its own (its name, for CloudTrail): a worker keeps the most recently used
+# ones only, so one running for weeks does not hold a session and its clients for every job it ever ran.
+SESSIONS_KEPT = 64
 # One loader of AWS's service models for every session of the process: a job's first client then costs
 # milliseconds, not the hundreds a fresh session spends finding and parsing the model files again.
 _loader = botocore.loaders.create_loader()
@@ -113,8 +116,9 @@ def account_session(access: AccountAccess) -> boto3.Session:
     """A session inside the customer's account, cached per account, region and role session."""
     key = _session_key(access)
     with _cache_lock:
-        session = _sessions.get(key)
+        session = _sessions.pop(key, None)
         if session is not None:
+            _sessions[key] = session  # the most recently used last
             return session
     core = _botocore_session()
     if access.auth_mode == "ACCESS_KEYS":
@@ -124,7 +128,10 @@ def account_session(access: AccountAccess) -> boto3.Session:
     core.set_config_variable("region", access.region)
     session = _boto3_session(core, access.region)
     with _cache_lock:
-        return _sessions.setdefault(key, session)
+        session = _sessions.setdefault(key, session)
+        while len(_sessions) > SESSIONS_KEPT:
+            _forget(next(iter(_sessions)))
+        return session
 
 
 def account_client(access: AccountAccess, service: str, *, retries: bool = True):
@@ -141,11 +148,15 @@ def account_client(access: AccountAccess, service: str, *, retries: bool = True)
 
 def forget_account_session(access: AccountAccess) -> None:
     """Drop a cached session (its credentials were refused as expired), so the next call assumes anew."""
-    key = _session_key(access)
     with _cache_lock:
-        _sessions.pop(key, None)
-        for client_key in [k for k in _clients if k[: len(key)] == key]:
-            _clients.pop(client_key, None)
+        _forget(_session_key(access))
+
+
+def _forget(key: tuple) -> None:
+    """Drop one session and its clients (the caller holds the lock)."""
+    _sessions.pop(key, None)
+    for client_key in [k for k in _clients if k[: len(key)] == key]:
+        _clients.pop(client_key, None)
 
 
 def forget_all_sessions() -> None:

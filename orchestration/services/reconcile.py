@@ -32,6 +32,7 @@ from orchestration.choices import (
     Queue,
 )
 from orchestration.engine.jobs import NewItem
+from orchestration.engine.rows import rows_update
 from orchestration.engine.runner import JobRunner
 from orchestration.models import Job, JobItem
 from orchestration.services.accounts import account_access
@@ -357,9 +358,14 @@ class _DesktopSync:
         Desktop.objects.filter(pk__in=[d.pk for d in by_aws], updated_at__lt=self.started).update(
             stopped_by_aws_at=self.now
         )
+        for desktop in by_aws:  # update_known writes these rows again, with the value they have now
+            desktop.stopped_by_aws_at = self.now
 
     def update_known(self) -> None:
+        """Rows AWS reports differently, in one UPDATE (each row its own values); the others' sync time."""
         unchanged: list[int] = []
+        changed: list[Desktop] = []
+        fields: set[str] = set()
         for workspace_id, workspace in self.reported.items():
             desktop = self.rows.get(workspace_id)
             if desktop is None:
@@ -370,10 +376,18 @@ class _DesktopSync:
             if not changes:
                 unchanged.append(desktop.pk)
                 continue
-            # A row written since the listing began (a job acting on it) knows better than the listing.
-            self.updated += Desktop.objects.filter(pk=desktop.pk, updated_at__lt=self.started).update(
-                **changes, last_synced_at=self.now, updated_at=self.now
-            )
+            for name, value in changes.items():
+                setattr(desktop, name, value)
+            fields.update(changes)
+            changed.append(desktop)
+        # A row written since the listing began (a job acting on it) knows better than the listing: the
+        # fence leaves it out, so writing a field another row changed back to this row's read value is safe.
+        self.updated += rows_update(
+            Desktop.objects.filter(updated_at__lt=self.started),
+            changed,
+            sorted(fields),
+            values={"last_synced_at": self.now, "updated_at": self.now},
+        )
         Desktop.objects.filter(pk__in=unchanged).update(last_synced_at=self.now)
 
     def adopt_or_list(self, workspace_id: str, workspace: DescribedWorkspace) -> None:

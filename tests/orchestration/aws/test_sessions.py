@@ -78,6 +78,19 @@ def test_forgetting_one_account_drops_its_session_and_clients_and_nothing_else(s
 
 
 @pytest.mark.slow
+def test_a_worker_keeps_only_the_most_recently_used_role_sessions_and_their_clients(access, monkeypatch):
+    monkeypatch.setattr(sessions, "SESSIONS_KEPT", 2)
+    job = [replace(access, session_name=f"job{n}") for n in range(3)]
+    first, second = account_session(job[0]), account_session(job[1])
+    client = account_client(job[1], "workspaces")
+    assert account_session(job[0]) is first  # used again: now the most recent
+    account_session(job[2])  # one too many: the least recently used (job1) goes, with its client
+    assert account_session(job[0]) is first
+    assert account_session(job[1]) is not second
+    assert account_client(job[1], "workspaces") is not client
+
+
+@pytest.mark.slow
 def test_refresh_margins_scale_with_the_credentials_lifetime(simulator, access, settings):
     settings.AWS_ASSUME_ROLE_DURATION_SECONDS = 900
     credentials = sessions._refreshable_role_credentials(access)
