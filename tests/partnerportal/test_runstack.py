@@ -263,6 +263,7 @@ def _create_two_desktops_in_the_admin(stack: RunStack) -> int:
     response = session.post(
         form_url,
         data={
+            "customer": _first_option(page, "customer"),
             "aws_account": _first_option(page, "aws_account"),
             "directory": _first_option(page, "directory"),
             "bundle": _first_option(page, "bundle"),
