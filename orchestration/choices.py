@@ -43,16 +43,18 @@ JOB_TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.PARTIAL, JobStatus.FAILE
 
 
 class JobItemStatus(models.TextChoices):
-    """One unit of a job: PENDING → RUNNING (leased) → WAITING (polling AWS) → SUCCEEDED or FAILED."""
+    """One unit of a job: PENDING → RUNNING (leased) → WAITING (polling AWS) → SUCCEEDED or FAILED; or
+    SKIPPED from the start (a selected desktop the action does not apply to: nothing was tried, nothing failed)."""
 
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     WAITING = "WAITING", "Waiting on AWS"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
 
 
-JOB_ITEM_TERMINAL_STATUSES = (JobItemStatus.SUCCEEDED, JobItemStatus.FAILED)
+JOB_ITEM_TERMINAL_STATUSES = (JobItemStatus.SUCCEEDED, JobItemStatus.FAILED, JobItemStatus.SKIPPED)
 
 
 class ActorKind(models.TextChoices):

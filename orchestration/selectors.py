@@ -19,47 +19,37 @@ class JobProgress:
     succeeded: int
     failed: int
     in_flight: int
+    skipped: int = 0
 
     @property
     def done(self) -> int:
-        return self.succeeded + self.failed
+        return self.succeeded + self.failed + self.skipped
+
+    @classmethod
+    def of(cls, *, total: int, succeeded: int, failed: int, skipped: int) -> "JobProgress":
+        return cls(total, succeeded, failed, total - succeeded - failed - skipped, skipped)
+
+
+_OUTCOME_COUNTS = {
+    "total": Count("id"),
+    "succeeded": Count("id", filter=Q(status=JobItemStatus.SUCCEEDED)),
+    "failed": Count("id", filter=Q(status=JobItemStatus.FAILED)),
+    "skipped": Count("id", filter=Q(status=JobItemStatus.SKIPPED)),
+}
 
 
 def job_progress(*, job: Job) -> JobProgress:
     """Count a job's items by outcome in one query."""
-    counts = job.items.aggregate(
-        total=Count("id"),
-        succeeded=Count("id", filter=Q(status=JobItemStatus.SUCCEEDED)),
-        failed=Count("id", filter=Q(status=JobItemStatus.FAILED)),
-    )
-    total = counts["total"]
-    return JobProgress(
-        total=total,
-        succeeded=counts["succeeded"],
-        failed=counts["failed"],
-        in_flight=total - counts["succeeded"] - counts["failed"],
-    )
+    return JobProgress.of(**job.items.aggregate(**_OUTCOME_COUNTS))
 
 
 def job_progress_many(*, job_ids: list[int]) -> dict[int, JobProgress]:
     """Progress of many jobs in one query (a list page's progress bars)."""
-    rows = (
-        JobItem.objects.filter(job_id__in=job_ids)
-        .values("job_id")
-        .annotate(
-            total=Count("id"),
-            succeeded=Count("id", filter=Q(status=JobItemStatus.SUCCEEDED)),
-            failed=Count("id", filter=Q(status=JobItemStatus.FAILED)),
-        )
-    )
-    progress = {job_id: JobProgress(total=0, succeeded=0, failed=0, in_flight=0) for job_id in job_ids}
+    rows = JobItem.objects.filter(job_id__in=job_ids).values("job_id").annotate(**_OUTCOME_COUNTS)
+    progress = {job_id: JobProgress.of(total=0, succeeded=0, failed=0, skipped=0) for job_id in job_ids}
     for row in rows:
-        progress[row["job_id"]] = JobProgress(
-            total=row["total"],
-            succeeded=row["succeeded"],
-            failed=row["failed"],
-            in_flight=row["total"] - row["succeeded"] - row["failed"],
-        )
+        job_id = row.pop("job_id")
+        progress[job_id] = JobProgress.of(**row)
     return progress
 
 

@@ -27,7 +27,8 @@ from tenants.models import Customer, Desktop
 class NewItem:
     """One item of a job about to be made.
 
-    `refusal` (code, message): the item is FAILED at once (refused before any AWS call). `waiting`: the
+    `refusal` (code, message): the item is FAILED at once (refused before any AWS call). `skipped` (code,
+    reason): the item is SKIPPED at once (the action does not apply to it; not a failure). `waiting`: the
     AWS call was made already; the item starts WAITING with `aws_resource_id`/`aws_request_id`.
     Items with the same `group` are sent together and never share a delivery with another group's.
     """
@@ -37,6 +38,7 @@ class NewItem:
     aws_resource_id: str = ""
     aws_request_id: str = ""
     refusal: tuple[str, str] | None = None
+    skipped: tuple[str, str] | None = None
     waiting: bool = False
     group: Hashable = None
 
@@ -80,6 +82,9 @@ def _item_row(job: Job, sequence: int, new: NewItem, now: datetime, poll_in: flo
     if new.refusal is not None:
         item.status, item.finished_at = JobItemStatus.FAILED, now
         item.error_code, item.error_message = new.refusal
+    elif new.skipped is not None:
+        item.status, item.finished_at = JobItemStatus.SKIPPED, now
+        item.error_code, item.error_message = new.skipped
     elif new.waiting:
         item.status, item.submitted_at = JobItemStatus.WAITING, now
         item.next_poll_at = now + timedelta(seconds=poll_in)
@@ -88,12 +93,14 @@ def _item_row(job: Job, sequence: int, new: NewItem, now: datetime, poll_in: flo
 
 def _initial_status(items: Sequence[NewItem]) -> str:
     """PENDING until a worker claims an item; RUNNING if the caller already acted; terminal if nothing is left."""
-    if any(i.refusal is None and not i.waiting for i in items):
+    settled = [i.refusal is not None or i.skipped is not None for i in items]
+    if any(not done and not i.waiting for i, done in zip(items, settled, strict=True)):
         return JobStatus.PENDING
-    if any(i.waiting and i.refusal is None for i in items):
+    if any(i.waiting and not done for i, done in zip(items, settled, strict=True)):
         return JobStatus.RUNNING
     failed = sum(1 for i in items if i.refusal is not None)
-    status = job_status_for(JobProgress(total=len(items), succeeded=0, failed=failed, in_flight=0))
+    skipped = sum(1 for i in items if i.skipped is not None)
+    status = job_status_for(JobProgress.of(total=len(items), succeeded=0, failed=failed, skipped=skipped))
     return status or JobStatus.PENDING
 
 

@@ -257,11 +257,11 @@ def _changes(desktop: Desktop, workspace: Workspace, bundles: dict[str, Bundle],
 
 def _stopped_by_us(desktops: list[Desktop]) -> set[int]:
     """Desktops we asked to stop since they last became AVAILABLE: an item of a stop job or of an idle
-    sweep that AWS did not refuse."""
+    sweep that AWS did not refuse (and not one the request skipped)."""
     latest: dict[int, datetime] = {}
     stops = (
         JobItem.objects.filter(job__kind__in=STOP_JOB_KINDS, desktop_id__in=[d.pk for d in desktops])
-        .exclude(status=JobItemStatus.FAILED)
+        .exclude(status__in=(JobItemStatus.FAILED, JobItemStatus.SKIPPED))
         .values_list("desktop_id", "created_at")
     )
     for desktop_id, created_at in stops:

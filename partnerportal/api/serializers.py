@@ -291,6 +291,9 @@ class JobProgressSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     succeeded = serializers.IntegerField()
     failed = serializers.IntegerField()
+    skipped = serializers.IntegerField(
+        help_text="Selected desktops the action did not apply to; not failures."
+    )
     in_flight = serializers.IntegerField()
 
 

@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from orchestration.actors import Actor
 from orchestration.aws.workspaces import DescribedWorkspace, WorkspaceModification
+from orchestration.engine.jobs import job_refresh_status
 from orchestration.models import AuditEvent, Job, JobItem
+from orchestration.selectors import JobProgress, job_progress
 from orchestration.services.desktop_actions import (
     ACTION_WAIT_LIMIT,
     ACTIONS,
@@ -130,7 +132,7 @@ def test_a_bundle_of_another_customer_is_refused(world):
     assert "No bundle" in errors["bundle_id"][0]
 
 
-def test_eligible_desktops_proceed_and_the_others_fail_at_once_with_their_reason(world):
+def test_eligible_desktops_proceed_and_the_others_are_skipped_at_once_with_their_reason(world):
     running = [world["desktop"]() for _ in range(3)]
     stopped = [world["desktop"](state="STOPPED") for _ in range(2)]
     not_created = world["desktop"](workspace_id=None, state="REQUESTED")
@@ -146,8 +148,9 @@ def test_eligible_desktops_proceed_and_the_others_fail_at_once_with_their_reason
     assert items.filter(status="PENDING").count() == 3
     assert set(items.filter(status="PENDING").values_list("desktop", flat=True)) == {d.pk for d in running}
     assert items.filter(error_code="NotEligible").count() == 3
+    assert set(items.exclude(status="PENDING").values_list("status", flat=True)) == {"SKIPPED"}
     refused = items.get(error_code="TagGuardRefused")
-    assert refused.desktop == untagged and refused.status == "FAILED"
+    assert refused.desktop == untagged and refused.status == "SKIPPED"
     assert job.result["eligible"] == 3
     assert (
         job.result["not_eligible"]["It is STOPPED; stop needs AVAILABLE or ERROR or IMPAIRED or UNHEALTHY."]
@@ -159,6 +162,10 @@ def test_eligible_desktops_proceed_and_the_others_fail_at_once_with_their_reason
     summary = desktop_action_summary(job=job)
     assert summary.startswith(f"Job {job.pk} will stop 3 desktops. 4 not eligible (")
     assert "1: It is not created in AWS yet." in summary
+    # When the three stops are done, nothing went wrong: the job SUCCEEDED, the four counted as skipped.
+    items.filter(status="PENDING").update(status="SUCCEEDED", finished_at=timezone.now())
+    assert job_refresh_status(job_id=job.pk).status == "SUCCEEDED"
+    assert job_progress(job=job) == JobProgress(total=7, succeeded=3, failed=0, in_flight=0, skipped=4)
 
 
 def test_nothing_eligible_refuses_the_request_but_audits_each_refusal(world):
@@ -200,8 +207,8 @@ def test_modify_refuses_shrinking_volumes_and_no_op_changes_per_desktop(world):
         params={"root_volume_gib": 80, "user_volume_gib": 100},
     )
     assert job.params == {"action": "modify", "root_volume_gib": 80, "user_volume_gib": 100}
-    failed = dict(JobItem.objects.filter(job=job, status="FAILED").values_list("desktop", "error_message"))
-    assert failed == {
+    skipped = dict(JobItem.objects.filter(job=job, status="SKIPPED").values_list("desktop", "error_message"))
+    assert skipped == {
         big.pk: "Its root volume is 175 GiB; volumes can only grow.",
         same.pk: "It already has these properties.",
     }
@@ -219,9 +226,9 @@ def test_migrate_refuses_the_same_bundle_and_a_bundle_of_another_region(world):
         action="migrate",
         params={"bundle_id": target.bundle_id},
     )
-    failed = dict(JobItem.objects.filter(job=job, status="FAILED").values_list("desktop", "error_message"))
-    assert failed[on_target.pk] == f"It already uses bundle {target.bundle_id}."
-    assert "not in the desktop's account and region" in failed[elsewhere.pk]
+    skipped = dict(JobItem.objects.filter(job=job, status="SKIPPED").values_list("desktop", "error_message"))
+    assert skipped[on_target.pk] == f"It already uses bundle {target.bundle_id}."
+    assert "not in the desktop's account and region" in skipped[elsewhere.pk]
     assert JobItem.objects.get(job=job, status="PENDING").desktop == movable
 
 

@@ -2,7 +2,7 @@
 
 The request itself (an unknown action, bad parameters, desktops of another customer, too many, none)
 refuses the whole request. Each desktop is then eligible or not; the ineligible ones get items that are
-FAILED at once with their reason, audited REFUSED, and counted in `job.result`.
+SKIPPED at once with their reason (not failures), audited REFUSED, and counted in `job.result`.
 """
 
 from collections import Counter
@@ -256,7 +256,7 @@ def desktop_action_bulk(
 ) -> Job:
     """Check the request and every desktop, then write one job with an item per desktop (one transaction).
 
-    Ineligible desktops get items that are FAILED at once; tasks are sent after commit for the eligible
+    Ineligible desktops get items that are SKIPPED at once; tasks are sent after commit for the eligible
     ones, per account and region. Raises `DesktopActionInvalid` before anything is sent when the
     request is wrong or no desktop is eligible.
     """
@@ -286,7 +286,7 @@ def desktop_action_bulk(
                 desktop=desktop,
                 aws_resource_id=desktop.workspace_id or "",
                 params={"workspace_id": desktop.workspace_id, "from_state": desktop.state},
-                refusal=refusals[desktop.pk],
+                skipped=refusals[desktop.pk],
                 # One delivery never straddles two accounts or regions.
                 group=(desktop.aws_account_id, desktop.region),
             )

@@ -25,6 +25,8 @@ def item_outcome(item) -> str:
     if item.status == JobItemStatus.FAILED:
         reason = item.error_message or item.error_code or "no reason recorded"
         return f"Failed: {reason}"
+    if item.status == JobItemStatus.SKIPPED:
+        return f"Skipped: {item.error_message or 'the action does not apply to it'}"
     return ITEM_OUTCOMES.get(item.status, item.status)
 
 

@@ -38,6 +38,8 @@ def item_outcome(item: JobItem) -> str:
     if item.status == JobItemStatus.FAILED:
         reason = item.error_message or "no reason recorded"
         return f"Failed: {reason}" + (f" ({item.error_code})" if item.error_code else "")
+    if item.status == JobItemStatus.SKIPPED:
+        return f"Skipped: {item.error_message or 'the action does not apply to it'}"
     return ITEM_OUTCOMES.get(JobItemStatus(item.status), item.status)
 
 
@@ -142,13 +144,14 @@ class JobAdmin(ReadOnlyAdmin):
         """What the page refreshes every 2 s: the bar, the per-state counts and each item's outcome."""
         counts = dict(job.items.values_list("status").annotate(n=Count("id")).order_by())
         total = sum(counts.values())
-        succeeded = counts.get(JobItemStatus.SUCCEEDED.value, 0)
-        failed = counts.get(JobItemStatus.FAILED.value, 0)
         items = job.items.select_related("desktop").order_by("sequence")[:ITEMS_SHOWN]
         return {
             "job": job,
-            "progress": JobProgress(
-                total=total, succeeded=succeeded, failed=failed, in_flight=total - succeeded - failed
+            "progress": JobProgress.of(
+                total=total,
+                succeeded=counts.get(JobItemStatus.SUCCEEDED.value, 0),
+                failed=counts.get(JobItemStatus.FAILED.value, 0),
+                skipped=counts.get(JobItemStatus.SKIPPED.value, 0),
             ),
             "state_counts": [(status.label, counts.get(status.value, 0)) for status in JobItemStatus],
             "items": [(item, item_outcome(item)) for item in items],

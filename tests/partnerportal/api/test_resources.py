@@ -80,7 +80,13 @@ def test_bulk_create_answers_202_with_the_job(acme, simulator):
     job = Job.objects.get(pk=response.json()["id"])
     assert job.kind == JobKind.DESKTOP_CREATE and job.total_items == 2 and job.customer == acme.customer
     assert response["Location"] == f"/api/v1/jobs/{job.pk}"
-    assert response.json()["progress"] == {"total": 2, "succeeded": 0, "failed": 0, "in_flight": 2}
+    assert response.json()["progress"] == {
+        "total": 2,
+        "succeeded": 0,
+        "failed": 0,
+        "skipped": 0,
+        "in_flight": 2,
+    }
     assert job.requested_by_kind == "API_TOKEN" and job.requested_by_label == "token:acme-admin"
 
 
@@ -146,7 +152,7 @@ def test_a_job_shows_progress_and_each_items_outcome(acme):
         job=job, desktop=acme.desktops[2], status=JobItemStatus.FAILED, error_code="InvalidResourceState"
     )
     body = acme.clients["read"].get(f"/api/v1/jobs/{job.pk}").json()
-    assert body["progress"] == {"total": 2, "succeeded": 1, "failed": 1, "in_flight": 0}
+    assert body["progress"] == {"total": 2, "succeeded": 1, "failed": 1, "skipped": 0, "in_flight": 0}
     assert [(i["status"], i["error_code"]) for i in body["items"]] == [
         ("SUCCEEDED", ""),
         ("FAILED", "InvalidResourceState"),
