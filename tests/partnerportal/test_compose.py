@@ -16,7 +16,7 @@ PRODUCTION = ROOT / "docker-compose.yml"
 DEMO = ROOT / "docker-compose.demo.yml"
 COMPOSE = yaml.safe_load(PRODUCTION.read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ["web", "worker", "beat", "flower"]
+APP_SERVICES = ["web", "worker", "worker-interactive", "beat", "flower"]
 # What production cannot start without: secrets, the host names, and the AWS settings.
 REQUIRED = {
     "DJANGO_SECRET_KEY",
@@ -43,6 +43,10 @@ def test_commands_run_what_each_service_is_for():
     worker = SERVICES["worker"]["command"]
     assert worker[:4] == ["celery", "-A", "partnerportal", "worker"]
     assert set(worker[worker.index("-Q") + 1].split(",")) == {"interactive", "bulk", "poll", "periodic"}
+    # Clicks have a process of their own too, which no bulk work can occupy.
+    clicks = SERVICES["worker-interactive"]["command"]
+    assert clicks[:4] == ["celery", "-A", "partnerportal", "worker"]
+    assert clicks[clicks.index("-Q") + 1] == "interactive"
     assert SERVICES["beat"]["command"][:4] == ["celery", "-A", "partnerportal", "beat"]
     assert "flower" in SERVICES["flower"]["command"]
     assert SERVICES["migrate"]["command"] == [
