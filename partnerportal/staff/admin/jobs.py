@@ -80,12 +80,13 @@ class JobAdmin(ReadOnlyAdmin):
             .annotate(
                 succeeded_count=_item_count(JobItemStatus.SUCCEEDED),
                 failed_count=_item_count(JobItemStatus.FAILED),
+                skipped_count=_item_count(JobItemStatus.SKIPPED),
             )
         )
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: Job) -> str:
-        done = obj.succeeded_count + obj.failed_count  # type: ignore[attr-defined]
+        done = obj.succeeded_count + obj.failed_count + obj.skipped_count  # type: ignore[attr-defined]
         return format_html(
             '<progress class="job-progress" value="{}" max="{}" aria-label="Job {} progress"></progress>'
             '<span class="quiet nowrap">{} of {}</span>',

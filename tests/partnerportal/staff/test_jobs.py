@@ -48,6 +48,9 @@ def test_the_jobs_list_has_progress_failed_and_duration_columns(staff_client):
     assert '<td class="field-failed_items">1</td>' in page
     assert '<td class="field-duration">2 min 7 s</td>' in page
     assert 'value="2" max="4"' in page  # one succeeded and one failed are done
+    job.items.filter(sequence=3).update(status=JobItemStatus.SKIPPED)
+    page = staff_client.get(reverse("admin:orchestration_job_changelist")).content.decode()
+    assert 'value="3" max="4"' in page  # a skipped item is done too
 
 
 def test_a_running_jobs_page_polls_its_progress_and_links_items_to_desktops(staff_client):
