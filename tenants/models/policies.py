@@ -127,7 +127,10 @@ class GoldenImagePipeline(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="golden_image_pipelines")
     aws_account = models.ForeignKey(
-        AwsAccount, on_delete=models.PROTECT, related_name="golden_image_pipelines"
+        AwsAccount,
+        on_delete=models.PROTECT,
+        related_name="golden_image_pipelines",
+        verbose_name="AWS account",
     )
     region = models.CharField(max_length=30, validators=[region_validator])
     name = models.CharField(max_length=100)

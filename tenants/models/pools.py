@@ -91,7 +91,9 @@ class Pool(models.Model):
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="pools")
-    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="pools")
+    aws_account = models.ForeignKey(
+        AwsAccount, on_delete=models.PROTECT, related_name="pools", verbose_name="AWS account"
+    )
     region = models.CharField(max_length=30, validators=[region_validator])
     directory = models.ForeignKey(Directory, on_delete=models.PROTECT, related_name="pools")
     bundle = models.ForeignKey(Bundle, on_delete=models.PROTECT, related_name="pools")
@@ -237,7 +239,9 @@ class PoolDesktop(models.Model):
     pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="members")
     desktop = models.OneToOneField(Desktop, on_delete=models.PROTECT, related_name="pool_membership")
     # The pool's and the desktop's account, so composite keys keep both in one tenant.
-    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="+")
+    aws_account = models.ForeignKey(
+        AwsAccount, on_delete=models.PROTECT, related_name="+", verbose_name="AWS account"
+    )
     assigned_user = models.CharField(max_length=63, null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
     needs_recycle = models.BooleanField(

@@ -38,7 +38,9 @@ DESKTOP_IS_LIVE = ~models.Q(state=DesktopState.TERMINATED) & ~models.Q(
 class AwsResource(models.Model):
     """Fields every mirrored AWS resource has: where it lives, its tags, when we last read it from AWS."""
 
-    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="+")
+    aws_account = models.ForeignKey(
+        AwsAccount, on_delete=models.PROTECT, related_name="+", verbose_name="AWS account"
+    )
     region = models.CharField(max_length=30, validators=[region_validator])
     tags = models.JSONField(default=dict, blank=True, help_text="Tags as AWS reports them (key: value).")
     last_synced_at = models.DateTimeField(null=True, blank=True)
@@ -85,7 +87,9 @@ def same_account_errors(owner: Any, **related: AwsResource | None) -> dict[str, 
 class Directory(AwsResource):
     """A directory registered (or to be registered) with WorkSpaces: the AD the desktops join."""
 
-    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="directories")
+    aws_account = models.ForeignKey(
+        AwsAccount, on_delete=models.PROTECT, related_name="directories", verbose_name="AWS account"
+    )
     directory_id = models.CharField(max_length=65, unique=True, validators=[directory_id_validator])
     name = models.CharField(max_length=255, blank=True)
     alias = models.CharField(max_length=255, blank=True)
@@ -97,7 +101,8 @@ class Directory(AwsResource):
     custom_security_group_id = models.CharField(max_length=30, blank=True)
     workspace_security_group_id = models.CharField(max_length=30, blank=True)
     maintenance_mode_enabled = models.BooleanField(
-        default=True, help_text="Whether the monthly maintenance window applies (seed rule R10)."
+        default=True,
+        help_text="Whether AWS's monthly maintenance window applies to this directory's WorkSpaces.",
     )
 
     class Meta:
@@ -112,7 +117,9 @@ class Directory(AwsResource):
 class Image(AwsResource):
     """A WorkSpaces image: imported from a customer AMI, made from a desktop, or copied from a region."""
 
-    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="images")
+    aws_account = models.ForeignKey(
+        AwsAccount, on_delete=models.PROTECT, related_name="images", verbose_name="AWS account"
+    )
     image_id = models.CharField(max_length=65, unique=True, validators=[image_id_validator])
     name = models.CharField(max_length=64)
     description = models.CharField(max_length=256, blank=True)
@@ -147,14 +154,16 @@ class Image(AwsResource):
 class Bundle(AwsResource):
     """A WorkSpaces bundle: an image plus compute and storage, the template desktops are created from."""
 
-    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="bundles")
+    aws_account = models.ForeignKey(
+        AwsAccount, on_delete=models.PROTECT, related_name="bundles", verbose_name="AWS account"
+    )
     bundle_id = models.CharField(max_length=65, unique=True, validators=[bundle_id_validator])
     name = models.CharField(max_length=64)
     description = models.CharField(max_length=255, blank=True)
     image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.PROTECT, related_name="bundles")
     compute_type = models.CharField(max_length=30, choices=ComputeType.choices)
-    root_volume_gib = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    user_volume_gib = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    root_volume_gib = models.PositiveIntegerField("root volume (GiB)", validators=[MinValueValidator(1)])
+    user_volume_gib = models.PositiveIntegerField("user volume (GiB)", validators=[MinValueValidator(1)])
     state = models.CharField(max_length=10, choices=ImageState.choices, default=ImageState.AVAILABLE)
 
     class Meta:
@@ -185,7 +194,9 @@ class Desktop(AwsResource):
     user-decoupled desktops (`[UNDEFINED]`) are exempt.
     """
 
-    aws_account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="desktops")
+    aws_account = models.ForeignKey(
+        AwsAccount, on_delete=models.PROTECT, related_name="desktops", verbose_name="AWS account"
+    )
     directory = models.ForeignKey(Directory, on_delete=models.PROTECT, related_name="desktops")
     bundle = models.ForeignKey(
         Bundle, null=True, blank=True, on_delete=models.PROTECT, related_name="desktops"
@@ -196,13 +207,13 @@ class Desktop(AwsResource):
     user_name = models.CharField(max_length=63)
     workspace_name = models.CharField(max_length=64, blank=True)
     computer_name = models.CharField(max_length=64, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
     state = models.CharField(max_length=20, choices=DesktopState.choices, default=DesktopState.REQUESTED)
     state_changed_at = models.DateTimeField(null=True, blank=True)
     running_mode = models.CharField(max_length=10, choices=RunningMode.choices, default=RunningMode.MANUAL)
     compute_type = models.CharField(max_length=30, choices=ComputeType.choices, blank=True)
-    root_volume_gib = models.PositiveIntegerField(null=True, blank=True)
-    user_volume_gib = models.PositiveIntegerField(null=True, blank=True)
+    root_volume_gib = models.PositiveIntegerField("root volume (GiB)", null=True, blank=True)
+    user_volume_gib = models.PositiveIntegerField("user volume (GiB)", null=True, blank=True)
     power_policy = models.ForeignKey(
         "tenants.PowerPolicy",
         null=True,
@@ -279,7 +290,9 @@ class UntrackedWorkspace(models.Model):
     longer lists and those that became ours.
     """
 
-    aws_account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="untracked_workspaces")
+    aws_account = models.ForeignKey(
+        AwsAccount, on_delete=models.CASCADE, related_name="untracked_workspaces", verbose_name="AWS account"
+    )
     region = models.CharField(max_length=30, validators=[region_validator])
     workspace_id = models.CharField(max_length=65, unique=True, validators=[workspace_id_validator])
     directory_id = models.CharField(max_length=65, blank=True)
