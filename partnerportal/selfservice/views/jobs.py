@@ -8,26 +8,11 @@ from django.views.decorators.http import require_GET
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
 from orchestration.models import Job
 from orchestration.selectors import job_get, job_list, job_progress, job_progress_many
+from partnerportal.item_outcomes import item_outcome
 from partnerportal.selfservice.access import PortalRequest, portal_view
 from partnerportal.selfservice.views.common import limited_page, not_found, page, page_number
 
 ITEMS_SHOWN = 500
-ITEM_OUTCOMES = {
-    JobItemStatus.PENDING: "Waiting to be sent to AWS.",
-    JobItemStatus.RUNNING: "Being sent to AWS.",
-    JobItemStatus.WAITING: "AWS accepted it; waiting for AWS to finish.",
-    JobItemStatus.SUCCEEDED: "Done.",
-}
-
-
-def item_outcome(item) -> str:
-    """One item's outcome, in words a customer reads."""
-    if item.status == JobItemStatus.FAILED:
-        reason = item.error_message or item.error_code or "no reason recorded"
-        return f"Failed: {reason}"
-    if item.status == JobItemStatus.SKIPPED:
-        return f"Skipped: {item.error_message or 'the action does not apply to it'}"
-    return ITEM_OUTCOMES.get(item.status, item.status)
 
 
 @require_GET

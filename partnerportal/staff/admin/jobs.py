@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
 from orchestration.models import Job, JobItem, ScheduleRun
 from orchestration.selectors import JobProgress
+from partnerportal.item_outcomes import item_outcome
 from partnerportal.staff.dashboard import jobs_in_flight_panel
 from partnerportal.staff.readable import duration_words, readable_rows
 from tenants.access import principal_for_user
@@ -25,22 +26,6 @@ from tenants.access import principal_for_user
 from .base import ReadOnlyAdmin
 
 ITEMS_SHOWN = 500
-ITEM_OUTCOMES = {
-    JobItemStatus.PENDING: "Waiting to be sent to AWS.",
-    JobItemStatus.RUNNING: "Being sent to AWS.",
-    JobItemStatus.WAITING: "AWS accepted it; waiting for AWS to finish.",
-    JobItemStatus.SUCCEEDED: "Done.",
-}
-
-
-def item_outcome(item: JobItem) -> str:
-    """One item's outcome in words, with AWS's code when it failed."""
-    if item.status == JobItemStatus.FAILED:
-        reason = item.error_message or "no reason recorded"
-        return f"Failed: {reason}" + (f" ({item.error_code})" if item.error_code else "")
-    if item.status == JobItemStatus.SKIPPED:
-        return f"Skipped: {item.error_message or 'the action does not apply to it'}"
-    return ITEM_OUTCOMES.get(JobItemStatus(item.status), item.status)
 
 
 def _item_count(status: str) -> Coalesce:
@@ -155,7 +140,7 @@ class JobAdmin(ReadOnlyAdmin):
                 skipped=counts.get(JobItemStatus.SKIPPED.value, 0),
             ),
             "state_counts": [(status.label, counts.get(status.value, 0)) for status in JobItemStatus],
-            "items": [(item, item_outcome(item)) for item in items],
+            "items": [(item, item_outcome(item, with_code=True)) for item in items],
             "items_shown": ITEMS_SHOWN,
             "finished": job.status in JOB_TERMINAL_STATUSES,
             "duration": duration_words(job.started_at, job.finished_at, timezone.now()),
@@ -223,7 +208,7 @@ class JobItemAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Outcome")
     def outcome(self, obj: JobItem) -> str:
-        return item_outcome(obj)
+        return item_outcome(obj, with_code=True)
 
     @admin.display(description="Parameters")
     def parameters(self, obj: JobItem) -> str:
