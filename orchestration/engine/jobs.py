@@ -93,10 +93,10 @@ def _item_row(job: Job, sequence: int, new: NewItem, now: datetime, poll_in: flo
 
 def _initial_status(items: Sequence[NewItem]) -> str:
     """PENDING until a worker claims an item; RUNNING if the caller already acted; terminal if nothing is left."""
-    settled = [i.refusal is not None or i.skipped is not None for i in items]
-    if any(not done and not i.waiting for i, done in zip(items, settled, strict=True)):
+    open_items = [i for i in items if i.refusal is None and i.skipped is None]
+    if any(not i.waiting for i in open_items):
         return JobStatus.PENDING
-    if any(i.waiting and not done for i, done in zip(items, settled, strict=True)):
+    if open_items:
         return JobStatus.RUNNING
     failed = sum(1 for i in items if i.refusal is not None)
     skipped = sum(1 for i in items if i.skipped is not None)
