@@ -5,6 +5,7 @@ import json
 import math
 import statistics
 import string
+from datetime import datetime
 from pathlib import Path
 
 from tests.integration.stack import CeleryProcess
@@ -67,3 +68,10 @@ def spread(values: list[float]) -> dict[str, float | None]:
 def split(total: int, parts: int) -> list[int]:
     """`total` in `parts` shares as even as can be (the first ones one larger)."""
     return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
+
+
+def seconds(later: datetime | None, earlier: datetime | None) -> float | None:
+    """later - earlier in seconds (3 decimals), None when either is missing (a row still running)."""
+    if later is None or earlier is None:
+        return None
+    return round((later - earlier).total_seconds(), 3)

@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `python bench/idle_sweep.py` puts bench/ on the path, not the root
 
 from bench.common import log, recreate_database  # noqa: E402
-from bench.fleet import split, spread, sql_lines, workers_start, workers_stop  # noqa: E402
+from bench.fleet import seconds, split, spread, sql_lines, workers_start, workers_stop  # noqa: E402
 from tests.integration.stack import RedisProcess, stack_environment  # noqa: E402
 
 DATABASE_NAME = "partnerportal_bench_idle"
@@ -258,8 +258,8 @@ def fan_out(args: argparse.Namespace) -> int:
         accounts.append(
             {
                 "account": account_id,
-                "wall_seconds": round((run.finished_at - run.created_at).total_seconds(), 3),
-                "finished_after_claim_seconds": round((run.finished_at - now).total_seconds(), 3),
+                "wall_seconds": seconds(run.finished_at, run.created_at),
+                "finished_after_claim_seconds": seconds(run.finished_at, now),
                 "candidates": run.result.get("candidates"),
                 "stopped": run.result.get("stopped"),
                 "sql_queries": queries.get(account_id),

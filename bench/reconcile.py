@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `python bench/reconcile.py` puts bench/ on the path, not the root
 
 from bench.common import log, recreate_database  # noqa: E402
-from bench.fleet import split, spread, sql_lines, workers_start, workers_stop  # noqa: E402
+from bench.fleet import seconds, split, spread, sql_lines, workers_start, workers_stop  # noqa: E402
 from tests.integration.stack import RedisProcess, stack_environment  # noqa: E402
 
 DATABASE_NAME = "partnerportal_bench_reconcile"
@@ -238,8 +238,8 @@ def fan_out(args: argparse.Namespace) -> int:
             {
                 "account": account_id,
                 "status": job.status,
-                "wall_seconds": round((job.finished_at - job.started_at).total_seconds(), 3),
-                "finished_after_start_seconds": round((job.finished_at - job.created_at).total_seconds(), 3),
+                "wall_seconds": seconds(job.finished_at, job.started_at),
+                "finished_after_start_seconds": seconds(job.finished_at, job.created_at),
                 "desktops_seen": (job.result or {}).get("summary", {}).get("desktops_seen"),
                 "desktops_updated": (job.result or {}).get("summary", {}).get("desktops_updated"),
                 "sql_queries": queries.get(job.pk),
