@@ -16,6 +16,8 @@ one `orchestration.idle_sweep_account` task per account with candidates onto the
 many workers share a large fleet. Each account's sweep claims its own row ("idle-sweep:<account id>",
 same window), so a repeated or duplicated task never stops a desktop twice, and holds an advisory lock
 of that name, so a slow sweep of one window and the next window's of the same account never overlap.
+An account task lost on the way (the broker down at the claim) costs that account one window: the
+next window's claim sends it again.
 Its SQL is a fixed number of queries however many desktops the account has: candidates in one query,
 then in one transaction activity in one upsert, stopped desktops in one update, jobs, items and audit
 events in one insert each.
