@@ -12,7 +12,8 @@ simulated account of its own. Each step starts W Celery workers of one process e
 their own (w1@hostA, w2@hostB, …) as separate machines would be, asks for N desktops split evenly over
 the accounts (one create job per account, all asked for at once), times it until every job is finished,
 and stops the workers. Prints the wall time and the speed-up over the first step, and which worker ids
-claimed items (each distinct).
+claimed items (`worker_ids_seen`, node name:pid, each distinct) and how long after the request
+the first item was claimed.
 
 Then, unless --skip-rate-limited, the same N desktops once more with `--rate-workers` workers while the
 simulator enforces AWS's per-account rate limit (`--rate` calls a second, bucket `--burst`, per account
@@ -53,7 +54,7 @@ def run_step(customers: list[dict], n: int, timeout: float) -> dict:
 
     from orchestration.actors import Actor
     from orchestration.choices import JOB_TERMINAL_STATUSES
-    from orchestration.models import Job, JobItem
+    from orchestration.models import Job, JobItem, WorkerHeartbeat
     from orchestration.services.desktops import DesktopCreateRequest, desktop_create_bulk
 
     began = time.monotonic()
@@ -91,15 +92,9 @@ def run_step(customers: list[dict], n: int, timeout: float) -> dict:
         .annotate(last=Max("submitted_at"))
         .values_list("job_id", "last")
     )
-    claimers = sorted(
-        {
-            claimer.rsplit(":", 1)[0]
-            for claimer in JobItem.objects.filter(job_id__in=ids)
-            .exclude(claimed_by="")
-            .values_list("claimed_by", flat=True)
-            .distinct()
-        }
-    )
+    # Every process that claimed items beat under its worker id (node name:pid) since the request.
+    claimers = sorted(WorkerHeartbeat.objects.filter(started_at__gte=start).values_list("worker", flat=True))
+    first_claim = min((job.started_at for job in finished if job.started_at), default=None)
     per_account = [
         {
             "account": job.params.get("aws_account_id") or job.customer.slug,
@@ -115,7 +110,9 @@ def run_step(customers: list[dict], n: int, timeout: float) -> dict:
         "wall_seconds": round(wall, 2),
         "request_seconds": round(requested, 3),
         "all_succeeded": all(job.status == "SUCCEEDED" for job in finished),
-        "worker_nodes_seen": claimers,
+        "worker_ids_seen": claimers,
+        # From the request to the first item claimed: the time the new workers took to take work.
+        "first_claim_seconds": seconds(first_claim, start),
         "per_account": per_account,
     }
 
@@ -231,6 +228,8 @@ def main() -> int:
                 "throttled_by_account": limit["throttled"],
                 "calls_allowed": sum(limit["allowed"].values()),
                 "wall_seconds": step["wall_seconds"],
+                "first_claim_seconds": step["first_claim_seconds"],
+                "worker_ids_seen": step["worker_ids_seen"],
                 "all_succeeded": step["all_succeeded"],
                 "last_create_submitted_seconds": spread(
                     [
