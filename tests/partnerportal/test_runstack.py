@@ -104,7 +104,7 @@ def _environment(database: Path, broker_url: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: the suite's sort by timeout separates this module's tests
 def seeded_sqlite(tmp_path_factory) -> Path:
     """A SQLite database prepared as `make run` prepares it; each test works on a copy."""
     database = tmp_path_factory.mktemp("runstack") / "template.sqlite3"
