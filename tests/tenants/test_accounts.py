@@ -85,7 +85,9 @@ def test_a_role_arn_once_given_is_never_taken_away():
     account.role_arn = ""
     with pytest.raises(ValidationError) as refused:
         account.full_clean()
-    assert refused.value.message_dict["role_arn"] == ["A connection's role ARN can be replaced but not removed."]
+    assert refused.value.message_dict["role_arn"] == [
+        "A connection's role ARN can be replaced but not removed."
+    ]
 
 
 def test_secret_is_stored_encrypted_and_decrypts_back():

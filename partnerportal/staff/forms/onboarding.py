@@ -67,11 +67,16 @@ class AccountStepForm(forms.ModelForm):
 
     class Meta:
         model = AwsAccount
-        fields = ["account_id", "name", "default_region", "regions"]
-        labels = {"account_id": "AWS account id", "name": "Label"}
+        fields = ["account_id", "name", "default_region", "regions", "byop_enabled"]
+        labels = {
+            "account_id": "AWS account id",
+            "name": "Label",
+            "byop_enabled": "Bring Your Own Protocol enabled",
+        }
         help_texts = {
             "account_id": "12 digits, from the customer.",
             "name": "Optional, e.g. Production.",
+            "byop_enabled": "The customer's AWS account team enabled BYOP (needed to import their own image).",
         }
 
     def __init__(self, *args, **kwargs):
