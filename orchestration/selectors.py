@@ -16,7 +16,7 @@ class JobProgress:
     """How far a job is: counted from its items, so it is right whatever the broker did.
 
     Of the items still open, `with_aws` are the ones AWS accepted and is working on (WAITING); the rest
-    are `queued` (not sent yet, or being sent)."""
+    are `queued` (not sent yet, or being sent: PENDING or RUNNING)."""
 
     total: int
     succeeded: int
@@ -40,7 +40,7 @@ class JobProgress:
             ("failed", "failed", self.failed),
             ("skipped", "skipped", self.skipped),
             ("with-aws", "with AWS", self.with_aws),
-            ("queued", "queued", self.queued),
+            ("queued", "queued or being sent", self.queued),
         ]
         shown, offset = [], 0
         for name, label, count in parts:

@@ -102,7 +102,7 @@ class OnboardingWizardViews:
         resumable = [(account, STEP_TITLES[account_step(account)]) for account in accounts_awaiting]
         return self._page(
             request,
-            "Onboard a customer: customer",
+            "Onboard a customer",
             step=Step.CUSTOMER,
             steps=_steps_before_account(Step.CUSTOMER),
             form=form,

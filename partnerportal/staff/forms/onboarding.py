@@ -120,6 +120,8 @@ class DirectoryStepForm(forms.Form):
             (d.directory_id, f"{d.name} ({d.directory_id}, {d.directory_type}, VPC {d.vpc_id or '—'})")
             for d in candidates
         ]
+        if len(candidates) == 1:
+            self.initial["directory_id"] = candidates[0].directory_id
 
 
 class ImageStepForm(forms.Form):
