@@ -71,12 +71,12 @@ class AccountStepForm(forms.ModelForm):
         labels = {
             "account_id": "AWS account id",
             "name": "Label",
-            "byop_enabled": "Bring Your Own Protocol enabled",
+            "byop_enabled": "BYOP enabled",
         }
         help_texts = {
             "account_id": "12 digits, from the customer.",
             "name": "Optional, e.g. Production.",
-            "byop_enabled": "The customer's AWS account team enabled BYOP (needed to import their own image).",
+            "byop_enabled": "The customer's AWS account team enabled Bring Your Own Protocol (needed to import their own image).",
         }
 
     def __init__(self, *args, **kwargs):

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from partnerportal.staff.readable import compute_type_label, regions_field
+from tenants.choices import UNDEFINED_USER
 from tenants.models import DESKTOP_IS_LIVE, AwsAccount, Bundle, Customer, Desktop, GoldenImagePipeline
 
 from .desktops import AccountChoiceField, BundleChoiceField, _chosen_pk
@@ -16,8 +17,12 @@ from .desktops import AccountChoiceField, BundleChoiceField, _chosen_pk
 
 class GoldenDesktopChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        user = "" if obj.user_name == "[UNDEFINED]" else f", {obj.user_name}"
-        return f"{obj.workspace_id or obj.workspace_name} ({obj.state}{user}, {compute_type_label(obj.compute_type)})"
+        facts = [obj.state]
+        if obj.user_name and obj.user_name != UNDEFINED_USER:
+            facts.append(obj.user_name)
+        if obj.compute_type:
+            facts.append(compute_type_label(obj.compute_type))
+        return f"{obj.workspace_id or obj.workspace_name} ({', '.join(facts)})"
 
 
 class BundleMultipleChoiceField(forms.ModelMultipleChoiceField):

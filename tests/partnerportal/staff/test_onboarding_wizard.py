@@ -233,3 +233,41 @@ def test_the_wizard_is_linked_from_home_and_the_customers_and_accounts_lists(sta
     start = reverse("admin:tenants_awsaccount_onboard_start")
     for page in ("admin:index", "admin:tenants_customer_changelist", "admin:tenants_awsaccount_changelist"):
         assert f'href="{start}"' in staff_client.get(reverse(page)).content.decode(), page
+
+
+def test_while_a_steps_job_runs_the_page_is_told_to_move_on_only_when_the_rows_say_so(staff_client):
+    account = _verified()
+    job = JobFactory(
+        kind=JobKind.ACCOUNT_BYOL_SETUP,
+        customer=account.customer,
+        params={"aws_account_id": account.account_id},
+        status=JobStatus.RUNNING,
+    )
+    moved = reverse("admin:tenants_awsaccount_onboard_moved", args=[account.pk])
+    page = staff_client.get(reverse("admin:tenants_awsaccount_onboard", args=[account.pk])).content.decode()
+    assert f'hx-get="{moved}?from=byol" hx-trigger="every 2s"' in page
+    assert reverse("admin:orchestration_job_progress", args=[job.pk]) in page
+    answer = staff_client.get(moved, {"from": "byol"})
+    assert answer.status_code == 204 and "HX-Redirect" not in answer
+    AwsAccount.objects.filter(pk=account.pk).update(
+        dedicated_tenancy_support="ENABLED", dedicated_tenancy_management_cidr_range="10.9.0.0/16"
+    )
+    type(job).objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
+    answer = staff_client.get(moved, {"from": "byol"})
+    assert answer["HX-Redirect"] == reverse("admin:tenants_awsaccount_onboard", args=[account.pk])
+
+
+def test_the_first_desktops_step_offers_only_this_accounts_directory_and_bundles(staff_client):
+    account = _verified(byol_skipped_at=timezone.now())
+    directory = DirectoryFactory(aws_account=account)
+    bundle = BundleFactory(aws_account=account)
+    other = AwsAccountFactory(customer=account.customer)
+    stranger = BundleFactory(aws_account=other)
+    url = reverse("admin:tenants_awsaccount_onboard", args=[account.pk])
+    page = staff_client.get(url).content.decode()
+    assert 'data-step="desktops"' in page and bundle.bundle_id in page and stranger.bundle_id not in page
+    # The account is held by the page: a posted other account or bundle is refused, nothing recorded.
+    data = {"step": "desktops", "directory": directory.pk, "bundle": stranger.pk, "count": 2}
+    page = staff_client.post(url, {**data, "aws_account": other.pk}).content.decode()
+    assert "Select a valid choice" in page
+    assert not JobItem.objects.exists() and account_step(account) is Step.DESKTOPS
