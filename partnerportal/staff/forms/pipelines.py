@@ -99,6 +99,9 @@ class GoldenImagePipelineForm(forms.ModelForm):
         if account is not None and region:
             desktops = Desktop.objects.filter(DESKTOP_IS_LIVE, aws_account=account, region=region)
             bundles = Bundle.objects.filter(aws_account=account, region=region, missing_from_aws_since=None)
+        if account is None or not region:
+            for name in ("golden_desktop", "target_bundles"):
+                self.fields[name].help_text = "Offered once the account and the region are chosen."
         fields["golden_desktop"].queryset = desktops.order_by("workspace_id")
         fields["target_bundles"].queryset = bundles.order_by("name", "bundle_id")
 

@@ -102,6 +102,16 @@ def test_every_touched_page_opens_and_fits(page, live_server, customer_account, 
         shoot(page, name)
         assert columns_fit(page, 1440) == [] and columns_fit(page, 1280) == [], name
 
+    # The pipeline form's chain in the browser: each choice brings the next one's options (htmx).
+    page.goto(f"{base}{reverse('admin:tenants_goldenimagepipeline_add')}")
+    page.select_option("#id_customer", str(account.customer_id))
+    expect(page.locator("#id_aws_account option")).to_have_count(2)
+    page.select_option("#id_aws_account", str(account.pk))
+    expect(page.locator("#id_region")).to_have_value(directory.region)  # the account's only region
+    expect(page.locator("#id_golden_desktop option")).to_have_count(1 + len(desktops))
+    expect(page.locator("#id_target_bundles input")).to_have_count(1)
+    shoot(page, "45-pipeline-add-chained")
+
     # Terminate from the list: the confirmation page, with the warning, before anything is sent.
     page.goto(f"{base}{reverse('admin:tenants_desktop_changelist')}")
     page.locator("#result_list tbody input.action-select").first.check()
