@@ -2,6 +2,7 @@
 reaches AWS, and each page keeps what was typed when a step is refused."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +18,7 @@ from orchestration.services.directories import DirectoryRegisterRunner
 from orchestration.services.onboarding import account_verify
 from partnerportal.staff.onboarding import Step, account_step, wizard_position
 from tenants.choices import VerificationStatus
-from tenants.models import AwsAccount, Customer
+from tenants.models import AwsAccount, Customer, StaffCustomerLimit
 from tests.factories import (
     AwsAccountFactory,
     BundleFactory,
@@ -25,6 +26,7 @@ from tests.factories import (
     DirectoryFactory,
     ImageFactory,
     JobFactory,
+    StaffUserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -271,3 +273,21 @@ def test_the_first_desktops_step_offers_only_this_accounts_directory_and_bundles
     page = staff_client.post(url, {**data, "aws_account": other.pk}).content.decode()
     assert "Select a valid choice" in page
     assert not JobItem.objects.exists() and account_step(account) is Step.DESKTOPS
+
+
+def test_a_role_without_the_steps_permission_sees_the_step_and_changes_nothing(client):
+    user = StaffUserFactory(username="helpdesk", is_superuser=False)
+    user.groups.add(Group.objects.get(name="Help desk"))
+    account = _awaiting()
+    elsewhere = _awaiting()
+    StaffCustomerLimit.objects.create(user=user).customers.set([account.customer])
+    client.force_login(user)
+    assert client.get(reverse("admin:tenants_awsaccount_onboard_start")).status_code == 403
+    url = reverse("admin:tenants_awsaccount_onboard", args=[account.pk])
+    assert "Your role may not do this step" in client.get(url).content.decode()
+    right = f"arn:aws:iam::{account.account_id}:role/WorkSpacesCorePartnerRole"
+    assert client.post(url, {"step": "role", "role_arn": right}).status_code == 403
+    account.refresh_from_db()
+    assert account.awaiting_role
+    # Another customer's onboarding is not found at all.
+    assert client.get(reverse("admin:tenants_awsaccount_onboard", args=[elsewhere.pk])).status_code == 404
