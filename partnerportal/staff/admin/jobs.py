@@ -138,6 +138,7 @@ class JobAdmin(ReadOnlyAdmin):
                 succeeded=counts.get(JobItemStatus.SUCCEEDED.value, 0),
                 failed=counts.get(JobItemStatus.FAILED.value, 0),
                 skipped=counts.get(JobItemStatus.SKIPPED.value, 0),
+                with_aws=counts.get(JobItemStatus.WAITING.value, 0),
             ),
             "state_counts": [(status.label, counts.get(status.value, 0)) for status in JobItemStatus],
             "items": [(item, item_outcome(item, with_code=True)) for item in items],
