@@ -12,6 +12,9 @@ class OrchestrationConfig(AppConfig):
 
         from orchestration.engine.heartbeat import heartbeat_enable
 
-        # A Celery worker's processes beat while they hold items (orchestration/engine/heartbeat.py).
-        worker_init.connect(lambda **_: heartbeat_enable(), weak=False)
+        # A Celery worker's processes beat while they hold items (orchestration/engine/heartbeat.py),
+        # named by the worker's node name (worker_init's sender is the worker).
+        worker_init.connect(
+            lambda sender=None, **_: heartbeat_enable(node=getattr(sender, "hostname", None)), weak=False
+        )
         worker_process_init.connect(lambda **_: heartbeat_enable(), weak=False)

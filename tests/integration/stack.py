@@ -169,10 +169,15 @@ class CeleryProcess:
         name: str,
         concurrency: int = 2,
         queues: str = QUEUES,
+        node: str | None = None,
+        extra_args: tuple[str, ...] = (),
         starter: PreloadedStarter | None = None,
     ):
         self.kind, self.env, self.workdir, self.name = kind, env, workdir, name
         self.concurrency, self.queues = concurrency, queues
+        # A worker's node name (`-n`), e.g. "w1@hostA" to stand for a machine of its own; by default the
+        # name and start count at this host.
+        self.node, self.extra_args = node, extra_args
         self.starter = starter
         self.log_path = workdir / f"{name}.log"
         self.process: subprocess.Popen | ForkedProcess | None = None
@@ -191,11 +196,12 @@ class CeleryProcess:
                 "--pool",
                 "prefork",
                 "-n",
-                f"{self.name}-{self.starts}@%h",
+                self._node_name(),
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel",
                 "INFO",
+                *self.extra_args,
             ]
         else:
             args += [
@@ -215,13 +221,16 @@ class CeleryProcess:
                     args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
         if self.kind == "worker":
-            marker = f"{self.name}-{self.starts}@"
+            marker = self._node_name().split("@")[0] + "@"
             wait_until(
                 lambda: marker in self.log() and " ready." in self.log().split(marker, 1)[-1],
                 60,
                 f"celery worker {self.name}",
             )
         return self
+
+    def _node_name(self) -> str:
+        return self.node or f"{self.name}-{self.starts}@%h"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
