@@ -123,7 +123,7 @@ def main() -> int:
     )
     parser.add_argument("--n", type=int, default=10_000, help="desktops per step, over all accounts")
     parser.add_argument("--accounts", type=int, default=10, help="customers, each in an account of its own")
-    parser.add_argument("--steps", default="1,2,4", help="worker counts, one step each")
+    parser.add_argument("--steps", default="1,2,4", help='worker counts, one step each ("": none)')
     parser.add_argument(
         "--latency-ms", type=float, default=50.0, help="simulator latency per WorkSpaces call"
     )
@@ -138,7 +138,7 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="where logs go (default: a new temp dir)")
     args = parser.parse_args()
     steps = [int(step) for step in args.steps.split(",") if step]
-    if not 1 <= args.accounts <= 200 or args.n // args.accounts > 5000 or not steps or min(steps) < 1:
+    if not 1 <= args.accounts <= 200 or args.n // args.accounts > 5000 or min(steps, default=1) < 1:
         parser.error("--accounts 1-200, at most 5000 desktops per account, worker counts >= 1")
 
     stdout, sys.stdout = sys.stdout, sys.stderr
