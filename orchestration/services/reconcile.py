@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orchestration.actors import Actor
@@ -485,27 +487,36 @@ class _DesktopSync:
         return True
 
     def mark_gone(self) -> None:
-        """Rows AWS no longer lists: a terminating one is terminated, any other is missing."""
+        """Rows AWS no longer lists: a terminating one is terminated, any other is missing. At most three
+        UPDATEs however many went (newly missing, newly terminated, terminated and now gone)."""
+        newly_missing: list[int] = []
+        newly_terminated: list[int] = []
+        gone_now: list[int] = []
         for workspace_id, desktop in self.rows.items():
             if workspace_id in self.reported or desktop.updated_at >= self.started:
                 continue
             if desktop.state not in GONE_STATES:
                 if desktop.missing_from_aws_since is None:
-                    Desktop.objects.filter(pk=desktop.pk).update(
-                        missing_from_aws_since=self.now, updated_at=self.now
-                    )
+                    newly_missing.append(desktop.pk)
                 self.lists["missing"].append(workspace_id)
-            elif desktop.state != DesktopState.TERMINATED or desktop.missing_from_aws_since is None:
-                Desktop.objects.filter(pk=desktop.pk).update(
-                    state=DesktopState.TERMINATED,
-                    state_changed_at=self.now
-                    if desktop.state != DesktopState.TERMINATED
-                    else desktop.state_changed_at,
-                    missing_from_aws_since=desktop.missing_from_aws_since or self.now,
-                    updated_at=self.now,
-                )
+            elif desktop.state != DesktopState.TERMINATED:
+                newly_terminated.append(desktop.pk)
+                self.lists["terminated"].append(workspace_id)
+            elif desktop.missing_from_aws_since is None:
+                gone_now.append(desktop.pk)
                 self.lists["terminated"].append(workspace_id)
             # else: reported the first time it went
+        if newly_missing or gone_now:
+            Desktop.objects.filter(pk__in=newly_missing + gone_now).update(
+                missing_from_aws_since=self.now, updated_at=self.now
+            )
+        if newly_terminated:
+            Desktop.objects.filter(pk__in=newly_terminated).update(
+                state=DesktopState.TERMINATED,
+                state_changed_at=self.now,
+                missing_from_aws_since=Coalesce("missing_from_aws_since", Value(self.now)),
+                updated_at=self.now,
+            )
 
     def check_tags(self, limit: int) -> list[int]:
         """DescribeTags for the next `limit` live desktops, round robin; returns which were checked."""

@@ -88,3 +88,38 @@ def test_a_reconciliation_writes_all_changed_desktops_in_one_update_and_each_sta
     assert Desktop.objects.get(pk=busy.pk).state == "REBOOTING"  # the job's write stands
     recorded = DesktopStateChange.objects.filter(desktop__in=rows[1:], state="STOPPED").count()
     assert recorded == len(rows) - 1
+
+
+def _gone(count: int) -> tuple[int, list[Desktop], _DesktopSync]:
+    """`count` desktops AWS no longer lists, in each of three kinds: live ones (missing), TERMINATING
+    ones (now terminated), TERMINATED ones not yet marked gone; returns the UPDATEs mark_gone ran."""
+    account, directory, live = _fleet(count)
+    terminating = [
+        DesktopFactory(aws_account=account, directory=directory, state="TERMINATING") for _ in range(count)
+    ]
+    terminated = [
+        DesktopFactory(aws_account=account, directory=directory, state="TERMINATED") for _ in range(count)
+    ]
+    sync = _DesktopSync(
+        aws_account=account,
+        region=directory.region,
+        access=account_access(account, region=directory.region),
+        started=timezone.now(),
+        reported={},
+    )
+    with CaptureQueriesContext(connection) as queries:
+        sync.mark_gone()
+    updates = [q for q in queries.captured_queries if q["sql"].startswith('UPDATE "tenants_desktop"')]
+    rows = list(Desktop.objects.filter(pk__in=[d.pk for d in live + terminating + terminated]).order_by("pk"))
+    return len(updates), rows, sync
+
+
+def test_desktops_aws_no_longer_lists_are_marked_in_a_fixed_number_of_updates():
+    few, _, _ = _gone(1)
+    updates, rows, sync = _gone(30)
+    assert updates == few == 2  # missing and gone-now in one, newly terminated in the other
+    assert len(sync.lists["missing"]) == 30 and len(sync.lists["terminated"]) == 60
+    assert {r.state for r in rows} == {"AVAILABLE", "TERMINATED"}
+    assert all(r.missing_from_aws_since == sync.now for r in rows)
+    newly_terminated = [r for r in rows if r.state_changed_at == sync.now]
+    assert len(newly_terminated) == 30  # the TERMINATING ones; the TERMINATED ones keep their date
