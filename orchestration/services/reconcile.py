@@ -487,8 +487,9 @@ class _DesktopSync:
         return True
 
     def mark_gone(self) -> None:
-        """Rows AWS no longer lists: a terminating one is terminated, any other is missing. At most three
-        UPDATEs however many went (newly missing, newly terminated, terminated and now gone)."""
+        """Rows AWS no longer lists: a terminating one is terminated, any other is missing. At most two
+        UPDATEs however many went: the newly missing and the terminated ones now gone, then the newly
+        terminated (their state changes now)."""
         newly_missing: list[int] = []
         newly_terminated: list[int] = []
         gone_now: list[int] = []
