@@ -14,4 +14,12 @@ class OrchestrationConfig(AppConfig):
 
         # A Celery worker's processes beat while they hold items (orchestration/engine/heartbeat.py).
         worker_init.connect(lambda **_: heartbeat_enable(), weak=False)
+        # Before the processes are forked: they start with AWS's service models read.
+        worker_init.connect(lambda **_: _aws_models_preload(), weak=False)
         worker_process_init.connect(lambda **_: heartbeat_enable(), weak=False)
+
+
+def _aws_models_preload() -> None:
+    from orchestration.aws.sessions import aws_models_preload
+
+    aws_models_preload()
