@@ -12,8 +12,11 @@ class OrchestrationConfig(AppConfig):
 
         from orchestration.engine.heartbeat import heartbeat_enable
 
-        # A Celery worker's processes beat while they hold items (orchestration/engine/heartbeat.py).
-        worker_init.connect(lambda **_: heartbeat_enable(), weak=False)
+        # A Celery worker's processes beat while they hold items (orchestration/engine/heartbeat.py),
+        # named by the worker's node name (worker_init's sender is the worker).
+        worker_init.connect(
+            lambda sender=None, **_: heartbeat_enable(node=getattr(sender, "hostname", None)), weak=False
+        )
         # Before the processes are forked: they start with AWS's service models read.
         worker_init.connect(lambda **_: _aws_models_preload(), weak=False)
         worker_process_init.connect(lambda **_: heartbeat_enable(), weak=False)

@@ -13,21 +13,45 @@ from tenants.access import Principal
 
 @dataclass(frozen=True)
 class JobProgress:
-    """How far a job is: counted from its items, so it is right whatever the broker did."""
+    """How far a job is: counted from its items, so it is right whatever the broker did.
+
+    Of the items still open, `with_aws` are the ones AWS accepted and is working on (WAITING); the rest
+    are `queued` (not sent yet, or being sent: PENDING or RUNNING)."""
 
     total: int
     succeeded: int
     failed: int
     in_flight: int
     skipped: int = 0
+    with_aws: int = 0
 
     @property
     def done(self) -> int:
         return self.succeeded + self.failed + self.skipped
 
+    @property
+    def queued(self) -> int:
+        return self.in_flight - self.with_aws
+
+    def segments(self) -> list[tuple[str, str, int, int]]:
+        """The stacked bar's parts in order: (css name, label, count, offset from the left), empty ones left out."""
+        parts = [
+            ("succeeded", "succeeded", self.succeeded),
+            ("failed", "failed", self.failed),
+            ("skipped", "skipped", self.skipped),
+            ("with-aws", "with AWS", self.with_aws),
+            ("queued", "queued or being sent", self.queued),
+        ]
+        shown, offset = [], 0
+        for name, label, count in parts:
+            if count:
+                shown.append((name, label, count, offset))
+                offset += count
+        return shown
+
     @classmethod
-    def of(cls, *, total: int, succeeded: int, failed: int, skipped: int) -> "JobProgress":
-        return cls(total, succeeded, failed, total - succeeded - failed - skipped, skipped)
+    def of(cls, *, total: int, succeeded: int, failed: int, skipped: int, with_aws: int = 0) -> "JobProgress":
+        return cls(total, succeeded, failed, total - succeeded - failed - skipped, skipped, with_aws)
 
 
 _OUTCOME_COUNTS = {
@@ -35,6 +59,7 @@ _OUTCOME_COUNTS = {
     "succeeded": Count("id", filter=Q(status=JobItemStatus.SUCCEEDED)),
     "failed": Count("id", filter=Q(status=JobItemStatus.FAILED)),
     "skipped": Count("id", filter=Q(status=JobItemStatus.SKIPPED)),
+    "with_aws": Count("id", filter=Q(status=JobItemStatus.WAITING)),
 }
 
 

@@ -74,6 +74,15 @@ def idle_sweep() -> dict:
     return idle_sweep_run()
 
 
+@shared_task(name="orchestration.idle_sweep_account", ignore_result=True)
+def idle_sweep_account(aws_account_id: str, now: str) -> dict:
+    from datetime import datetime
+
+    from orchestration.services.power import idle_sweep_account_run
+
+    return idle_sweep_account_run(aws_account_id=aws_account_id, now=datetime.fromisoformat(now))
+
+
 @shared_task(name="orchestration.pools_manage", ignore_result=True)
 def pools_manage() -> dict:
     from orchestration.services.pools import pools_manage_due

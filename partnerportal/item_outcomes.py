@@ -21,3 +21,9 @@ def item_outcome(item: JobItem, *, with_code: bool = False) -> str:
     if item.status == JobItemStatus.SKIPPED:
         return f"Skipped: {item.error_message or 'the action does not apply to it'}"
     return ITEM_OUTCOMES.get(JobItemStatus(item.status), item.status)
+
+
+def count_label(label: str) -> str:
+    """An item status's label after its count: "3 waiting on AWS", the first word lower-cased, AWS kept."""
+    first, _, rest = str(label).partition(" ")
+    return " ".join(part for part in (first.lower(), rest) if part)

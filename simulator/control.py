@@ -166,6 +166,16 @@ class SimulatorControl:
         body = {"operation": operation, "kind": kind, "code": code, "count": count, "seconds": seconds}
         return self._request("POST", "faults/schedule", body)
 
+    def set_rate_limit(self, per_second: float, *, burst: float | None = None) -> dict[str, Any]:
+        """AWS's own rate limit: per account and Region, ``per_second`` WorkSpaces calls a second (a
+        bucket of ``burst``, default ``per_second``); a call beyond it is answered ThrottlingException.
+        0 turns it off. Setting it starts every bucket full and the counts at 0."""
+        return self._request("POST", "rate-limit", {"per_second": per_second, "burst": burst})
+
+    def rate_limit(self) -> dict[str, Any]:
+        """The limit and, per account, the calls it allowed and throttled."""
+        return self._request("GET", "rate-limit")
+
     # ------------------------------------------------------------ sessions
     def set_connection(self, workspace_id: str, state: str, *, at: datetime | None = None) -> dict[str, Any]:
         """The WorkSpace's user CONNECTED/DISCONNECTED at ``at`` (default: simulated now)."""
@@ -202,6 +212,10 @@ class SimulatorControl:
         self._request("DELETE", "calls")
 
     # --------------------------------------------------------------- world
+    def create_fleet_world(self, count: int, *, region: str = "us-east-1") -> dict[str, Any]:
+        """``count`` onboarded customer accounts, shaped like the demo world (benchmarks over many accounts)."""
+        return self._request("POST", "fleet-world", {"count": count, "region": region})
+
     def create_demo_world(self, *, ready: bool = False, region: str = "us-east-1") -> dict[str, Any]:
         """Two customer accounts with VPC, subnets, AD directory and AMIs (see README for the shape)."""
         return self._request("POST", "demo-world", {"ready": ready, "region": region})

@@ -87,6 +87,14 @@ def _faults(body: dict[str, Any], query: dict[str, str], rest: str) -> dict[str,
     return STATE.faults.describe()
 
 
+def _rate_limit(body: dict[str, Any], query: dict[str, str], rest: str) -> dict[str, Any]:
+    if body.get("_delete"):
+        STATE.rate_limit.configure(0.0)
+    elif body:
+        STATE.rate_limit.configure(float(body["per_second"]), body.get("burst"))
+    return STATE.rate_limit.describe()
+
+
 def _sessions(body: dict[str, Any], query: dict[str, str], rest: str) -> dict[str, Any]:
     events = [(float(offset), state) for offset, state in body.get("events") or []]
     return world.set_connection(body["workspace_id"], body.get("state"), events=events, at=body.get("at"))
@@ -110,6 +118,10 @@ def _demo_world(body: dict[str, Any], query: dict[str, str], rest: str) -> dict[
     return world.create_demo_world(ready=bool(body.get("ready")), region=body.get("region", DEFAULT_REGION))
 
 
+def _fleet_world(body: dict[str, Any], query: dict[str, str], rest: str) -> dict[str, Any]:
+    return world.create_fleet_world(int(body["count"]), region=body.get("region", DEFAULT_REGION))
+
+
 def _amis(body: dict[str, Any], query: dict[str, str], rest: str) -> Any:
     from simulator.amis import DEFAULT_AMI_SPECS, seed_amis
 
@@ -128,6 +140,7 @@ def _config(body: dict[str, Any], query: dict[str, str], rest: str) -> dict[str,
         "seed": STATE.seed,
         "durations": dict(vars(STATE.durations)),
         "faults": STATE.faults.describe(),
+        "rate_limit": STATE.rate_limit.describe(),
         "accounts": [a.describe() for a in STATE.accounts.values() if a.registered],
     }
 
@@ -141,10 +154,12 @@ ROUTES: dict[str, Handler] = {
     "accounts": _accounts,
     "credentials": _credentials,
     "faults": _faults,
+    "rate-limit": _rate_limit,
     "sessions": _sessions,
     "workspaces": _workspaces,
     "calls": _calls,
     "demo-world": _demo_world,
+    "fleet-world": _fleet_world,
     "amis": _amis,
 }
 

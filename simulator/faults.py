@@ -8,6 +8,7 @@ interleaving of other operations across threads.
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -199,6 +200,51 @@ class FaultPlan:
         if decision.kind == "error" and not decision.code:
             decision.code = "InternalFailure"
         return decision
+
+
+class AccountRateLimit:
+    """AWS's own API rate limit: a token bucket per account and Region, ``per_second`` tokens a second
+    up to ``burst``; a WorkSpaces call that finds its bucket empty is answered ThrottlingException.
+
+    Off (``per_second`` 0) until configured. It runs on the wall clock, not the simulated one: clients
+    pace their calls by the wall clock. With one Region per account it is a per-account limit.
+    """
+
+    def __init__(self) -> None:
+        self.configure(0.0)
+
+    def configure(self, per_second: float, burst: float | None = None) -> None:
+        if per_second < 0 or (burst is not None and burst < 1):
+            raise ValueError("per_second must be >= 0 and burst >= 1")
+        self.per_second = float(per_second)
+        self.burst = float(burst if burst is not None else max(1.0, per_second))
+        self.buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (tokens, when) per account/Region
+        self.allowed: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+
+    def take(self, account_id: str, region: str) -> bool:
+        """Spend one token of the account's bucket in this Region; False when there is none."""
+        if self.per_second <= 0:
+            return True
+        now = time.monotonic()
+        tokens, since = self.buckets.get((account_id, region), (self.burst, now))
+        tokens = min(self.burst, tokens + (now - since) * self.per_second)
+        if tokens < 1:
+            self.buckets[(account_id, region)] = (tokens, now)
+            self.throttled[account_id] += 1
+            return False
+        self.buckets[(account_id, region)] = (tokens - 1, now)
+        self.allowed[account_id] += 1
+        return True
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "per_second": self.per_second,
+            "burst": self.burst,
+            "allowed": dict(self.allowed),
+            "throttled": dict(self.throttled),
+            "throttled_total": sum(self.throttled.values()),
+        }
 
 
 class CallRecorder:

@@ -148,6 +148,12 @@ class SimulatorApp:
                 request_id=request_id,
             )
             faults = STATE.faults.decide(call.key, call.service)
+            if (
+                call.service == "workspaces"
+                and faults.kind is None
+                and not STATE.rate_limit.take(call.account_id, call.region)
+            ):
+                faults.kind, faults.code = "throttle", "ThrottlingException"
             if faults.late_answer_seconds:
                 record["late_answer_seconds"] = faults.late_answer_seconds
         # Outside the lock: slow calls must not block others. A late answer is still in flight here: it

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from simulator.clock import SimClock
-from simulator.faults import CallRecorder, FaultPlan, FaultRule
+from simulator.faults import AccountRateLimit, CallRecorder, FaultPlan, FaultRule
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -144,6 +144,7 @@ class SimulatorState:
         self.credentials: dict[str, IssuedCredential] = {}
         self.faults = FaultPlan(seed=self.options.seed, default=FaultRule(latency_ms=self.options.latency_ms))
         self.recorder = CallRecorder(keep=self.options.recorded_calls)
+        self.rate_limit = AccountRateLimit()
         self.seed = self.options.seed
         # Signs NextTokens, so a token cannot be edited or carried to another account; a reset voids them.
         self.token_secret = secrets.token_bytes(32)

@@ -356,3 +356,41 @@ def create_demo_world(ready: bool = False, region: str = DEFAULT_REGION) -> dict
         "ready": ready,
         "accounts": accounts,
     }
+
+
+def create_fleet_world(count: int, region: str = DEFAULT_REGION) -> dict[str, Any]:
+    """`count` more onboarded customer accounts (fleet-001 …, numbered on across calls), each like a demo
+    customer: network, directory registered DEDICATED, image, bundle. For benchmarks over many accounts;
+    the same shape as the demo world."""
+    if not 1 <= count <= 200:
+        raise ValueError("count must be 1 to 200")
+    accounts = []
+    for _ in range(count):
+        account_id = _next_account_id()
+        number = int(account_id) - 300000000000  # 1, 2, … across calls, so names stay unique
+        if number > 200:
+            raise ValueError("at most 200 fleet accounts")
+        name = f"fleet-{number:03d}"
+        account = create_customer_account(account_id, name=name)
+        # A /16 of its own per account (10.31.0.0/16 …), apart from the demo customers' 10.10 and 10.20.
+        network = build_customer_network(account_id, region, name.replace("-", ""), f"10.{30 + number}")
+        accounts.append(
+            {
+                "name": name,
+                "account_id": account_id,
+                "role_arn": account["role_arn"],
+                "external_id": account["external_id"],
+                "admin_access_key_id": account["admin_access_key_id"],
+                "admin_secret_access_key": account["admin_secret_access_key"],
+                "region": region,
+                **network,
+                **make_ready(account_id, region, network),
+            }
+        )
+    return {
+        "partner_account_id": DEFAULT_ACCOUNT_ID,
+        "region": region,
+        "created_at": datetime.fromtimestamp(STATE.now(), UTC).isoformat(),
+        "ready": True,
+        "accounts": accounts,
+    }

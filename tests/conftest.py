@@ -6,7 +6,10 @@ free port) and its own ports for everything it starts; nothing is shared but the
 """
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -89,6 +92,30 @@ def test_process_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Red
             else:
                 os.environ[name] = value
         redis.stop()
+
+
+# Tests that need `make run`'s SQLite database share one xdist worker, so it is migrated once a run.
+SQLITE_GROUP = "sqlite-database"
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated as `make run` migrates it (a subprocess, the development settings); tests
+    copy it rather than change it."""
+    database = tmp_path_factory.mktemp("sqlite") / "migrated.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "partnerportal.settings.development",
+        "DATABASE_URL": f"sqlite:///{database}",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    return database
 
 
 @pytest.fixture

@@ -26,19 +26,25 @@ from orchestration.models import JobItem, WorkerHeartbeat
 logger = logging.getLogger(__name__)
 
 _enabled = False
+_node: str | None = None
 _thread_pid: int | None = None
 _lock = threading.Lock()
 
 
 def worker_id() -> str:
-    """This process, as claims and heartbeats name it: host:pid (a forked pool process has its own pid)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process, as claims and heartbeats name it: the Celery worker's node name (`-n w1@hostA`; the
+    host's name outside a worker) and the pid, which a forked pool process has of its own. Two workers on
+    one host, or containers sharing a hostname, are told apart by their node names."""
+    return f"{_node or socket.gethostname()}:{os.getpid()}"
 
 
-def heartbeat_enable() -> None:
-    """Mark this process as a worker: its first claim starts the heartbeat thread."""
-    global _enabled
+def heartbeat_enable(node: str | None = None) -> None:
+    """Mark this process as a worker: its first claim starts the heartbeat thread. `node` is the Celery
+    worker's node name; the pool processes it forks keep it."""
+    global _enabled, _node
     _enabled = True
+    if node:
+        _node = node
 
 
 def heartbeat_once() -> None:

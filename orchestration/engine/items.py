@@ -27,6 +27,16 @@ from orchestration.models import AuditEvent, Job, JobItem
 POISON_CODE = "PoisonMessage"
 # A claimed item is RUNNING; one whose AWS work was accepted is WAITING until a poll settles it.
 ACTIVE = (JobItemStatus.RUNNING, JobItemStatus.WAITING)
+
+
+class DeliveryRefused(Exception):
+    """Raised out of a runner when no item of the delivery can ever be sent, whatever retries happen (an
+    account awaiting its role): the items it still holds fail with `code` and `message`."""
+
+    code: str
+    message: str
+
+
 # What a runner records on an item from AWS's answer; the engine writes these with the status.
 RECORDED_FIELDS = ("aws_resource_id", "aws_request_id", "submitted_at")
 

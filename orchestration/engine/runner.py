@@ -235,6 +235,11 @@ def job_deliver(runner_class: type[JobRunner], *, job_id: int, item_ids: Sequenc
         except engine_items.LeaseLost as lost:
             logger.warning("job %s: delivery stopped, its items were re-claimed (%s)", job_id, lost)
             return
+        except engine_items.DeliveryRefused as refused:
+            # Sending again cannot help (the account has no role yet): fail what this delivery still holds.
+            held = [i for i in claim.items if i.lease_token is not None and i.status == JobItemStatus.RUNNING]
+            engine_items.items_fail(held, code=refused.code, message=refused.message)
+            logger.warning("job %s: delivery refused (%s): %d items failed", job_id, refused.code, len(held))
         except BaseException:
             try:
                 released = engine_items.items_abandon(claim.items)

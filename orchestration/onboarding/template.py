@@ -11,12 +11,15 @@ optional and off unless chosen. Reads are not restricted.
 import json
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import yaml
 
 from orchestration.aws.tagguard import PARTNER_TAG_KEY, PARTNER_TAG_VALUE
 
 PARTNER_ROLE_NAME = "WorkSpacesCorePartnerRole"
+# The CloudFormation console of each partition (region names tell them apart).
+_CONSOLE_HOSTS = (("us-gov-", "console.amazonaws-us-gov.com"), ("cn-", "console.amazonaws.cn"))
 POLICY_VERSION = "2012-10-17"
 # An inline role policy may hold 10,240 characters (IAM quota); the template must stay below it.
 INLINE_POLICY_MAX_CHARS = 10_240
@@ -374,3 +377,15 @@ def render_yaml(document: dict, *, header: str = "") -> str:
 
 def render_json(document: dict) -> str:
     return json.dumps(document, indent=2) + "\n"
+
+
+def cloudformation_create_stack_url(region: str) -> str:
+    """The CloudFormation console's "create stack" page in `region`, where the customer uploads a template.
+
+    (A quick-create link would pass the template as `templateURL`, which CloudFormation only fetches from
+    S3; the control plane hosts no template there, so the customer uploads the downloaded file.)
+    """
+    host = next(
+        (h for prefix, h in _CONSOLE_HOSTS if region.startswith(prefix)), f"{region}.console.aws.amazon.com"
+    )
+    return f"https://{host}/cloudformation/home?region={quote(region)}#/stacks/create"

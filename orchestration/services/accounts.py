@@ -3,14 +3,36 @@
 from dataclasses import replace
 
 from orchestration.aws.adoption import adoption_role_arn
+from orchestration.aws.errors import AwsError
 from orchestration.aws.sessions import role_session_name
 from orchestration.aws.types import AccountAccess
+from orchestration.engine.items import DeliveryRefused
 from tenants.choices import VerificationStatus
 from tenants.models import AwsAccount
 
 
+class AccountAwaitingRole(AwsError, DeliveryRefused):
+    """The account has no role ARN yet: nothing is sent to AWS for it (not retryable: the customer must act)."""
+
+
+def account_awaiting_role_error(aws_account: AwsAccount) -> AccountAwaitingRole:
+    return AccountAwaitingRole(
+        code="AccountAwaitingRole",
+        message=(
+            f"AWS account {aws_account.account_id} has no role ARN yet: the customer deploys the "
+            "CloudFormation template with this connection's External ID and sends back the RoleArn output; "
+            "enter it on the account (or in the onboarding wizard) and verify the connection. Nothing was "
+            "sent to AWS."
+        ),
+    )
+
+
 def account_access(aws_account: AwsAccount, *, region: str = "", job_id: int | None = None) -> AccountAccess:
-    """The boundary's view of an account; the role session names the customer and the job (CloudTrail)."""
+    """The boundary's view of an account; the role session names the customer and the job (CloudTrail).
+
+    Every AWS call for an account goes through here, so an account awaiting its role is refused here."""
+    if aws_account.awaiting_role:
+        raise account_awaiting_role_error(aws_account)
     return AccountAccess(
         account_id=aws_account.account_id,
         region=region or aws_account.default_region,

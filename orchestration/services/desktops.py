@@ -34,7 +34,7 @@ from orchestration.engine.rows import rows_insert, rows_update
 from orchestration.engine.runner import CALLS_PER_DELIVERY, JobRunner
 from orchestration.failpoints import failpoint
 from orchestration.models import AuditEvent, Job, JobItem
-from orchestration.services.accounts import account_access
+from orchestration.services.accounts import account_access, account_awaiting_role_error
 from orchestration.services.audit import AuditResult, audit_event_for_job
 from orchestration.services.desktop_rows import REPORTED_FIELDS, desktop_apply_reported
 from orchestration.services.errors import RequestInvalid
@@ -79,6 +79,8 @@ def _check_placement(request: DesktopCreateRequest, add: Callable[[str, str], No
     account = request.aws_account
     if account.customer_id != request.customer.pk:
         add("aws_account", "This AWS account belongs to another customer.")
+    if account.awaiting_role:
+        add("aws_account", account_awaiting_role_error(account).message)
     if request.directory.aws_account_id != account.pk:
         add(
             "directory",

@@ -27,7 +27,7 @@ from orchestration.onboarding.template import (
     render_yaml,
     trust_policy,
 )
-from orchestration.services.accounts import account_access
+from orchestration.services.accounts import account_access, account_awaiting_role_error
 from orchestration.services.audit import audit_event_for_actor, audit_record_many
 from tenants.choices import AuthMode, VerificationStatus
 from tenants.models import AwsAccount
@@ -200,6 +200,15 @@ def account_verify(*, actor: Actor, aws_account: AwsAccount) -> AccountVerificat
     AWS does not answer (throttled, unavailable) nothing is concluded and the stored status is kept.
     """
     now = timezone.now()
+    if aws_account.awaiting_role:
+        waiting = AccountVerification(
+            status=VerificationStatus.UNVERIFIED,
+            message=account_awaiting_role_error(aws_account).message,
+            checked_at=now,
+        )
+        return _conclude(
+            actor, aws_account, waiting, outcome=AuditOutcome.REFUSED, error_code="AccountAwaitingRole"
+        )
     access = account_access(aws_account)
     caller_arn = ""
     problem = _local_problem(aws_account)

@@ -9,9 +9,18 @@ Session activity has two sources: the partner's gateway posts connect / disconne
 AWS about every candidate except those the gateway reported live within the heartbeat window, 25 ids
 a call, right before deciding; it then stops 25 desktops a call. The stops are recorded as one
 IDLE_SWEEP job per customer with an item per desktop (WAITING, followed to STOPPED by the same poll as a
-stop action), so reconciliation knows which stops were ours from job items. Its SQL is a fixed number
-of queries however many desktops there are: candidates in one query, then in one transaction activity
-in one upsert, stopped desktops in one update, jobs, items and audit events in one insert each.
+stop action), so reconciliation knows which stops were ours from job items.
+
+The sweep fans out per AWS account: the window's claim (one ScheduleRun "idle-sweep" per window) sends
+one `orchestration.idle_sweep_account` task per account with candidates onto the periodic queue, so
+many workers share a large fleet. Each account's sweep claims its own row ("idle-sweep:<account id>",
+same window), so a repeated or duplicated task never stops a desktop twice, and holds an advisory lock
+of that name, so a slow sweep of one window and the next window's of the same account never overlap.
+An account task lost on the way (the broker down at the claim) costs that account one window: the
+next window's claim sends it again.
+Its SQL is a fixed number of queries however many desktops the account has: candidates in one query,
+then in one transaction activity in one upsert, stopped desktops in one update, jobs, items and audit
+events in one insert each.
 """
 
 import logging
@@ -23,7 +32,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from orchestration.actors import Actor
@@ -38,6 +47,7 @@ from orchestration.aws.types import AccountAccess, FailedItem
 from orchestration.aws.workspaces import workspaces_stop
 from orchestration.choices import AuditOutcome, JobKind, Queue
 from orchestration.engine.jobs import NewItem, NewJob, jobs_create
+from orchestration.engine.publish import publish
 from orchestration.models import AuditEvent, Job
 from orchestration.services.accounts import account_access
 from orchestration.services.audit import audit_event_for_job
@@ -54,6 +64,13 @@ from tenants.models import DESKTOP_IS_LIVE, Customer, Desktop, DesktopActivity, 
 logger = logging.getLogger(__name__)
 
 IDLE_SWEEP_SCHEDULE = "idle-sweep"
+# One account's sweep of one window (orchestration/tasks.py registers it by this name).
+IDLE_SWEEP_ACCOUNT_TASK = "orchestration.idle_sweep_account"
+
+
+def idle_sweep_account_schedule(aws_account_id: str) -> str:
+    """The claim and lock name of one account's sweeps."""
+    return f"{IDLE_SWEEP_SCHEDULE}:{aws_account_id}"
 
 
 @dataclass(frozen=True)
@@ -168,12 +185,17 @@ class SweepReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _candidates() -> tuple[list[Desktop], dict[int, PowerPolicy]]:
+def _default_policies(aws_account_id: str | None = None) -> dict[int, PowerPolicy]:
+    """Each active customer's default policy (of the one account's customer when given), by customer."""
+    policies = PowerPolicy.objects.filter(is_default=True, customer__is_active=True)
+    if aws_account_id is not None:
+        policies = policies.filter(customer__aws_accounts__account_id=aws_account_id)
+    return {p.customer_id: p for p in policies}
+
+
+def _candidate_rows(defaults: dict[int, PowerPolicy]) -> QuerySet[Desktop]:
     """MANUAL, AVAILABLE desktops of active customers with a policy of their own or a customer default."""
-    defaults = {
-        p.customer_id: p for p in PowerPolicy.objects.filter(is_default=True, customer__is_active=True)
-    }
-    desktops = list(
+    return (
         Desktop.objects.filter(
             DESKTOP_IS_LIVE,
             unmanaged_at__isnull=True,  # released or forgotten: not ours to stop
@@ -185,10 +207,31 @@ def _candidates() -> tuple[list[Desktop], dict[int, PowerPolicy]]:
         .filter(Q(power_policy__isnull=False) | Q(aws_account__customer_id__in=list(defaults)))
         # A pool's spare desktops are the pool manager's to power (orchestration/services/pools.py).
         .filter(Q(pool_membership__isnull=True) | Q(pool_membership__assigned_user__isnull=False))
-        .select_related("power_policy", "activity", "aws_account__customer")
-        .order_by("aws_account_id", "region", "pk")
+    )
+
+
+def _candidates(aws_account_id: str | None = None) -> tuple[list[Desktop], dict[int, PowerPolicy]]:
+    """The candidates (of one account when given) with what they need to decide, in two queries."""
+    defaults = _default_policies(aws_account_id)
+    rows = _candidate_rows(defaults)
+    if aws_account_id is not None:
+        rows = rows.filter(aws_account__account_id=aws_account_id)
+    desktops = list(
+        rows.select_related("power_policy", "activity", "aws_account__customer").order_by(
+            "aws_account_id", "region", "pk"
+        )
     )
     return desktops, defaults
+
+
+def _candidate_accounts() -> list[str]:
+    """The AWS accounts with at least one candidate, in two queries whatever the fleet's size."""
+    return list(
+        _candidate_rows(_default_policies())
+        .order_by("aws_account__account_id")
+        .values_list("aws_account__account_id", flat=True)
+        .distinct()
+    )
 
 
 def _workspace_id(desktop: Desktop) -> str:
@@ -198,20 +241,40 @@ def _workspace_id(desktop: Desktop) -> str:
 
 
 def idle_sweep_run(*, now: datetime | None = None) -> dict:
-    """One sweep for the current window; a second call in the same window does nothing (F6)."""
+    """The window's claim: one account sweep task per account with candidates, on the periodic queue.
+
+    A second call in the same window does nothing (F6). The accounts' sweeps decide as of `now`, the
+    claim's time: one that runs late is conservative (it never stops a desktop before its policy says).
+    """
     now = now or timezone.now()
     window = window_start_for(now, settings.IDLE_SWEEP_INTERVAL_SECONDS)
     run = schedule_run_claim(schedule=IDLE_SWEEP_SCHEDULE, window_start=window)
     if run is None:
         return {"claimed": False, "window_start": window.isoformat()}
-    with schedule_exclusive(IDLE_SWEEP_SCHEDULE) as alone:
+    accounts = _candidate_accounts()
+    for aws_account_id in accounts:
+        publish(IDLE_SWEEP_ACCOUNT_TASK, [aws_account_id, now.isoformat()], Queue.PERIODIC)
+    result = {"claimed": True, "window_start": window.isoformat(), "accounts": len(accounts)}
+    schedule_run_finish(run, result=result)
+    return result
+
+
+def idle_sweep_account_run(*, aws_account_id: str, now: datetime) -> dict:
+    """One account's sweep of the window `now` falls in: once per account and window, however often asked."""
+    window = window_start_for(now, settings.IDLE_SWEEP_INTERVAL_SECONDS)
+    schedule = idle_sweep_account_schedule(aws_account_id)
+    head = {"aws_account_id": aws_account_id, "window_start": window.isoformat()}
+    run = schedule_run_claim(schedule=schedule, window_start=window)
+    if run is None:
+        return {"claimed": False, **head}
+    with schedule_exclusive(schedule) as alone:
         if not alone:
-            # The sweep still running reads these desktops; the next window looks again.
-            result = {"claimed": True, "window_start": window.isoformat(), "skipped": "a sweep is running"}
+            # The account's sweep still running reads these desktops; the next window looks again.
+            result = {"claimed": True, **head, "skipped": "a sweep is running"}
             schedule_run_finish(run, result=result)
             return result
-        report = idle_sweep(now=now)
-    result = {"claimed": True, "window_start": window.isoformat(), **report.__dict__}
+        report = idle_sweep(now=now, aws_account_id=aws_account_id)
+    result = {"claimed": True, **head, **report.__dict__}
     schedule_run_finish(run, result=result, error="; ".join(report.errors))
     return result
 
@@ -234,10 +297,11 @@ class IdleSweepRunner(DesktopActionRunner):
     kinds = (JobKind.IDLE_SWEEP,)
 
 
-def idle_sweep(*, now: datetime) -> SweepReport:
-    """Decide and stop, over every customer: a fixed number of queries, ceil(n/25) AWS calls per kind."""
+def idle_sweep(*, now: datetime, aws_account_id: str | None = None) -> SweepReport:
+    """Decide and stop, over one account (every account without one): a fixed number of queries,
+    ceil(n/25) AWS calls per kind and region."""
     report = SweepReport()
-    desktops, defaults = _candidates()
+    desktops, defaults = _candidates(aws_account_id)
     report.candidates = len(desktops)
     groups: dict[tuple[int, str], list[Desktop]] = defaultdict(list)
     for desktop in desktops:

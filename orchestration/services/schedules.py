@@ -5,8 +5,6 @@ one of them have it, and the others return without doing anything.
 """
 
 import hashlib
-import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orchestration.choices import JobStatus
+from orchestration.engine.heartbeat import worker_id
 from orchestration.models import ScheduleRun
 from tenants.models.policies import parse_cron
 
@@ -27,7 +26,7 @@ def window_start_for(now: datetime, interval_seconds: float) -> datetime:
 
 
 def _claimant() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return worker_id()
 
 
 def schedule_run_claim(*, schedule: str, window_start: datetime) -> ScheduleRun | None:

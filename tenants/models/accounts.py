@@ -36,7 +36,8 @@ class AwsAccount(models.Model):
     """One customer AWS account the partner manages WorkSpaces in.
 
     With ASSUME_ROLE the partner assumes `role_arn` with `external_id`, which we generate, keep unique
-    and never change. With ACCESS_KEYS (self-managed installs) the secret key is stored encrypted and
+    and never change; until the customer sends the role ARN the account is "awaiting role" and nothing
+    calls AWS for it. With ACCESS_KEYS (self-managed installs) the secret key is stored encrypted and
     can be replaced but never read back through the UI.
     """
 
@@ -73,6 +74,9 @@ class AwsAccount(models.Model):
     dedicated_tenancy_modification_state = models.CharField(
         max_length=10, choices=AccountModificationState.choices, blank=True
     )
+    byol_skipped_at = models.DateTimeField(
+        null=True, blank=True, help_text="When staff chose to onboard this account without the BYOL setup."
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,9 +88,12 @@ class AwsAccount(models.Model):
             models.CheckConstraint(
                 condition=models.Q(account_id__regex=r"^\d{12}$"), name="account_id_12_digits"
             ),
+            # An assume-role account may wait for its role ARN (the customer deploys the template
+            # after seeing our External ID), but it is never verified without one.
             models.CheckConstraint(
-                condition=~models.Q(auth_mode=AuthMode.ASSUME_ROLE) | ~models.Q(role_arn=""),
-                name="assume_role_needs_role_arn",
+                condition=~models.Q(auth_mode=AuthMode.ASSUME_ROLE, role_arn="")
+                | ~models.Q(verification_status=VerificationStatus.VERIFIED),
+                name="awaiting_role_never_verified",
             ),
             models.CheckConstraint(
                 condition=~models.Q(auth_mode=AuthMode.ACCESS_KEYS)
@@ -126,6 +133,11 @@ class AwsAccount(models.Model):
         return decrypt_secret(self.secret_access_key_ciphertext)
 
     @property
+    def awaiting_role(self) -> bool:
+        """Saved before the customer deployed the role: nothing may call AWS for it until it has the ARN."""
+        return self.auth_mode == AuthMode.ASSUME_ROLE and not self.role_arn
+
+    @property
     def has_secret_access_key(self) -> bool:
         return bool(self.secret_access_key_ciphertext)
 
@@ -136,8 +148,11 @@ class AwsAccount(models.Model):
             if stored is not None and stored != self.customer_id:
                 # Its desktops, jobs and history are that customer's; the database refuses it too.
                 errors["customer"] = "An account connection never moves to another customer."
-        if self.auth_mode == AuthMode.ASSUME_ROLE and not self.role_arn:
-            errors["role_arn"] = "Assume-role accounts need the ARN of the role the customer created."
+        if self.pk is not None and self.auth_mode == AuthMode.ASSUME_ROLE and not self.role_arn:
+            stored_arn = type(self).objects.filter(pk=self.pk).values_list("role_arn", flat=True).first()
+            if stored_arn:
+                # Jobs may be following its WorkSpaces: the ARN can be replaced, never taken away.
+                errors["role_arn"] = "A connection's role ARN can be replaced but not removed."
         if self.role_arn and self.account_id and f":{self.account_id}:" not in self.role_arn:
             errors["role_arn"] = (
                 "The role must live in the customer's account (the ARN names another account)."

@@ -1,6 +1,7 @@
 """Fixtures for tests that run the real machinery: Redis, a Celery worker, beat, PostgreSQL, the simulator."""
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +12,13 @@ from orchestration.choices import JOB_TERMINAL_STATUSES
 from orchestration.models import Job
 from orchestration.selectors import job_progress
 from partnerportal.celery import app as celery_app
-from tests.integration.stack import CeleryProcess, RedisProcess, celery_publish_to, stack_environment
+from tests.integration.stack import (
+    CeleryProcess,
+    PreloadedStarter,
+    RedisProcess,
+    celery_publish_to,
+    stack_environment,
+)
 from tests.integration.world import aws_runs_fast, onboard_demo_customer
 
 pytestmark = pytest.mark.integration
@@ -28,16 +35,21 @@ class Stack:
     beat: CeleryProcess | None = None
     extra_processes: list[CeleryProcess] = field(default_factory=list)
     restarts: int = 0
+    starter: PreloadedStarter | None = None
 
     def start(self, *, beat: bool = True) -> "Stack":
         if beat:  # first: it boots while the worker does, and its messages wait in Redis for the worker
-            self.beat = CeleryProcess("beat", self.env, self.workdir, "beat").start()
-        self.worker = CeleryProcess("worker", self.env, self.workdir, "worker").start()
+            self.beat = self.process("beat", "beat").start()
+        self.worker = self.process("worker", "worker").start()
         return self
+
+    def process(self, kind: str, name: str, **options) -> CeleryProcess:
+        """A worker or beat of this stack (not started), forked from the preloaded process."""
+        return CeleryProcess(kind, self.env, self.workdir, name, starter=self.starter, **options)
 
     def add_beat(self, name: str) -> CeleryProcess:
         """A second (third…) beat, as a careless deployment would run: schedules must still run once."""
-        beat = CeleryProcess("beat", self.env, self.workdir, name).start()
+        beat = self.process("beat", name).start()
         self.extra_processes.append(beat)
         return beat
 
@@ -79,8 +91,16 @@ def _test_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+@pytest.fixture(scope="session")
+def preloaded_starter(tmp_path_factory) -> Iterator[PreloadedStarter]:
+    """One preloading process per test process: every stack's worker and beat are forks of it."""
+    starter = PreloadedStarter(tmp_path_factory.mktemp("preload")).start()
+    yield starter
+    starter.stop()
+
+
 @pytest.fixture
-def stack_factory(transactional_db, simulator, tmp_path):
+def stack_factory(transactional_db, simulator, tmp_path, preloaded_starter):
     """Build a stack with extra environment (failpoints, settings); stopped when the test ends."""
     stacks: list[Stack] = []
 
@@ -93,7 +113,7 @@ def stack_factory(transactional_db, simulator, tmp_path):
             workdir=tmp_path,
             extra=extra,
         )
-        stack = Stack(redis=redis, env=env, workdir=tmp_path)
+        stack = Stack(redis=redis, env=env, workdir=tmp_path, starter=preloaded_starter)
         stacks.append(stack)
         celery_publish_to(redis.url)
         return stack

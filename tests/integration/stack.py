@@ -5,7 +5,9 @@ worker pointed at the pytest database and the simulator, and a beat that runs th
 """
 
 import contextlib
+import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -88,8 +90,76 @@ class RedisProcess:
             self.process.wait(10)
 
 
+class ForkedProcess:
+    """What a test needs of `subprocess.Popen` (poll, wait, pid) for a process the preloader forked.
+
+    It is not this process's child, so it is watched through a pidfd; the preloader's kernel reaps it, so
+    there is no exit status to read (`returncode` is -1 once it is gone)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        self._pidfd = os.pidfd_open(pid)
+
+    def poll(self) -> int | None:
+        return self._wait(0)
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self._wait(timeout)
+        if code is None:
+            raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0)
+        return code
+
+    def _wait(self, timeout: float | None) -> int | None:
+        if self.returncode is None:
+            readable, _, _ = select.select([self._pidfd], [], [], timeout)
+            if readable:
+                self.returncode = -1
+                os.close(self._pidfd)
+        return self.returncode
+
+
+class PreloadedStarter:
+    """Starts `python -m celery …` commands as forks of one process that imported the libraries once
+    (tests/integration/preload.py): a worker is up in a fraction of a fresh interpreter's time."""
+
+    def __init__(self, workdir: Path):
+        self.socket_path = str(workdir / "preload.sock")
+        self.log_path = workdir / "preload.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "PreloadedStarter":
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.integration.preload", self.socket_path],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(lambda: "preload ready" in self.log_path.read_text(), 60, "the preloading process")
+        return self
+
+    def spawn(self, argv: list[str], env: dict[str, str], log_path: Path) -> ForkedProcess:
+        request = {"argv": argv, "env": env, "cwd": str(ROOT), "log": str(log_path)}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(self.socket_path)
+            conn.sendall(json.dumps(request).encode() + b"\n")
+            answer = json.loads(conn.makefile("r").readline())
+        return ForkedProcess(answer["pid"])
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
 class CeleryProcess:
-    """`celery worker` or `celery beat` as a child process, logging to a file the test can read."""
+    """`celery worker` or `celery beat` as a child process, logging to a file the test can read.
+
+    With a `starter`, the process is a fork of its preloaded process instead of a fresh interpreter; it
+    behaves the same (its own session, environment, log), it only starts sooner."""
 
     def __init__(
         self,
@@ -99,11 +169,18 @@ class CeleryProcess:
         name: str,
         concurrency: int = 2,
         queues: str = QUEUES,
+        node: str | None = None,
+        extra_args: tuple[str, ...] = (),
+        starter: PreloadedStarter | None = None,
     ):
         self.kind, self.env, self.workdir, self.name = kind, env, workdir, name
         self.concurrency, self.queues = concurrency, queues
+        # A worker's node name (`-n`), e.g. "w1@hostA" to stand for a machine of its own; by default the
+        # name and start count at this host.
+        self.node, self.extra_args = node, extra_args
+        self.starter = starter
         self.log_path = workdir / f"{name}.log"
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | ForkedProcess | None = None
         self.starts = 0
 
     def start(self) -> "CeleryProcess":
@@ -119,11 +196,12 @@ class CeleryProcess:
                 "--pool",
                 "prefork",
                 "-n",
-                f"{self.name}-{self.starts}@%h",
+                self._node_name(),
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel",
                 "INFO",
+                *self.extra_args,
             ]
         else:
             args += [
@@ -135,18 +213,24 @@ class CeleryProcess:
                 "--loglevel",
                 "INFO",
             ]
-        log = self.log_path.open("a")
-        self.process = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        if self.starter is not None:
+            self.process = self.starter.spawn(args, self.env, self.log_path)
+        else:
+            with self.log_path.open("a") as log:
+                self.process = subprocess.Popen(
+                    args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
         if self.kind == "worker":
-            marker = f"{self.name}-{self.starts}@"
+            marker = self._node_name().split("@")[0] + "@"
             wait_until(
                 lambda: marker in self.log() and " ready." in self.log().split(marker, 1)[-1],
                 60,
                 f"celery worker {self.name}",
             )
         return self
+
+    def _node_name(self) -> str:
+        return self.node or f"{self.name}-{self.starts}@%h"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

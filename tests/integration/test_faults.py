@@ -23,7 +23,7 @@ from orchestration.services.desktop_actions import DesktopAction, desktop_action
 from orchestration.services.desktops import DesktopCreateRequest, desktop_create_bulk
 from tenants.models import Desktop
 from tests.integration.conftest import wait_for_job
-from tests.integration.stack import SHORT_LEASE, CeleryProcess, RedisProcess
+from tests.integration.stack import SHORT_LEASE, RedisProcess
 from tests.integration.world import (
     AWS_SPEEDUP,
     AWS_TIME_SCALE,
@@ -218,9 +218,7 @@ def test_f7_one_customers_storm_does_not_stall_anothers_interactive_action(
     stack = stack_factory().start()
     # The recommended deployment: a worker of its own for the interactive queue (docs/runbook.md).
     stack.extra_processes.append(
-        CeleryProcess(
-            "worker", stack.env, stack.workdir, "interactive", concurrency=1, queues="interactive"
-        ).start()
+        stack.process("worker", "interactive", concurrency=1, queues="interactive").start()
     )
     baseline_job, baseline = _reboot_one(globex, stack)
     assert baseline_job.status == "SUCCEEDED"

@@ -73,6 +73,19 @@ def onboard_demo_customer(
     }
 
 
+def onboard_fleet_customers(simulator, count: int) -> list[dict[str, Any]]:
+    """`count` onboarded customers, each in a simulated account of its own (fleet-001 …): for sweeps and
+    benchmarks over many accounts."""
+    customers: list[dict[str, Any]] = []
+    for start in range(0, count, 10):  # ten accounts a control call, well inside its timeout
+        world = simulator.create_fleet_world(min(10, count - start))
+        customers.extend(
+            onboard_demo_customer(simulator, name=demo["name"], slug=demo["name"], demo_index=i, world=world)
+            for i, demo in enumerate(world["accounts"])
+        )
+    return customers
+
+
 def make_available_desktops(world: dict[str, Any], count: int) -> list[Desktop]:
     """`count` MANUAL WorkSpaces made straight through the boundary (25 a call, no job), mirrored in our
     rows as AVAILABLE for two hours: a large fleet, fast, for sweeps and benchmarks. The simulator's

@@ -1,10 +1,8 @@
 """The audit log is append-only: the admin is read-only; PostgreSQL refuses UPDATE, DELETE and TRUNCATE,
 and SQLite (`make run`) refuses UPDATE and DELETE."""
 
-import os
+import shutil
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from orchestration.models import AuditEvent
+from tests.conftest import SQLITE_GROUP
 from tests.factories import AuditEventFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,15 +99,11 @@ def test_truncate_is_refused_by_a_statement_trigger():
 
 
 @pytest.mark.timeout(300)  # migrates a whole database in a subprocess: slow on a busy machine
-def test_sqlite_refuses_update_and_delete_too(tmp_path):
-    """`make run`'s database: migrate a fresh SQLite file, then change an event with plain SQL."""
+@pytest.mark.xdist_group(SQLITE_GROUP)  # the worker that migrates SQLite for the runstack tests too
+def test_sqlite_refuses_update_and_delete_too(tmp_path, migrated_sqlite):
+    """`make run`'s database: a freshly migrated SQLite file, then change an event with plain SQL."""
     database = tmp_path / "run.sqlite3"
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"},
-        check=True,
-    )
+    shutil.copyfile(migrated_sqlite, database)
     with closing(sqlite3.connect(database)) as db:
         db.execute(
             "INSERT INTO orchestration_auditevent (occurred_at, actor_kind, actor_label, customer_label, "

@@ -3,6 +3,7 @@ PostgreSQL: a dead worker's items are freed in seconds, a delivery whose items w
 a delivery that does not finish lets go of its items as a failure, and time limits do not follow the
 lease."""
 
+import os
 from datetime import timedelta
 from unittest import mock
 
@@ -113,6 +114,27 @@ def test_a_heartbeat_records_the_worker_and_renews_the_lease_of_the_items_it_hol
     assert beat.worker == heartbeat.worker_id() and beat.beat_at >= beat.started_at
     assert all(r.lease_expires_at > soon + timedelta(seconds=50) for r in job.items.all())
     assert other.items.get().lease_expires_at == soon
+
+
+def test_a_celery_worker_names_its_processes_by_its_node_name_so_two_machines_are_two_workers(monkeypatch):
+    """Workers started as `-n w1@hostA` and `-n w2@hostB` (or containers sharing a hostname) claim and
+    beat under different names; the host's name is only the fallback outside a worker."""
+    from celery.signals import worker_init
+
+    monkeypatch.setattr(heartbeat, "_enabled", False)
+    monkeypatch.setattr(heartbeat, "_node", None)
+    monkeypatch.setattr(heartbeat.socket, "gethostname", lambda: "shared-host")
+    assert heartbeat.worker_id() == f"shared-host:{os.getpid()}"
+
+    class Worker:  # what Celery sends: its WorkController, which knows the node name
+        hostname = "w1@hostA"
+
+    worker_init.send(sender=Worker())
+    assert heartbeat._enabled and heartbeat.worker_id() == f"w1@hostA:{os.getpid()}"
+    monkeypatch.setattr(heartbeat, "_enabled", False)  # no heartbeat thread in the test process
+    job = _job(1)
+    items_claim(job_id=job.pk, item_ids=_ids(job))
+    assert job.items.get().claimed_by == f"w1@hostA:{os.getpid()}"
 
 
 def test_the_sweeper_frees_the_items_of_a_worker_that_stopped_beating_before_their_lease_ends(

@@ -7,9 +7,7 @@ import pytest
 from django.db import connection
 
 from orchestration.models import ScheduleRun
-from orchestration.services.power import idle_sweep_run
 from orchestration.services.schedules import (
-    schedule_exclusive,
     schedule_run_claim,
     schedule_run_finish,
     window_start_for,
@@ -63,34 +61,5 @@ def test_racing_claims_from_many_threads_produce_one_run():
     assert ScheduleRun.objects.filter(schedule="idle-sweep", window_start=window).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.slow
-def test_a_sweep_of_the_next_window_does_nothing_while_the_last_one_still_runs():
-    """A slow sweep and the next window's would both read a desktop as AVAILABLE and stop it twice."""
-    holding, release = threading.Event(), threading.Event()
-
-    def slow_sweep():
-        try:
-            with schedule_exclusive("idle-sweep") as alone:
-                assert alone
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=slow_sweep)
-    thread.start()
-    assert holding.wait(10)
-    try:
-        result = idle_sweep_run()
-    finally:
-        release.set()
-        thread.join()
-    assert result["claimed"] and result["skipped"] == "a sweep is running" and "stopped" not in result
-    run = ScheduleRun.objects.get(schedule="idle-sweep")
-    assert run.status == "SUCCEEDED" and run.result["skipped"]
-    # Once the slow one ends, a run goes ahead (and the lock was given back, not kept by the connection).
-    with schedule_exclusive("idle-sweep") as alone:
-        assert alone
-    with schedule_exclusive("idle-sweep") as alone:
-        assert alone
+# The idle sweep's "a sweep of the next window waits for the last one" moved to its accounts:
+# tests/orchestration/test_idle_sweep_fanout.py.

@@ -14,6 +14,7 @@ def test_registered_task_names_are_pinned():
         "orchestration.desktop_create_poll",
         "orchestration.golden_image_pipelines_due",
         "orchestration.idle_sweep",
+        "orchestration.idle_sweep_account",
         "orchestration.job_items_run",
         "orchestration.job_poll",
         "orchestration.jobs_sweep",

@@ -22,6 +22,7 @@ from orchestration.choices import JOB_TERMINAL_STATUSES
 from partnerportal.devstack import demo_customer_mirror, port_is_free
 from simulator.control import SimulatorControl
 from tenants.models import AwsAccount, Bundle, Directory, Image
+from tests.conftest import SQLITE_GROUP
 from tests.integration.stack import RedisProcess, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,10 +105,11 @@ def _environment(database: Path, broker_url: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def seeded_sqlite(tmp_path_factory) -> Path:
+@pytest.fixture(scope="session")  # not module: the suite's sort by timeout separates this module's tests
+def seeded_sqlite(tmp_path_factory, migrated_sqlite) -> Path:
     """A SQLite database prepared as `make run` prepares it; each test works on a copy."""
     database = tmp_path_factory.mktemp("runstack") / "template.sqlite3"
+    shutil.copyfile(migrated_sqlite, database)
     env = _environment(database, "redis://127.0.0.1:1/0")
     for command in (["migrate", "--noinput"], ["schedules_install"], ["seed_demo"]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, timeout=300)
@@ -298,7 +300,7 @@ def _assert_available_in_the_simulator(stack: RunStack, workspace_ids: list[str]
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("runstack")  # one xdist worker builds the seeded database for both
+@pytest.mark.xdist_group(SQLITE_GROUP)  # one xdist worker migrates SQLite for these and test_audit
 def test_make_run_runs_what_staff_ask_for_in_the_simulator_and_stops_clean_twice(
     seeded_sqlite, redis_server, tmp_path
 ):
@@ -370,7 +372,7 @@ def test_make_run_runs_what_staff_ask_for_in_the_simulator_and_stops_clean_twice
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("runstack")  # one xdist worker builds the seeded database for both
+@pytest.mark.xdist_group(SQLITE_GROUP)  # one xdist worker migrates SQLite for these and test_audit
 def test_without_redis_it_says_how_to_start_it_and_runs_the_web_app_alone(seeded_sqlite, tmp_path):
     database = tmp_path / "partnerportal.sqlite3"
     shutil.copy(seeded_sqlite, database)

@@ -190,3 +190,22 @@ def test_bad_fault_settings_are_refused(simulator):
         simulator.set_faults(throttle_rate=2)
     with pytest.raises(SimulatorControlError):
         simulator.set_faults(unknown_knob=1)
+
+
+@pytest.mark.slow
+def test_a_per_account_rate_limit_throttles_calls_beyond_its_bucket_and_refills_by_the_second(
+    simulator, default_ws, ws
+):
+    simulator.set_rate_limit(1, burst=3)
+    assert outcomes(default_ws, 6) == ["ok"] * 3 + ["ThrottlingException"] * 3
+    # Another account has a bucket of its own.
+    assert outcomes(ws, 3) == ["ok"] * 3
+    time.sleep(1.1)
+    assert outcomes(default_ws, 2) == ["ok", "ThrottlingException"]
+    limit = simulator.rate_limit()
+    assert limit["throttled"] == {"123456789012": 4} and limit["throttled_total"] == 4
+    throttled = [c for c in simulator.calls("DescribeWorkspaces") if c["fault"] == "throttle"]
+    assert len(throttled) == 4 and {c["error_code"] for c in throttled} == {"ThrottlingException"}
+    # Off again: nothing is throttled.
+    simulator.set_rate_limit(0)
+    assert outcomes(default_ws, 5) == ["ok"] * 5

@@ -55,3 +55,24 @@ def test_reset_forgets_everything(simulator):
     dirty_everything(simulator, simulator.create_demo_world(ready=True))
     simulator.reset(seed=0, time_scale=0)
     assert_clean(simulator)
+
+
+@pytest.mark.slow
+def test_a_fleet_world_makes_onboarded_accounts_numbered_on_across_calls(simulator):
+    first = simulator.create_fleet_world(2)["accounts"]
+    second = simulator.create_fleet_world(1)["accounts"]
+    names = [a["name"] for a in first + second]
+    assert names == ["fleet-001", "fleet-002", "fleet-003"]
+    assert len({a["account_id"] for a in first + second}) == 3
+    for account in first + second:
+        assert account["bundle_id"].startswith("wsb-") and account["directory_id"].startswith("d-")
+        ws = make_client(
+            "workspaces",
+            simulator.endpoint_url,
+            {
+                "aws_access_key_id": account["admin_access_key_id"],
+                "aws_secret_access_key": account["admin_secret_access_key"],
+            },
+        )
+        (directory,) = ws.describe_workspace_directories()["Directories"]
+        assert directory["DirectoryId"] == account["directory_id"] and directory["State"] == "REGISTERED"

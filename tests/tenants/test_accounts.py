@@ -73,9 +73,21 @@ def test_account_id_must_be_twelve_digits_in_the_database():
         AwsAccount.objects.filter(pk=account.pk).update(account_id="12345")
 
 
-def test_assume_role_without_role_arn_is_refused_by_the_database():
+def test_assume_role_without_role_arn_is_saved_awaiting_it_but_never_verified_by_the_database():
+    account = AwsAccountFactory(role_arn="")  # the wizard saves it first, for its External ID
+    assert account.awaiting_role and account.external_id
     with pytest.raises(IntegrityError), transaction.atomic():
-        AwsAccountFactory(role_arn="")
+        AwsAccount.objects.filter(pk=account.pk).update(verification_status="VERIFIED")
+
+
+def test_a_role_arn_once_given_is_never_taken_away():
+    account = AwsAccountFactory()
+    account.role_arn = ""
+    with pytest.raises(ValidationError) as refused:
+        account.full_clean()
+    assert refused.value.message_dict["role_arn"] == [
+        "A connection's role ARN can be replaced but not removed."
+    ]
 
 
 def test_secret_is_stored_encrypted_and_decrypts_back():

@@ -1,17 +1,13 @@
 """The customer's temporary adoption/release stack: its template and where the customer deploys it."""
 
-from urllib.parse import quote
-
 from django.conf import settings
 
 from orchestration.aws.adoption import ADOPTION_ROLE_NAME
 from orchestration.onboarding.adoption import adoption_cloudformation_template
-from orchestration.onboarding.template import render_yaml
+from orchestration.onboarding.template import cloudformation_create_stack_url, render_yaml
 from tenants.models import AwsAccount
 
 ADOPTION_STACK_NAME = "WorkSpacesCorePartnerAdoption"
-# The CloudFormation console of each partition (region names tell them apart).
-_CONSOLE_HOSTS = (("us-gov-", "console.amazonaws-us-gov.com"), ("cn-", "console.amazonaws.cn"))
 
 
 def adoption_stack_template(*, aws_account: AwsAccount) -> str:
@@ -41,8 +37,4 @@ def adoption_stack_quick_create_url(*, aws_account: AwsAccount) -> str:
     customer uploads the file from `adoption_stack_template` ("Upload a template file") and names the
     stack (ADOPTION_STACK_NAME is what the documentation suggests).
     """
-    region = aws_account.default_region
-    host = next(
-        (h for prefix, h in _CONSOLE_HOSTS if region.startswith(prefix)), f"{region}.console.aws.amazon.com"
-    )
-    return f"https://{host}/cloudformation/home?region={quote(region)}#/stacks/create"
+    return cloudformation_create_stack_url(aws_account.default_region)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
 from orchestration.models import Job
 from orchestration.selectors import job_get, job_list, job_progress, job_progress_many
-from partnerportal.item_outcomes import item_outcome
+from partnerportal.item_outcomes import count_label, item_outcome
 from partnerportal.selfservice.access import PortalRequest, portal_view
 from partnerportal.selfservice.views.common import limited_page, not_found, page, page_number
 
@@ -44,7 +44,9 @@ def _progress_context(job: Job) -> dict:
         "items": [(item, item_outcome(item)) for item in items],
         "items_shown": ITEMS_SHOWN,
         "progress": job_progress(job=job),
-        "state_counts": [(status.label, counts.get(status.value, 0)) for status in JobItemStatus],
+        "state_counts": [
+            (count_label(status.label), counts.get(status.value, 0)) for status in JobItemStatus
+        ],
         "finished": job.status in JOB_TERMINAL_STATUSES,
     }
 

@@ -26,12 +26,13 @@ from partnerportal.staff.forms.accounts import AwsAccountAdminForm, ByolSetupFor
 from tenants.models import AwsAccount
 
 from .base import StaffAdmin, add_service_errors, job_message
+from .onboarding import OnboardingWizardViews
 
 DEFAULT_CIDR_CONSTRAINT = "10.0.0.0/8"
 
 
 @admin.register(AwsAccount)
-class AwsAccountAdmin(StaffAdmin):
+class AwsAccountAdmin(OnboardingWizardViews, StaffAdmin):
     form = AwsAccountAdminForm
 
     list_display = ["account_id", "name", "customer", "auth_mode", "verification_status", "default_region"]
@@ -110,6 +111,7 @@ class AwsAccountAdmin(StaffAdmin):
             )
 
         return [
+            *self.onboarding_urls(),
             view(self.template_view, "template"),
             view(self.policy_view, "policy"),
             view(self.verify_view, "verify"),

@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
 from orchestration.models import Job, JobItem, ScheduleRun
 from orchestration.selectors import JobProgress
-from partnerportal.item_outcomes import item_outcome
+from partnerportal.item_outcomes import count_label, item_outcome
 from partnerportal.staff.dashboard import jobs_in_flight_panel
 from partnerportal.staff.readable import duration_words, readable_rows
 from tenants.access import principal_for_user
@@ -138,8 +138,11 @@ class JobAdmin(ReadOnlyAdmin):
                 succeeded=counts.get(JobItemStatus.SUCCEEDED.value, 0),
                 failed=counts.get(JobItemStatus.FAILED.value, 0),
                 skipped=counts.get(JobItemStatus.SKIPPED.value, 0),
+                with_aws=counts.get(JobItemStatus.WAITING.value, 0),
             ),
-            "state_counts": [(status.label, counts.get(status.value, 0)) for status in JobItemStatus],
+            "state_counts": [
+                (count_label(status.label), counts.get(status.value, 0)) for status in JobItemStatus
+            ],
             "items": [(item, item_outcome(item, with_code=True)) for item in items],
             "items_shown": ITEMS_SHOWN,
             "finished": job.status in JOB_TERMINAL_STATUSES,

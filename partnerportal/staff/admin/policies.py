@@ -2,16 +2,20 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 
 from orchestration.models import ScheduleRun
 from orchestration.services.pipelines import pipeline_run_now, pipeline_schedule_name
+from partnerportal.staff.forms.pipelines import GoldenImagePipelineForm
 from partnerportal.staff.forms.schedules import BusinessHoursField
-from partnerportal.staff.readable import regions_field
-from tenants.models import GoldenImagePipeline, PowerPolicy
+from tenants.models import Customer, GoldenImagePipeline, PowerPolicy
 
-from .base import StaffAdmin
+from .base import StaffAdmin, staff_scope, staff_scope_choices
+
+__all__ = ["GoldenImagePipelineForm", "GoldenImagePipelineAdmin", "PowerPolicyAdmin"]
 
 RUNS_SHOWN = 30
 
@@ -52,45 +56,6 @@ class PowerPolicyAdmin(StaffAdmin):
     autocomplete_fields = ["customer"]
 
 
-class GoldenImagePipelineForm(forms.ModelForm):
-    class Meta:
-        model = GoldenImagePipeline
-        fields = [
-            "customer",
-            "aws_account",
-            "region",
-            "name",
-            "golden_desktop",
-            "schedule_cron",
-            "copy_to_regions",
-            "retention_count",
-            "image_name_prefix",
-            "enabled",
-            "target_bundles",
-        ]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["copy_to_regions"] = regions_field(
-            stored=self.instance.copy_to_regions if self.instance.pk else [],
-            required=False,
-            label="Copy to regions",
-            help_text="Each new image is copied to these regions too (none: it stays in the pipeline's region).",
-        )
-
-    def clean(self) -> dict:
-        cleaned = super().clean() or {}
-        # The bundles are saved after the row, past the model's clean(): check them here, as a form error.
-        if cleaned.get("aws_account") is not None:
-            self.instance.aws_account = cleaned["aws_account"]
-        if cleaned.get("target_bundles") is not None and self.instance.aws_account_id:
-            try:
-                self.instance.clean_target_bundles(cleaned["target_bundles"])
-            except ValidationError as error:
-                self.add_error(None, error)
-        return cleaned
-
-
 @admin.register(GoldenImagePipeline)
 class GoldenImagePipelineAdmin(StaffAdmin):
     form = GoldenImagePipelineForm
@@ -106,10 +71,39 @@ class GoldenImagePipelineAdmin(StaffAdmin):
     list_filter = ["enabled", "region", "customer"]
     list_select_related = ["customer", "golden_desktop"]
     search_fields = ["name", "customer__name"]
-    autocomplete_fields = ["aws_account", "golden_desktop"]  # searched by id or name, never typed as a row id
-    filter_horizontal = ["target_bundles"]
     actions = ["run_now"]
     readonly_fields = ["status", "runs"]
+    change_form_template = "admin/tenants/goldenimagepipeline/change_form.html"
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        """The chained form, its choices kept to the staff user's customers."""
+        chained = super().get_form(request, obj, change, **kwargs)
+
+        class ScopedPipelineForm(chained):  # type: ignore[valid-type, misc]
+            def __init__(self, *args, **form_kwargs):
+                super().__init__(*args, **form_kwargs)
+                self.narrow(staff_scope(request, Customer.objects.filter(is_active=True)))
+                staff_scope_choices(request, self)
+
+        return ScopedPipelineForm
+
+    def get_urls(self):
+        chain = path(
+            "chain/", self.admin_site.admin_view(self.chain_view), name="tenants_goldenimagepipeline_chain"
+        )
+        return [chain, *super().get_urls()]
+
+    def chain_view(self, request: HttpRequest) -> HttpResponse:
+        """The chained choices again for what the page holds now (htmx asks when one changes)."""
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        chosen: dict[str, str | list[str]] = {
+            name: request.GET.get(name, "")
+            for name in ("customer", "aws_account", "region", "golden_desktop")
+        }
+        chosen["target_bundles"] = request.GET.getlist("target_bundles")
+        form = self.get_form(request)(initial=chosen)
+        return TemplateResponse(request, "admin/tenants/goldenimagepipeline/_chain.html", {"form": form})
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": GoldenImagePipelineForm.Meta.fields})]

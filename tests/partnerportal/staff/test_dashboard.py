@@ -168,7 +168,12 @@ def test_the_home_page_shows_the_fleet_in_a_fixed_number_of_queries(client):
     page = response.content.decode()
     assert "Fleet overview" in page
     assert f'href="{reverse("admin:orchestration_job_change", args=[jobs["running"].pk])}"' in page
-    assert '<progress class="job-progress has-failures" value="3" max="4"' in page
+    # The stacked bar: succeeded, failed, skipped, with AWS, queued; each part a rect as wide as its count.
+    assert 'viewBox="0 0 4 1"' in page and 'data-segments="2 1 0 0 1"' in page
+    assert '<rect class="bar-succeeded" x="0" y="0" width="2" height="1">' in page
+    assert '<rect class="bar-failed" x="2" y="0" width="1" height="1">' in page
+    assert '<rect class="bar-queued" x="3" y="0" width="1" height="1">' in page
+    assert '2 succeeded</span> · <span class="legend-failed">1 failed' in page
     assert "AccessDenied on AssumeRole" in page
     # The jobs panel asks for itself again while jobs run, and the answer is the panel alone.
     panel_url = reverse("admin:orchestration_job_in_flight")

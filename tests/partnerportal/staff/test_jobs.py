@@ -61,8 +61,10 @@ def test_a_running_jobs_page_polls_its_progress_and_links_items_to_desktops(staf
     progress_url = reverse("admin:orchestration_job_progress", args=[job.pk])
     assert f'hx-get="{progress_url}" hx-trigger="every 2s"' in page
     assert '<span id="job-percent">50 %</span>' in page
-    for label, n in (("pending", 1), ("running", 0), ("waiting on aws", 1), ("succeeded", 1), ("failed", 1)):
+    for label, n in (("pending", 1), ("running", 0), ("waiting on AWS", 1), ("succeeded", 1), ("failed", 1)):
         assert f"<li><strong>{n}</strong> {label}</li>" in page
+    # The bar shows the item AWS is working on apart from the one not sent yet.
+    assert 'data-segments="1 1 0 1 1"' in page and '<rect class="bar-with-aws" x="2" y="0" width="1"' in page
     for desktop in desktops:
         assert (
             f'href="{reverse("admin:tenants_desktop_change", args=[desktop.pk])}">{desktop.workspace_id}</a>'

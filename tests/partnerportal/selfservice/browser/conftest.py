@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 # The integration stack's fixtures: a real Celery worker and an onboarded customer in the simulator.
-from tests.integration.conftest import customer_account, stack_factory  # noqa: F401
+from tests.integration.conftest import customer_account, preloaded_starter, stack_factory  # noqa: F401
 
 # Set at import: the database fixtures (session-wide) also run while Playwright's loop is up.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import customer_account, stack_factory  # noqa: F401
+from tests.integration.conftest import customer_account, preloaded_starter, stack_factory  # noqa: F401
 
 # The portal's launch and context fixtures (chromium, 1440×900) and the integration stack's.
 from tests.partnerportal.selfservice.browser.conftest import (  # noqa: F401

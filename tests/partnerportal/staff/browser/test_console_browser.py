@@ -13,27 +13,41 @@ from tests.partnerportal.staff.browser.conftest import columns_fit, staff_sign_i
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(420)]
 
-# Records every text #job-percent shows, from the page's own DOM (htmx swaps it in place).
+# Records every text #job-percent shows and every state of the job's stacked bar (its data-segments:
+# succeeded, failed, skipped, with AWS, queued), from the page's own DOM (htmx swaps it in place).
 WATCH_PERCENT = """() => {
+  const bar = () => document.querySelector('#job-progress svg.job-bar').getAttribute('data-segments');
   window.percentsSeen = [document.querySelector('#job-percent').innerText];
+  window.barsSeen = [bar()];
   window.stillTheSamePage = true;
   new MutationObserver(() => {
     const now = document.querySelector('#job-percent');
     if (now && window.percentsSeen[window.percentsSeen.length - 1] !== now.innerText) {
       window.percentsSeen.push(now.innerText);
     }
-  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+    const segments = document.querySelector('#job-progress svg.job-bar') && bar();
+    if (segments && window.barsSeen[window.barsSeen.length - 1] !== segments) {
+      window.barsSeen.push(segments);
+    }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
 }"""
 
 
-def _follow_job_to_the_end(page, shoot, name: str) -> list[str]:
+def _intermediate(segments: str) -> bool:
+    """A bar neither all queued nor all finished: AWS has some of the work, or some of it is done."""
+    succeeded, failed, skipped, with_aws, queued = (int(n) for n in segments.split())
+    total = succeeded + failed + skipped + with_aws + queued
+    return with_aws > 0 or 0 < succeeded + failed + skipped < total
+
+
+def _follow_job_to_the_end(page, shoot, name: str) -> tuple[list[str], list[str]]:
     page.wait_for_url(re.compile(r".*/admin/orchestration/job/\d+/change/$"))
     expect(page.locator("#job-percent")).to_be_visible()
     page.evaluate(WATCH_PERCENT)
     expect(page.locator("#job-percent")).to_have_text("100 %", timeout=240_000)
     assert page.evaluate("window.stillTheSamePage") is True  # no reload: htmx swapped the part
     shoot(page, name)
-    return page.evaluate("window.percentsSeen")
+    return page.evaluate("window.percentsSeen"), page.evaluate("window.barsSeen")
 
 
 def test_create_watch_stop_ten_and_reboot_one(page, live_server, stack_factory, customer_account, shoot):
@@ -56,9 +70,11 @@ def test_create_watch_stop_ten_and_reboot_one(page, live_server, stack_factory, 
     page.wait_for_url(re.compile(r".*/admin/orchestration/job/\d+/change/$"))
     create_job = Job.objects.get(kind="DESKTOP_CREATE")
     shoot(page, "03-job-running")
-    seen = _follow_job_to_the_end(page, shoot, "04-job-done")
-    print("create job, #job-percent seen without a reload:", seen)
+    seen, bars = _follow_job_to_the_end(page, shoot, "04-job-done")
+    print("create job, #job-percent and bar states seen without a reload:", seen, bars)
     assert seen[-1] == "100 %" and len(seen) >= 2, seen  # it moved, from below 100 % to 100 %
+    # The bar passed through at least one state between "all queued" and "all done" on the way.
+    assert bars[-1] == "30 0 0 0 0" and any(_intermediate(b) for b in bars[:-1]), bars
     expect(page.locator("#job-status")).to_have_text("Succeeded")
     expect(page.locator("#job-items tbody tr")).to_have_count(30)
     create_job.refresh_from_db()

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from orchestration.models import ScheduleRun
 from orchestration.services.pipelines import pipeline_schedule_name
 from tenants.models import GoldenImagePipeline
-from tests.factories import DesktopFactory, JobFactory, PowerPolicyFactory, StaffUserFactory
+from tests.factories import DesktopFactory, JobFactory, JobItemFactory, PowerPolicyFactory, StaffUserFactory
 from tests.partnerportal.staff.browser.conftest import columns_fit, staff_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -40,6 +40,14 @@ def test_every_touched_page_opens_and_fits(page, live_server, customer_account, 
                 "regions": {directory.region: {"desktops": {"missing": [desktops[2].workspace_id]}}}},
         started_at=timezone.now(), finished_at=timezone.now(),
     )  # fmt: skip
+    # A create job part way: some done, one failed, AWS working on some, the rest not sent yet.
+    running = JobFactory(
+        kind="DESKTOP_CREATE", customer=account.customer, status="RUNNING", total_items=30,
+        params={"aws_account_id": account.account_id, "count": 30}, started_at=timezone.now(),
+    )  # fmt: skip
+    states = ["SUCCEEDED"] * 8 + ["FAILED"] + ["WAITING"] * 12 + ["RUNNING"] * 2 + ["PENDING"] * 7
+    for n, state in enumerate(states):
+        JobItemFactory(job=running, sequence=n, status=state)
     policy = PowerPolicyFactory(
         customer=account.customer,
         schedule={
@@ -69,9 +77,15 @@ def test_every_touched_page_opens_and_fits(page, live_server, customer_account, 
         "32-desktop-stop-confirm": reverse("admin:tenants_desktop_act", args=[desktops[0].pk, "stop"]),
         "33-byol": reverse("admin:tenants_awsaccount_byol", args=[account.pk]),
         "41-power-policy": reverse("admin:tenants_powerpolicy_change", args=[policy.pk]),
+        "42-job-part-way": reverse("admin:orchestration_job_change", args=[running.pk]),
+        "43-pipeline-add": reverse("admin:tenants_goldenimagepipeline_add"),
+        "44-onboard-start": reverse("admin:tenants_awsaccount_onboard_start"),
     }
     for name, path in pages.items():
         response = page.goto(f"{base}{path}")
+        if name == "42-job-part-way":  # the stacked bar, in the order of the item states
+            bar = page.locator("#job-progress svg.job-bar")
+            expect(bar).to_have_attribute("data-segments", "8 1 0 12 9")
         assert response is not None and response.status == 200, f"{name}: {response and response.status}"
         assert page.locator("#content h1").count() == 1, f"{name}: the title is not shown exactly once"
         shoot(page, name)
@@ -87,6 +101,16 @@ def test_every_touched_page_opens_and_fits(page, live_server, customer_account, 
         page.goto(f"{base}{path}")
         shoot(page, name)
         assert columns_fit(page, 1440) == [] and columns_fit(page, 1280) == [], name
+
+    # The pipeline form's chain in the browser: each choice brings the next one's options (htmx).
+    page.goto(f"{base}{reverse('admin:tenants_goldenimagepipeline_add')}")
+    page.select_option("#id_customer", str(account.customer_id))
+    expect(page.locator("#id_aws_account option")).to_have_count(2)
+    page.select_option("#id_aws_account", str(account.pk))
+    expect(page.locator("#id_region")).to_have_value(directory.region)  # the account's only region
+    expect(page.locator("#id_golden_desktop option")).to_have_count(1 + len(desktops))
+    expect(page.locator("#id_target_bundles input")).to_have_count(1)
+    shoot(page, "45-pipeline-add-chained")
 
     # Terminate from the list: the confirmation page, with the warning, before anything is sent.
     page.goto(f"{base}{reverse('admin:tenants_desktop_changelist')}")
