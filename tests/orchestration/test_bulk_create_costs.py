@@ -6,6 +6,7 @@ Deliveries and polls run in the test process against the simulator.
 """
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -15,9 +16,10 @@ from django.utils import timezone
 from orchestration.actors import Actor
 from orchestration.aws.sessions import forget_all_sessions
 from orchestration.choices import JobItemStatus, JobStatus
+from orchestration.engine.publish import JOB_POLL_TASK
 from orchestration.engine.rows import COPY_FROM_ROWS
 from orchestration.models import Job, JobItem
-from orchestration.services.desktops import DesktopCreateRequest, desktop_create_bulk
+from orchestration.services.desktops import DesktopCreateRequest, DesktopCreateRunner, desktop_create_bulk
 from orchestration.services.jobs import job_items_run, job_poll
 from tenants.models import Desktop, DesktopStateChange
 from tests.integration.world import onboard_demo_customer
@@ -106,3 +108,39 @@ def test_without_a_first_poll_setting_the_poll_interval_applies(simulator, acme,
     assert all(
         before + timedelta(seconds=29) <= t <= timezone.now() + timedelta(seconds=30) for t in next_polls
     )
+
+
+def test_a_poll_takes_250_due_desktops_and_sends_the_rest_to_a_poll_beside_it(
+    simulator, acme, settings, django_capture_on_commit_callbacks
+):
+    """300 desktops due at once: ten DescribeWorkspaces in this poll and another poll sent at once (another
+    worker process runs it meanwhile) for the last 50, not twelve calls one after another in one poll."""
+    settings.JOB_POLL_INTERVAL_SECONDS = 0
+    simulator.set_durations(provisioning=0)
+    job = _create(acme, 300)
+    for offset in (0, DesktopCreateRunner.batch_size):
+        ids = list(job.items.order_by("sequence").values_list("pk", flat=True))[offset:][:250]
+        job_items_run(job_id=job.pk, item_ids=ids)
+    assert JobItem.objects.filter(job=job, status=JobItemStatus.WAITING).count() == 300
+    Job.objects.filter(pk=job.pk).update(poll_scheduled_for=None)
+
+    sent: list[tuple] = []
+    simulator.clear_calls()
+    with (
+        mock.patch(
+            "orchestration.engine.publish.current_app.send_task",
+            side_effect=lambda name, args=None, queue=None, countdown=None, **_: sent.append(
+                (name, args, countdown)
+            ),
+        ),
+        django_capture_on_commit_callbacks(execute=True),  # inside: its callbacks send while patched
+    ):
+        job_poll(job_id=job.pk)
+    assert simulator.call_counts().get("DescribeWorkspaces", 0) == 10
+    assert (JOB_POLL_TASK, [job.pk], 0) in sent
+    assert JobItem.objects.filter(job=job, status=JobItemStatus.SUCCEEDED).count() == 250
+
+    job_poll(job_id=job.pk)  # the poll it sent
+    assert simulator.call_counts().get("DescribeWorkspaces", 0) == 12
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
