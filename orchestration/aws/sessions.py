@@ -41,6 +41,24 @@ def _boto3_session(core: botocore.session.Session, region: str) -> boto3.Session
     return session
 
 
+# The services a worker's deliveries call: their models are read before the worker forks its processes.
+PRELOADED_SERVICES = ("workspaces", "sts")
+
+
+def aws_models_preload() -> None:
+    """Read the called services' models and endpoint data into the shared loader, once, in the worker's
+    parent process: its processes inherit them, so a job's first call no longer waits for the files.
+    The clients made here are thrown away (no credentials of anyone's, no call is made)."""
+    session = _boto3_session(_botocore_session(), "us-east-1")
+    for service in PRELOADED_SERVICES:
+        session.client(
+            service,
+            aws_access_key_id="preload",
+            aws_secret_access_key="preload",  # noqa: S106 - not a credential: no call is made
+            config=client_config(retries=True),
+        )
+
+
 def client_config(*, retries: bool) -> Config:
     """Standard retry mode with explicit timeouts; non-idempotent calls get one attempt (we decide)."""
     return Config(
