@@ -156,3 +156,22 @@ def test_an_account_sweep_of_the_next_window_does_nothing_while_the_last_one_sti
     # Once the slow one ends, a run goes ahead (and the lock was given back, not kept by the connection).
     with schedule_exclusive("idle-sweep:111111111111") as alone:
         assert alone
+
+
+@pytest.mark.slow
+def test_an_account_sweep_costs_the_same_sql_for_110_stops_as_for_160(two_accounts, simulator, settings):
+    """From 100 stops on the job items go in one COPY after their ids (orchestration/engine/rows.py):
+    one statement more than below, and then the same whatever the number."""
+    settings.AWS_RATE_LIMIT_PER_SECOND = 0
+    acme, globex = two_accounts
+    make_available_desktops(acme, 110)
+    make_available_desktops(globex, 160)
+    now = timezone.now()
+
+    with CaptureQueriesContext(connection) as small:
+        small_result = idle_sweep_account_run(aws_account_id=acme["aws_account"].account_id, now=now)
+    with CaptureQueriesContext(connection) as big:
+        big_result = idle_sweep_account_run(aws_account_id=globex["aws_account"].account_id, now=now)
+
+    assert (small_result["stopped"], big_result["stopped"]) == (110, 160)
+    assert len(big) == len(small) == 16, [q["sql"][:80] for q in big.captured_queries]
