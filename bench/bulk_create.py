@@ -3,6 +3,7 @@ naive way (one CreateWorkspaces per desktop, one after another) in the same run 
 
     .venv/bin/python bench/bulk_create.py --n 1000 [--latency-ms 50] [--provisioning-seconds 5]
                                           [--workers 2] [--skip-baseline] [--workdir DIR]
+                                          [--database NAME]
 
 Starts everything it needs and stops it at the end (also on Ctrl-C): the simulator in this process
 (time scale 1, so provisioning takes `--provisioning-seconds` of wall time), a throwaway Redis on a free
@@ -34,7 +35,6 @@ from tests.integration.stack import (  # noqa: E402
 )
 
 DATABASE_NAME = "partnerportal_bench"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
 
 # The worker's settings for the run: polls every second, a limiter that never holds the engine back,
 # and leases/lost-message times long enough that the sweeper does not re-send queued batches.
@@ -115,10 +115,17 @@ def run_engine(sim, world: dict, n: int, timeout: float) -> dict:
     counts = sim.call_counts()
     creates = [datetime.fromisoformat(call["time"]) for call in sim.calls("CreateWorkspaces")]
     last_create = (max(creates) - aws_started).total_seconds() if creates else None
+    first_create = (min(creates) - aws_started).total_seconds() if creates else None
+    describes = sorted(
+        (datetime.fromisoformat(call["time"]) - aws_started).total_seconds()
+        for call in sim.calls("DescribeWorkspaces")
+    )
     log(f"engine: job {job.pk} {job.status} in {wall:.2f}s, desktops {states}, calls {counts}")
     return {
         "wall_seconds": round(wall, 3),
         "last_create_call_seconds": round(last_create, 3) if last_create is not None else None,
+        "first_create_call_seconds": round(first_create, 3) if first_create is not None else None,
+        "describe_call_seconds": [round(t, 2) for t in describes],
         "request_seconds": round(request_seconds, 3),
         "submitted_seconds": round(submitted_seconds, 3) if submitted_seconds is not None else None,
         "job_status": job.status,
@@ -238,6 +245,7 @@ def main() -> int:
     parser.add_argument("--skip-baseline", action="store_true", help="do not run the naive baseline")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a phase after this long")
     parser.add_argument("--workdir", type=Path, default=None, help="where logs go (default: a new temp dir)")
+    parser.add_argument("--database", default=DATABASE_NAME, help="the database to drop and make for the run")
     args = parser.parse_args()
     if not 1 <= args.n <= 5000:
         parser.error("--n must be 1 to 5000 (one job's limit)")
@@ -266,11 +274,12 @@ def main() -> int:
         redis = RedisProcess(workdir).start()
         log(f"redis at {redis.url}")
         env = stack_environment(
-            database_url=DATABASE_URL,
+            database_url=f"postgres://postgres@127.0.0.1:5432/{args.database}",
             broker_url=redis.url,
             aws_endpoint=server.endpoint_url,
             workdir=workdir,
-            extra=WORKER_SETTINGS,
+            # The first poll of a new desktop when it should be ready: the simulator's provisioning time.
+            extra={**WORKER_SETTINGS, "JOB_CREATE_FIRST_POLL_SECONDS": str(args.provisioning_seconds)},
         )
         use_environment(env)
 
@@ -282,8 +291,8 @@ def main() -> int:
 
         from tests.integration.world import onboard_demo_customer  # models import only after setup
 
-        log(f"database {DATABASE_NAME}: dropping, creating, migrating")
-        recreate_database(DATABASE_NAME)
+        log(f"database {args.database}: dropping, creating, migrating")
+        recreate_database(args.database)
         call_command("migrate", verbosity=0)
         world = onboard_demo_customer(sim, name="Bench", slug="bench")
         sim.set_durations(provisioning=args.provisioning_seconds)
@@ -329,7 +338,9 @@ def main() -> int:
         "desktop_states": engine["desktop_states"],
         "request_seconds": engine["request_seconds"],
         "all_submitted_seconds": engine["submitted_seconds"],
+        "first_create_call_seconds": engine["first_create_call_seconds"],
         "last_create_call_seconds": engine["last_create_call_seconds"],
+        "describe_call_seconds": engine["describe_call_seconds"],
         "available_within_provisioning_plus_seconds": round(
             engine["wall_seconds"] - args.provisioning_seconds, 3
         ),

@@ -17,4 +17,12 @@ class OrchestrationConfig(AppConfig):
         worker_init.connect(
             lambda sender=None, **_: heartbeat_enable(node=getattr(sender, "hostname", None)), weak=False
         )
+        # Before the processes are forked: they start with AWS's service models read.
+        worker_init.connect(lambda **_: _aws_models_preload(), weak=False)
         worker_process_init.connect(lambda **_: heartbeat_enable(), weak=False)
+
+
+def _aws_models_preload() -> None:
+    from orchestration.aws.sessions import aws_models_preload
+
+    aws_models_preload()

@@ -13,6 +13,7 @@ from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from django.conf import settings
 
+from . import ratelimit
 from .types import AccountAccess, TemporaryCredentials
 
 ROLE_SESSION_NAME_MAX = 64
@@ -38,6 +39,24 @@ def _boto3_session(core: botocore.session.Session, region: str) -> boto3.Session
     # boto3 adds its own model directory to the (shared) loader's search path once per session: keep one.
     _loader.search_paths[:] = list(dict.fromkeys(_loader.search_paths))
     return session
+
+
+# The services a worker's deliveries call: their models are read before the worker forks its processes.
+PRELOADED_SERVICES = ("workspaces", "sts")
+
+
+def aws_models_preload() -> None:
+    """Read the called services' models and endpoint data into the shared loader, once, in the worker's
+    parent process: its processes inherit them, so a job's first call no longer waits for the files.
+    The clients made here are thrown away (no credentials of anyone's, no call is made)."""
+    session = _boto3_session(_botocore_session(), "us-east-1")
+    for service in PRELOADED_SERVICES:
+        session.client(
+            service,
+            aws_access_key_id="preload",
+            aws_secret_access_key="preload",  # noqa: S106 - not a credential: no call is made
+            config=client_config(retries=True),
+        )
 
 
 def client_config(*, retries: bool) -> Config:
@@ -141,9 +160,20 @@ def account_client(access: AccountAccess, service: str, *, retries: bool = True)
         client = _clients.get(key)
     if client is None:
         client = account_session(access).client(service, config=client_config(retries=retries))
+        # Every request sent takes a token of the account's bucket, botocore's own retries included:
+        # a throttled read retried around the limiter would throttle the account again.
+        client.meta.events.register("before-send", _rate_limited(access.account_id, access.region))
         with _cache_lock:
             client = _clients.setdefault(key, client)
     return client
+
+
+def _rate_limited(account_id: str, region: str):
+    def take_token(**_) -> None:
+        ratelimit.acquire(account_id, region)
+        return None  # a before-send handler's answer would stand in for AWS's
+
+    return take_token
 
 
 def forget_account_session(access: AccountAccess) -> None:

@@ -310,24 +310,33 @@ def items_still_waiting(items: Sequence[JobItem]) -> list[JobItem]:
     return [item for item in items if item.pk in waiting]
 
 
-def poll_items_due(*, job_id: int, interval: float, related: str = "") -> list[JobItem]:
-    """The job's WAITING items whose poll is due, locked (skipping those another poll holds), with their next
-    poll moved `interval` seconds on so an overlapping poll does not ask AWS about them again.
+def poll_items_due(
+    *, job_id: int, interval: float, related: str = "", limit: int | None = None
+) -> tuple[list[JobItem], bool]:
+    """The job's WAITING items whose poll is due (the `limit` first due), locked (skipping those another
+    poll holds), with their next poll moved `interval` seconds on so an overlapping poll does not ask AWS
+    about them again; and whether more items were due than `limit`.
 
     `related` is a select_related path (only the item's own row is locked then).
     """
     now = timezone.now()
     with transaction.atomic():
-        due_items = JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now)
+        due_items = JobItem.objects.filter(
+            job_id=job_id, status=JobItemStatus.WAITING, next_poll_at__lte=now
+        ).order_by("next_poll_at", "pk")
         if related:
-            due = list(due_items.select_for_update(skip_locked=True, of=("self",)).select_related(related))
+            due_items = due_items.select_for_update(skip_locked=True, of=("self",)).select_related(related)
         else:
-            due = list(due_items.select_for_update(skip_locked=True))
+            due_items = due_items.select_for_update(skip_locked=True)
+        # One more than the limit tells whether more are due (its lock ends with this transaction).
+        due = list(due_items if limit is None else due_items[: limit + 1])
+        more_due = limit is not None and len(due) > limit
+        due = due[:limit] if more_due else due
         if due:
             JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
                 next_poll_at=now + timedelta(seconds=interval), updated_at=now
             )
-    return due
+    return due, more_due
 
 
 CANCELLED_CODE = "Cancelled"

@@ -13,8 +13,6 @@ from typing import Unpack
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Value
-from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from orchestration.actors import Actor
@@ -32,7 +30,7 @@ from orchestration.aws.workspaces import (
 from orchestration.choices import AuditOutcome, JobKind
 from orchestration.engine.items import items_mark_submitted
 from orchestration.engine.jobs import NewItem
-from orchestration.engine.rows import rows_update
+from orchestration.engine.rows import rows_insert, rows_update
 from orchestration.engine.runner import CALLS_PER_DELIVERY, JobRunner
 from orchestration.failpoints import failpoint
 from orchestration.models import AuditEvent, Job, JobItem
@@ -172,26 +170,26 @@ def desktop_create_bulk(*, actor: Actor, request: DesktopCreateRequest) -> Job:
     _validate(request)
     users = request.user_names or [UNDEFINED_USER] * request.count
     with transaction.atomic():
-        desktops = Desktop.objects.bulk_create(
-            Desktop(
-                aws_account=request.aws_account,
-                region=request.directory.region,
-                directory=request.directory,
-                bundle=request.bundle,
-                user_name=user,
-                running_mode=request.running_mode,
-                compute_type=request.compute_type or request.bundle.compute_type,
-                root_volume_gib=request.root_volume_gib or request.bundle.root_volume_gib,
-                user_volume_gib=request.user_volume_gib or request.bundle.user_volume_gib,
-                state=DesktopState.REQUESTED,
-            )
-            for user in users
-        )
-        for desktop in desktops:
-            desktop.workspace_name = f"{settings.WORKSPACE_NAME_PREFIX}{desktop.pk}"
-        # The same names, made by the database in one plain UPDATE (a CASE of 5,000 ids took seconds).
-        Desktop.objects.filter(pk__in=[d.pk for d in desktops]).update(
-            workspace_name=Concat(Value(settings.WORKSPACE_NAME_PREFIX), Cast("pk", output_field=CharField()))
+        # One COPY of the rows, each with its WorkSpace name (made from its id) already in it.
+        desktops = rows_insert(
+            Desktop,
+            [
+                Desktop(
+                    aws_account=request.aws_account,
+                    region=request.directory.region,
+                    directory=request.directory,
+                    bundle=request.bundle,
+                    user_name=user,
+                    running_mode=request.running_mode,
+                    compute_type=request.compute_type or request.bundle.compute_type,
+                    root_volume_gib=request.root_volume_gib or request.bundle.root_volume_gib,
+                    user_volume_gib=request.user_volume_gib or request.bundle.user_volume_gib,
+                    state=DesktopState.REQUESTED,
+                )
+                for user in users
+            ],
+            from_id=_name_workspace,
+            from_id_fields=["workspace_name"],
         )
         return DesktopCreateRunner.job_create(
             actor=actor,
@@ -208,6 +206,10 @@ def desktop_create_bulk(*, actor: Actor, request: DesktopCreateRequest) -> Job:
                 "count": len(users),
             },
         )
+
+
+def _name_workspace(desktop: Desktop) -> None:
+    desktop.workspace_name = f"{settings.WORKSPACE_NAME_PREFIX}{desktop.pk}"
 
 
 # ------------------------------------------------------------------------------------------ the runner
@@ -369,8 +371,11 @@ class DesktopCreateRunner(JobRunner):
                 )
         return events
 
-    def _record_made(self, made: list[tuple[JobItem, Workspace]], *, audit: list[AuditEvent]) -> None:
-        """Write the AWS ids the moment we know them: the desktops are PENDING, the items wait for them."""
+    def _record_made(
+        self, made: list[tuple[JobItem, Workspace]], *, audit: list[AuditEvent], poll_in: float | None = None
+    ) -> None:
+        """Write the AWS ids the moment we know them: the desktops are PENDING, the items wait for them
+        (their first poll in `poll_in` seconds; the poll interval by default)."""
         now = timezone.now()
         desktops = []
         for item, workspace in made:
@@ -383,7 +388,7 @@ class DesktopCreateRunner(JobRunner):
             item.aws_resource_id = workspace.workspace_id
         with transaction.atomic(savepoint=False):
             rows_update(Desktop.objects.all(), desktops, ["workspace_id", "tags", *REPORTED_FIELDS])
-            self.wait([item for item, _ in made], audit=audit)
+            self.wait([item for item, _ in made], audit=audit, poll_in=poll_in)
 
     def _create(self, items: list[JobItem]) -> None:
         """CreateWorkspaces 25 at a time; what AWS answered is written once, when the calls are done.
@@ -457,7 +462,10 @@ class DesktopCreateRunner(JobRunner):
         if not (answers.made or answers.failed or answers.retry or answers.events):
             return
         with transaction.atomic():
-            self._record_made(answers.made, audit=answers.events)
+            # Just made: nothing to see before provisioning could be done (the calls were moments ago).
+            self._record_made(
+                answers.made, audit=answers.events, poll_in=settings.JOB_CREATE_FIRST_POLL_SECONDS
+            )
             self._desktops_failed(answers.failed)
             self.fail_each(answers.failed)
             # AWS said these were not made: the retry creates rather than looks, and costs no attempt.
