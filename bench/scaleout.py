@@ -18,7 +18,7 @@ the first item was claimed.
 Then, unless --skip-rate-limited, the same N desktops once more with `--rate-workers` workers while the
 simulator enforces AWS's per-account rate limit (`--rate` calls a second, bucket `--burst`, per account
 and Region, answering ThrottlingException) and the workers' own limiter is set to the same numbers
-(AWS_RATE_LIMIT_PER_SECOND / AWS_RATE_LIMIT_BURST): `throttled_calls` (goal 0) and, per account, when its
+(AWS_RATE_LIMIT_PER_SECOND / AWS_RATE_LIMIT_BURST; `--client-rate` / `--client-burst` set it apart): `throttled_calls` (goal 0) and, per account, when its
 last CreateWorkspaces was submitted and when all its desktops were AVAILABLE (job finished).
 """
 
@@ -123,7 +123,7 @@ def main() -> int:
     )
     parser.add_argument("--n", type=int, default=10_000, help="desktops per step, over all accounts")
     parser.add_argument("--accounts", type=int, default=10, help="customers, each in an account of its own")
-    parser.add_argument("--steps", default="1,2,4", help="worker counts, one step each")
+    parser.add_argument("--steps", default="1,2,4", help='worker counts, one step each ("": none)')
     parser.add_argument(
         "--latency-ms", type=float, default=50.0, help="simulator latency per WorkSpaces call"
     )
@@ -132,13 +132,15 @@ def main() -> int:
         "--rate", type=float, default=5.0, help="rate-limited run: calls a second per account"
     )
     parser.add_argument("--burst", type=int, default=10, help="rate-limited run: bucket size")
+    parser.add_argument("--client-rate", type=float, default=None, help="workers' limiter (default --rate)")
+    parser.add_argument("--client-burst", type=int, default=None, help="workers' bucket (default --burst)")
     parser.add_argument("--rate-workers", type=int, default=4, help="rate-limited run: workers")
     parser.add_argument("--skip-rate-limited", action="store_true", help="only the scale-out steps")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up on a step after this long")
     parser.add_argument("--workdir", type=Path, default=None, help="where logs go (default: a new temp dir)")
     args = parser.parse_args()
     steps = [int(step) for step in args.steps.split(",") if step]
-    if not 1 <= args.accounts <= 200 or args.n // args.accounts > 5000 or not steps or min(steps) < 1:
+    if not 1 <= args.accounts <= 200 or args.n // args.accounts > 5000 or min(steps, default=1) < 1:
         parser.error("--accounts 1-200, at most 5000 desktops per account, worker counts >= 1")
 
     stdout, sys.stdout = sys.stdout, sys.stderr
@@ -207,8 +209,12 @@ def main() -> int:
         if not args.skip_rate_limited:
             limited = {
                 **env,
-                "AWS_RATE_LIMIT_PER_SECOND": str(args.rate),
-                "AWS_RATE_LIMIT_BURST": str(args.burst),
+                "AWS_RATE_LIMIT_PER_SECOND": str(
+                    args.client_rate if args.client_rate is not None else args.rate
+                ),
+                "AWS_RATE_LIMIT_BURST": str(
+                    args.client_burst if args.client_burst is not None else args.burst
+                ),
             }
             sim.set_rate_limit(args.rate, burst=args.burst)
             workers = workers_start(args.rate_workers, limited, workdir, QUEUES)
@@ -224,6 +230,8 @@ def main() -> int:
                 "workers": args.rate_workers,
                 "rate_per_second": args.rate,
                 "burst": args.burst,
+                "client_rate_per_second": float(limited["AWS_RATE_LIMIT_PER_SECOND"]),
+                "client_burst": int(limited["AWS_RATE_LIMIT_BURST"]),
                 "throttled_calls": limit["throttled_total"],
                 "throttled_by_account": limit["throttled"],
                 "calls_allowed": sum(limit["allowed"].values()),

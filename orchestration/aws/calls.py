@@ -19,7 +19,6 @@ from botocore.exceptions import (
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from . import ratelimit
 from .errors import (
     AwsError,
     AwsExpiredCredentials,
@@ -115,8 +114,7 @@ def aws_call(access: AccountAccess, service: str, operation: str, **params: Any)
     refreshed = False
     attempt = 0
     while True:
-        ratelimit.acquire(access.account_id, access.region)
-        try:
+        try:  # the client takes a rate-limit token for every request it sends (sessions.py)
             client = account_client(access, service, retries=idempotent)
             return getattr(client, operation)(**params)
         except (ClientError, BotoCoreError) as exc:

@@ -13,6 +13,7 @@ from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from django.conf import settings
 
+from . import ratelimit
 from .types import AccountAccess, TemporaryCredentials
 
 ROLE_SESSION_NAME_MAX = 64
@@ -159,9 +160,20 @@ def account_client(access: AccountAccess, service: str, *, retries: bool = True)
         client = _clients.get(key)
     if client is None:
         client = account_session(access).client(service, config=client_config(retries=retries))
+        # Every request sent takes a token of the account's bucket, botocore's own retries included:
+        # a throttled read retried around the limiter would throttle the account again.
+        client.meta.events.register("before-send", _rate_limited(access.account_id, access.region))
         with _cache_lock:
             client = _clients.setdefault(key, client)
     return client
+
+
+def _rate_limited(account_id: str, region: str):
+    def take_token(**_) -> None:
+        ratelimit.acquire(account_id, region)
+        return None  # a before-send handler's answer would stand in for AWS's
+
+    return take_token
 
 
 def forget_account_session(access: AccountAccess) -> None:

@@ -130,6 +130,24 @@ def test_a_transient_error_is_not_retried_for_a_create_that_may_have_happened(si
 
 
 @pytest.mark.slow
+def test_every_request_sent_takes_a_rate_limit_token_botocores_own_retries_included(
+    simulator, access, settings, monkeypatch
+):
+    """A read throttled and retried by botocore inside one call sends three requests: each must be
+    paced by the account's bucket, or the retries throttle the account again (issue 16)."""
+    from orchestration.aws import ratelimit
+
+    taken: list[tuple[str, str]] = []
+    monkeypatch.setattr(ratelimit, "acquire", lambda account, region: taken.append((account, region)) or 0.0)
+    settings.AWS_MAX_ATTEMPTS, settings.AWS_CALL_RETRIES = 3, 0
+    simulator.clear_calls()
+    simulator.schedule_fault("DescribeAccount", "throttle", count=2)
+    aws_call(access, "workspaces", "describe_account")
+    assert len(simulator.calls("DescribeAccount")) == 3  # two throttled, retried by botocore
+    assert taken == [(access.account_id, access.region)] * 3
+
+
+@pytest.mark.slow
 def test_botocore_gives_a_create_one_attempt_and_a_read_its_configured_attempts(
     simulator, access, acme, settings
 ):
