@@ -110,7 +110,12 @@ class JobItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Item {self.sequence} of job {self.job_id} ({self.status})"
+        return f"Item {self.number} of job {self.job_id} ({self.status})"
+
+    @property
+    def number(self) -> int:
+        """The item's place in its job as people count it, from 1 (`sequence` is stored from 0)."""
+        return self.sequence + 1
 
     def clean(self) -> None:
         super().clean()

@@ -493,11 +493,11 @@ class DesktopCreateRunner(JobRunner):
         UNKNOWN with whatever request id there is, in the same transaction as the items given back; a
         retried look-up (`looking`) changed nothing in AWS and is not audited.
         """
-        sequences = [i.sequence for i in items]
+        numbers = [i.number for i in items]
         lost_answer = isinstance(error, AwsTransient) and not looking
         event = self._event(
             AuditOutcome.UNKNOWN if lost_answer else AuditOutcome.FAILED,
-            f"job {self.job.pk} items {min(sequences)}-{max(sequences)}",
+            f"job {self.job.pk} items {min(numbers)}-{max(numbers)}",
             action="DescribeWorkspaces" if looking else "CreateWorkspaces",
             aws_request_id=error.request_id,
             error_code=error.code,

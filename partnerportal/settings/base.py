@@ -277,7 +277,16 @@ STANDARD_BEAT_SCHEDULE = {
         "schedule": env.float("WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=5.0),
         "options": {"queue": Queue.PERIODIC.value, "expires": 30},
     },
+    # Deletes finished schedule runs past their retention and expired Idempotency-Keys (never audit rows).
+    "housekeeping": {
+        "task": "partnerportal.housekeeping",
+        "schedule": env.float("HOUSEKEEPING_INTERVAL_SECONDS", default=86400.0),
+        "options": {"queue": Queue.PERIODIC.value, "expires": 3600},
+    },
 }
+# Housekeeping: finished schedule runs are kept this many days; rows go this many per DELETE statement.
+SCHEDULE_RUN_RETENTION_DAYS = env.int("SCHEDULE_RUN_RETENTION_DAYS", default=30)
+HOUSEKEEPING_BATCH_SIZE = env.int("HOUSEKEEPING_BATCH_SIZE", default=1000)
 # Only a file-based beat (tests, a throwaway run) takes the schedule from here; with the database
 # scheduler these would overwrite staff's edits at every beat start.
 CELERY_BEAT_SCHEDULE = (

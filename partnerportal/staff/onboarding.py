@@ -8,6 +8,9 @@ image → bundle → first desktops. A step whose job is still running stays the
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.fields.json import KT
+
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobKind
 from orchestration.models import Job
 from tenants.choices import DedicatedTenancySupport, DirectoryState, ImageState, VerificationStatus
@@ -59,6 +62,32 @@ def byol_done(account: AwsAccount) -> bool:
     return configured or account.byol_skipped_at is not None
 
 
+def with_onboarding_progress(accounts: QuerySet[AwsAccount]) -> QuerySet[AwsAccount]:
+    """The accounts with what `account_step` asks of other tables annotated, so a list of accounts reads
+    its steps in one query instead of up to four more per account."""
+    desktop_jobs = Job.objects.annotate(account_ref=KT("params__aws_account_id")).filter(
+        customer_id=OuterRef("customer_id"), kind=JobKind.DESKTOP_CREATE, account_ref=OuterRef("account_id")
+    )
+    return accounts.annotate(
+        onboarding_directory_done=Exists(
+            Directory.objects.filter(aws_account=OuterRef("pk"), state=DirectoryState.REGISTERED)
+        ),
+        onboarding_image_done=Exists(
+            Image.objects.filter(aws_account=OuterRef("pk"), state=ImageState.AVAILABLE)
+        ),
+        onboarding_bundle_done=Exists(
+            Bundle.objects.filter(aws_account=OuterRef("pk"), state=ImageState.AVAILABLE)
+        ),
+        onboarding_desktops_done=Exists(desktop_jobs),
+    )
+
+
+def _done(account: AwsAccount, annotation: str, query: QuerySet) -> bool:
+    """The annotated answer when `with_onboarding_progress` loaded the account, else the query's."""
+    annotated = getattr(account, annotation, None)
+    return query.exists() if annotated is None else annotated
+
+
 def account_step(account: AwsAccount) -> Step:
     """Where the wizard resumes for a saved account: the first step its rows do not show as done."""
     if account.awaiting_role:
@@ -67,13 +96,16 @@ def account_step(account: AwsAccount) -> Step:
         return Step.VERIFY
     if not byol_done(account):
         return Step.BYOL
-    if not Directory.objects.filter(aws_account=account, state=DirectoryState.REGISTERED).exists():
+    registered = Directory.objects.filter(aws_account=account, state=DirectoryState.REGISTERED)
+    if not _done(account, "onboarding_directory_done", registered):
         return Step.DIRECTORY
-    if not Image.objects.filter(aws_account=account, state=ImageState.AVAILABLE).exists():
+    images = Image.objects.filter(aws_account=account, state=ImageState.AVAILABLE)
+    if not _done(account, "onboarding_image_done", images):
         return Step.IMAGE
-    if not Bundle.objects.filter(aws_account=account, state=ImageState.AVAILABLE).exists():
+    bundles = Bundle.objects.filter(aws_account=account, state=ImageState.AVAILABLE)
+    if not _done(account, "onboarding_bundle_done", bundles):
         return Step.BUNDLE
-    if not account_jobs(account, JobKind.DESKTOP_CREATE).exists():
+    if not _done(account, "onboarding_desktops_done", account_jobs(account, JobKind.DESKTOP_CREATE)):
         return Step.DESKTOPS
     return Step.DONE
 

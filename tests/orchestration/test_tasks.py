@@ -23,6 +23,9 @@ def test_registered_task_names_are_pinned():
         "orchestration.webhook_deliver",
         "orchestration.webhooks_dispatch",
     ]
+    assert sorted(name for name in app.tasks if name.startswith("partnerportal.")) == [
+        "partnerportal.housekeeping"
+    ]
 
 
 def test_every_standard_schedule_names_a_registered_task_on_the_periodic_queue(settings):

@@ -31,7 +31,14 @@ from partnerportal.staff.forms.onboarding import (
     ImageStepForm,
     RoleStepForm,
 )
-from partnerportal.staff.onboarding import STEP_TITLES, Step, WizardPosition, account_step, wizard_position
+from partnerportal.staff.onboarding import (
+    STEP_TITLES,
+    Step,
+    WizardPosition,
+    account_step,
+    with_onboarding_progress,
+    wizard_position,
+)
 from tenants.access import CAPABILITY_PERMISSIONS, Capability
 from tenants.models import AwsAccount, Customer
 
@@ -96,9 +103,8 @@ class OnboardingWizardViews:
                 return HttpResponseRedirect(
                     reverse("admin:tenants_awsaccount_onboard_account", args=[customer.pk])
                 )
-        accounts_awaiting = staff_scope(request, AwsAccount.objects.select_related("customer")).order_by(
-            "-created_at"
-        )[:20]
+        accounts = with_onboarding_progress(AwsAccount.objects.select_related("customer"))
+        accounts_awaiting = staff_scope(request, accounts).order_by("-created_at")[:20]
         resumable = [(account, STEP_TITLES[account_step(account)]) for account in accounts_awaiting]
         return self._page(
             request,

@@ -70,8 +70,10 @@ def test_a_running_jobs_page_polls_its_progress_and_links_items_to_desktops(staf
             f'href="{reverse("admin:tenants_desktop_change", args=[desktop.pk])}">{desktop.workspace_id}</a>'
             in page
         )
-    item = job.items.get(sequence=1)
+    # Items read from 1, as the # column does; the stored sequence starts at 0.
+    item = job.items.get(sequence=0)
     assert f'href="{reverse("admin:orchestration_jobitem_change", args=[item.pk])}">Item 1</a>' in page
+    assert str(item).startswith("Item 1 of job") and ">Item 0</a>" not in page
     assert "Failed: The WorkSpace is not AVAILABLE. (InvalidResourceStateException)" in page
     assert "AWS accepted it; waiting for AWS to finish." in page
     # Parameters in words, never raw JSON.

@@ -109,3 +109,12 @@ def test_a_posted_choice_outside_the_chain_is_refused(staff_client, two_customer
     assert answer.status_code == 302, answer.content.decode()[:3000]
     pipeline = GoldenImagePipeline.objects.get()
     assert list(pipeline.target_bundles.all()) == [two_customers["bundle"]]
+
+
+def test_a_checkbox_is_followed_by_its_own_spaced_label_without_a_colon(staff_client):
+    page = staff_client.get(reverse("admin:tenants_goldenimagepipeline_add")).content.decode()
+    row = page[page.index('class="flex-container checkbox-row"') :]
+    row = row[: row.index("</div>")]
+    # Django admin's checkbox label: after the box, padded by the admin's vCheckboxLabel rule, no colon.
+    assert '<label for="id_enabled" class="vCheckboxLabel">Enabled</label>' in row
+    assert row.index('id="id_enabled"') < row.index("<label")

@@ -88,6 +88,16 @@ def test_every_touched_page_opens_and_fits(page, live_server, customer_account, 
             expect(bar).to_have_attribute("data-segments", "8 1 0 12 9")
         assert response is not None and response.status == 200, f"{name}: {response and response.status}"
         assert page.locator("#content h1").count() == 1, f"{name}: the title is not shown exactly once"
+        if name == "43-pipeline-add":  # a checkbox and its label stand apart, not glued together
+            gap = page.evaluate(
+                """() => {
+                    const box = document.getElementById("id_enabled").getBoundingClientRect();
+                    const range = document.createRange();
+                    range.selectNodeContents(document.querySelector("label[for=id_enabled]"));
+                    return range.getBoundingClientRect().left - box.right;
+                }"""
+            )
+            assert gap >= 4, f"the checkbox's label text starts {gap}px after it"
         shoot(page, name)
 
     for name, path in {
