@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from orchestration.actors import Actor
-from orchestration.services.byol import ByolSetupInvalid, byol_cidr_ranges, byol_setup_start, byol_status_sync
+from orchestration.services.byol import ByolSetupInvalid, byol_cidr_ranges, byol_status_sync
 from orchestration.services.errors import AwsError
 from orchestration.services.onboarding import (
     TEMPLATE_FORMATS,
@@ -25,8 +25,8 @@ from orchestration.services.reconcile import ReconcileInvalid, reconcile_start
 from partnerportal.staff.forms.accounts import AwsAccountAdminForm, ByolSetupForm
 from tenants.models import AwsAccount
 
-from .base import StaffAdmin, add_service_errors, job_message
-from .onboarding import OnboardingWizardViews
+from .base import StaffAdmin, job_message
+from .onboarding import OnboardingWizardViews, byol_setup_submit
 
 DEFAULT_CIDR_CONSTRAINT = "10.0.0.0/8"
 
@@ -177,26 +177,16 @@ class AwsAccountAdmin(OnboardingWizardViews, StaffAdmin):
         constraint = source.get("constraint", DEFAULT_CIDR_CONSTRAINT).strip() or DEFAULT_CIDR_CONSTRAINT
         token = source.get("token", "")
         form = ByolSetupForm(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                job = byol_setup_start(
-                    actor=Actor.for_user(request.user),
-                    aws_account=account,
-                    cidr=form.cleaned_data["cidr"],
-                    confirmation=form.cleaned_data["confirmation"],
-                    offered_cidrs=request.POST.getlist("offered"),
-                )
-            except ByolSetupInvalid as invalid:
-                add_service_errors(form, invalid)
-            else:
-                self.message_user(
-                    request,
-                    job_message(
-                        job, "is enabling BYOL with management CIDR {}.", job.params["management_cidr_range"]
-                    ),
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
+        job = byol_setup_submit(request, account, form)
+        if job is not None:
+            self.message_user(
+                request,
+                job_message(
+                    job, "is enabling BYOL with management CIDR {}.", job.params["management_cidr_range"]
+                ),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
 
         context = {
             **self.admin_site.each_context(request),

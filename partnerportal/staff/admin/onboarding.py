@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from orchestration.actors import Actor
+from orchestration.models import Job
 from orchestration.onboarding.template import PARTNER_ROLE_NAME, cloudformation_create_stack_url
 from orchestration.services.bundles import BundleCreateRequest, BundleInvalid, bundle_create
 from orchestration.services.byol import ByolSetupInvalid, byol_cidr_ranges, byol_setup_start, byol_status_sync
@@ -61,6 +62,24 @@ STEP_PERMISSIONS: dict[Step, str] = {
 def wizard_url(account: AwsAccount, step: str = "") -> str:
     url = reverse("admin:tenants_awsaccount_onboard", args=[account.pk])
     return f"{url}?step={step}" if step else url
+
+
+def byol_setup_submit(request: HttpRequest, account: AwsAccount, form: ByolSetupForm) -> Job | None:
+    """A posted BYOL form, confirmed: the started job, or None with what the service refused put on the
+    form (the account page and the wizard's BYOL step both take it this way)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        return byol_setup_start(
+            actor=Actor.for_user(request.user),
+            aws_account=account,
+            cidr=form.cleaned_data["cidr"],
+            confirmation=form.cleaned_data["confirmation"],
+            offered_cidrs=request.POST.getlist("offered"),
+        )
+    except ByolSetupInvalid as invalid:
+        add_service_errors(form, invalid)
+        return None
 
 
 class OnboardingWizardViews:
@@ -217,23 +236,13 @@ class OnboardingWizardViews:
             AwsAccount.objects.filter(pk=account.pk).update(byol_skipped_at=timezone.now())
             return self._done(account)
         form = ByolSetupForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                job = byol_setup_start(
-                    actor=Actor.for_user(request.user),
-                    aws_account=account,
-                    cidr=form.cleaned_data["cidr"],
-                    confirmation=form.cleaned_data["confirmation"],
-                    offered_cidrs=request.POST.getlist("offered"),
-                )
-            except ByolSetupInvalid as invalid:
-                add_service_errors(form, invalid)
-            else:
-                self.message_user(  # type: ignore[attr-defined]
-                    request,
-                    job_message(job, "is enabling BYOL with management CIDR {}.", form.cleaned_data["cidr"]),
-                )
-                return self._done(account)
+        job = byol_setup_submit(request, account, form)
+        if job is not None:
+            self.message_user(  # type: ignore[attr-defined]
+                request,
+                job_message(job, "is enabling BYOL with management CIDR {}.", form.cleaned_data["cidr"]),
+            )
+            return self._done(account)
         context: dict = {"form": form, "problem": "", "cidrs": [], "byol_status": None}
         try:
             context["byol_status"] = status = byol_status_sync(aws_account=account)
