@@ -298,6 +298,12 @@ def test_f9_credentials_that_expire_during_the_job_cause_no_failure(
     job = _create(customer_account, 75)
     expired = 0
     deadline = time.monotonic() + 120
+    # The first expiry after the job's first call, so there are credentials in use to expire (a job that
+    # ran quickly could otherwise see its only expiry land before it assumed the role).
+    while not simulator.calls("CreateWorkspaces"):
+        assert time.monotonic() < deadline, f"no CreateWorkspaces in 120s\n{stack.logs()}"
+        stack.supervise()
+        time.sleep(0.05)
     while Job.objects.get(pk=job.pk).status not in JOB_TERMINAL_STATUSES:
         assert time.monotonic() < deadline, f"job {job.pk} not finished in 120s\n{stack.logs()}"
         expired += simulator.expire_credentials(account_id=customer_account["aws_account"].account_id)
