@@ -6,9 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= partnerportal.settings.development
 
-# pytest-xdist processes for `make test`: integration tests mostly wait (leases, provisioning), so one
-# more than the cores pays; a fourth costs more CPU than it saves (README, "Tests").
-TEST_WORKERS ?= 3
+# pytest-xdist processes for `make test`: integration tests mostly wait (leases, provisioning), so two
+# more than the cores pay now that their workers fork from a preloaded process (README, "Tests").
+TEST_WORKERS ?= 4
 
 .PHONY: install run test test-fast lint format check image-check ci clean
 
