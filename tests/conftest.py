@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.db.backends.signals import connection_created
 
+from tests.db_template import copy_test_database_from_template
 from tests.factories import StaffUserFactory
 from tests.integration.stack import RedisProcess, celery_publish_to
 
@@ -64,6 +65,19 @@ def _let_the_test_flush_empty_the_audit_log(sender, connection, **kwargs) -> Non
 
 
 connection_created.connect(_let_the_test_flush_empty_the_audit_log)
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request: pytest.FixtureRequest, django_db_modify_db_settings, django_db_blocker) -> bool:
+    """pytest-django's choice, except that a run that would migrate a new test database copies it from
+    the migrated template instead (tests/db_template.py) and has Django keep that copy. `--reuse-db`
+    keeps the old one; `--create-db` asks for Django's own fresh database."""
+    if request.config.getvalue("reuse_db"):
+        return True
+    if request.config.getvalue("create_db"):
+        return False
+    with django_db_blocker.unblock():
+        return copy_test_database_from_template()
 
 
 @pytest.fixture(scope="session", autouse=True)
