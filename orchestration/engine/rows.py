@@ -105,7 +105,8 @@ def rows_insert(
     from the new id (`from_id_fields`, a WorkSpace's name) before the row is written, so they need no
     UPDATE after. Row triggers fire as for an INSERT. Django's `bulk_create` (and an UPDATE of the
     derived columns) elsewhere: SQLite, `make run`. Like `bulk_create`, no `save()` and no signals.
-    COPY is not an `execute`: Django's query counting does not see it.
+    The COPY runs through Django's execute wrappers, so query counting and the debug log see it as one
+    statement.
     """
     objs = list(objs)
     if not objs:
