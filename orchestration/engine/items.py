@@ -312,10 +312,10 @@ def items_still_waiting(items: Sequence[JobItem]) -> list[JobItem]:
 
 def poll_items_due(
     *, job_id: int, interval: float, related: str = "", limit: int | None = None
-) -> tuple[list[JobItem], bool]:
+) -> list[JobItem]:
     """The job's WAITING items whose poll is due (the `limit` first due), locked (skipping those another
     poll holds), with their next poll moved `interval` seconds on so an overlapping poll does not ask AWS
-    about them again; and whether more items were due than `limit`.
+    about them again.
 
     `related` is a select_related path (only the item's own row is locked then).
     """
@@ -328,15 +328,12 @@ def poll_items_due(
             due_items = due_items.select_for_update(skip_locked=True, of=("self",)).select_related(related)
         else:
             due_items = due_items.select_for_update(skip_locked=True)
-        # One more than the limit tells whether more are due (its lock ends with this transaction).
-        due = list(due_items if limit is None else due_items[: limit + 1])
-        more_due = limit is not None and len(due) > limit
-        due = due[:limit] if more_due else due
+        due = list(due_items if limit is None else due_items[:limit])
         if due:
             JobItem.objects.filter(pk__in=[i.pk for i in due]).update(
                 next_poll_at=now + timedelta(seconds=interval), updated_at=now
             )
-    return due, more_due
+    return due
 
 
 CANCELLED_CODE = "Cancelled"

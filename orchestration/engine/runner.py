@@ -10,6 +10,7 @@ runner once, keyed by the kinds it runs.
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from django.conf import settings
@@ -207,16 +208,25 @@ def runners_by_kind(*runners: type[JobRunner]) -> Mapping[str, type[JobRunner]]:
     return registry
 
 
+def _first_due(job_id: int, *, besides: Sequence[JobItem] = ()) -> datetime | None:
+    """When the job's first waiting item (other than `besides`) is due for a poll."""
+    waiting = JobItem.objects.filter(job_id=job_id, status=JobItemStatus.WAITING)
+    if besides:
+        waiting = waiting.exclude(pk__in=[item.pk for item in besides])
+    return waiting.aggregate(first=Min("next_poll_at"))["first"]
+
+
+def _poll_next(job: Job, first_due: datetime | None) -> None:
+    """Ask for the job's next poll at `first_due` (unless one is already coming)."""
+    if first_due is not None:
+        job_schedule_poll(job, countdown=max(0.0, (first_due - timezone.now()).total_seconds()))
+
+
 def _step_done(runner: JobRunner) -> None:
     """After a delivery or a poll: the next poll when the first waiting item is due, then the job's status."""
-    job = runner.job
     if runner.polls:
-        first_due = JobItem.objects.filter(job_id=job.pk, status=JobItemStatus.WAITING).aggregate(
-            first=Min("next_poll_at")
-        )["first"]
-        if first_due is not None:
-            job_schedule_poll(job, countdown=max(0.0, (first_due - timezone.now()).total_seconds()))
-    job_refresh_status(job_id=job.pk, settle=runner.settle)
+        _poll_next(runner.job, _first_due(runner.job.pk))
+    job_refresh_status(job_id=runner.job.pk, settle=runner.settle)
 
 
 def job_deliver(runner_class: type[JobRunner], *, job_id: int, item_ids: Sequence[int]) -> None:
@@ -262,16 +272,19 @@ def job_poll_run(runner_class: type[JobRunner], *, job_id: int) -> None:
         return
     job_poll_release(job_id)
     runner = runner_class(job)
-    due, more_due = engine_items.poll_items_due(
+    due = engine_items.poll_items_due(
         job_id=job_id,
         interval=runner.poll_interval(),
         related=runner.poll_related,
         limit=runner.poll_batch_size,
     )
-    if more_due:
-        # At most poll_batch_size items a poll: the rest go to another poll now, which another worker
-        # process runs beside this one (1,000 desktops due at once: four polls of ten calls, not one of 40).
-        job_schedule_poll(job, countdown=0)
+    # Items due beyond this poll's batch, or falling due while it waits on AWS, get their poll now, which
+    # another worker process runs beside this one (1,000 desktops due at once: four polls of ten calls side
+    # by side, not one of 40). Only those due before this poll's own items are due again: a later poll
+    # would hold the job's one pending slot past them, so that one is asked for when this poll ends.
     if due:
+        next_due = _first_due(job_id, besides=due)
+        if next_due is not None and next_due < timezone.now() + timedelta(seconds=runner.poll_interval()):
+            _poll_next(job, next_due)
         runner.poll(due)
     _step_done(runner)

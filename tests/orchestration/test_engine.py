@@ -356,6 +356,71 @@ def test_a_poll_settles_due_waiting_items_and_asks_for_the_next_while_any_wait(
     assert (task, args, queue) == (JOB_POLL_TASK, [job.pk], Queue.POLL) and 590 < countdown <= 600
 
 
+class SlotWatchingRunner(RecordingRunner):
+    """Records, when its poll starts talking to AWS, which items it holds and the job's pending poll."""
+
+    seen: list[tuple] = []
+
+    def poll(self, items: list[JobItem]) -> None:
+        pending = Job.objects.values_list("poll_scheduled_for", flat=True).get(pk=self.job.pk)
+        type(self).seen.append(([i.sequence for i in items], pending))
+        super().poll(items)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("batch", "due_in", "expected_countdown"),
+    [
+        (1, [0, 0, 600], (0, 0.5)),  # more due than one poll takes: the rest go to another poll at once
+        (3, [0, 5, 600], (4, 5)),  # one falls due while this poll runs: its poll is not held up by this one
+    ],
+)
+def test_a_poll_asks_for_the_next_before_it_talks_to_aws(
+    sent, django_capture_on_commit_callbacks, batch, due_in, expected_countdown
+):
+    job = _job(3)
+    items = items_claim(
+        job_id=job.pk, item_ids=list(job.items.order_by("sequence").values_list("pk", flat=True))
+    ).items
+    for item, seconds in zip(items, due_in, strict=True):
+        items_wait([item], poll_in=seconds)
+    SlotWatchingRunner.seen = []
+    with mock.patch.object(SlotWatchingRunner, "poll_batch_size", batch):
+        started = timezone.now()
+        with django_capture_on_commit_callbacks(execute=True):
+            job_poll_run(SlotWatchingRunner, job_id=job.pk)
+    ((polled, pending),) = SlotWatchingRunner.seen
+    assert polled == [0]  # only the first due; the second waits for its own poll
+    low, high = expected_countdown
+    assert pending is not None and low <= (pending - started).total_seconds() <= high
+    task, args, queue, countdown = sent[0]  # asked for at the start, before the first AWS call
+    assert (task, args) == (JOB_POLL_TASK, [job.pk]) and low <= countdown <= high
+
+
+@pytest.mark.django_db
+def test_a_poll_leaves_a_later_next_poll_to_its_end_so_its_own_unsettled_items_are_not_held_past_it(
+    sent, django_capture_on_commit_callbacks
+):
+    job = _job(2)
+    items = items_claim(
+        job_id=job.pk, item_ids=list(job.items.order_by("sequence").values_list("pk", flat=True))
+    ).items
+    items_wait(items[:1], poll_in=0)
+    items_wait(items[1:], poll_in=600)
+
+    class Unsettled(SlotWatchingRunner):
+        def poll(self, items: list[JobItem]) -> None:  # AWS is not done with it: polled again in 15 s
+            pending = Job.objects.values_list("poll_scheduled_for", flat=True).get(pk=self.job.pk)
+            type(self).seen.append(([i.sequence for i in items], pending))
+
+    Unsettled.seen = []
+    with django_capture_on_commit_callbacks(execute=True):
+        job_poll_run(Unsettled, job_id=job.pk)
+    assert Unsettled.seen == [([0], None)]  # nothing asked for at the start: the other is due in 600 s
+    ((task, args, queue, countdown),) = sent
+    assert 14 <= countdown <= Unsettled.poll_interval()  # the unsettled item's next poll, not 600 s
+
+
 # --- the sweeper ------------------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_the_sweeper_resends_expired_leases_and_lost_messages_once(
