@@ -7,6 +7,10 @@ backoff still apply) rather than stopping all work.
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import cache
 
 import redis
@@ -40,11 +44,62 @@ def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
+@dataclass
+class HoldBudget:
+    """How long the work running now may hold its worker process waiting for one token (`seconds`), and
+    what it did meanwhile: `requests` let through, and the item ids of its last `submitted` mark with the
+    count of requests let through when it was made (the engine's bookkeeping, see `mark`)."""
+
+    seconds: float
+    requests: int = 0
+    marked: tuple[list[int], int] = field(default_factory=lambda: ([], 0))
+
+    def mark(self, item_ids: list[int]) -> None:
+        self.marked = (item_ids, self.requests)
+
+    def marked_but_not_sent(self) -> list[int]:
+        """The last mark's items if no request has gone out since it: their call was never sent."""
+        item_ids, requests_then = self.marked
+        return list(item_ids) if requests_then == self.requests else []
+
+
+class RateLimitPause(Exception):  # noqa: N818 - a pause, not an error: the work goes on later
+    """The account's bucket would hold this worker process longer than its budget: nothing was sent, and
+    the work should come back in `resume_in` seconds, leaving the process to other accounts' work."""
+
+    def __init__(self, account_id: str, region: str, resume_in: float) -> None:
+        super().__init__(f"rate limit of {account_id} in {region}: resume in {resume_in:.2f}s")
+        self.account_id, self.region, self.resume_in = account_id, region, resume_in
+
+
+_budget: ContextVar[HoldBudget | None] = ContextVar("rate_limit_hold_budget", default=None)
+
+
+@contextmanager
+def holding_at_most(budget: HoldBudget) -> Iterator[HoldBudget]:
+    """Within this block a token further off than `budget.seconds` raises RateLimitPause, not a wait."""
+    token = _budget.set(budget)
+    try:
+        yield budget
+    finally:
+        _budget.reset(token)
+
+
+def current_budget() -> HoldBudget | None:
+    return _budget.get()
+
+
 def acquire(account_id: str, region: str) -> float:
-    """Wait for a token for this account and region; returns the seconds spent waiting."""
+    """Wait for a token for this account and region; returns the seconds spent waiting.
+
+    Inside `holding_at_most`, a wait longer than the budget raises RateLimitPause instead (no token is
+    taken); its `resume_in` is the time the bucket takes to refill half its burst, so the work that
+    comes back then finds several calls' worth, not one.
+    """
+    budget = _budget.get()
     rate = settings.AWS_RATE_LIMIT_PER_SECOND
     if rate <= 0:
-        return 0.0
+        return _let_through(budget, 0.0)
     burst = settings.AWS_RATE_LIMIT_BURST
     key = f"ratelimit:aws:{account_id}:{region}"
     waited = 0.0
@@ -55,9 +110,17 @@ def acquire(account_id: str, region: str) -> float:
             wait_ms = int(client.eval(_BUCKET_SCRIPT, 1, key, rate, burst, int(time.time() * 1000)))
         except redis.RedisError as exc:
             logger.warning("rate limiter unavailable, letting the call through: %s", exc)
-            return waited
+            return _let_through(budget, waited)
         if wait_ms <= 0 or time.monotonic() >= deadline:
-            return waited
+            return _let_through(budget, waited)
         pause = wait_ms / 1000.0
+        if budget is not None and pause > budget.seconds:
+            raise RateLimitPause(account_id, region, resume_in=max(pause, burst / 2 / rate))
         time.sleep(pause)
         waited += pause
+
+
+def _let_through(budget: HoldBudget | None, waited: float) -> float:
+    if budget is not None:
+        budget.requests += 1
+    return waited

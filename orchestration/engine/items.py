@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from orchestration.aws import ratelimit
 from orchestration.choices import JobItemStatus, JobStatus
 from orchestration.engine.heartbeat import heartbeat_ensure, worker_id
 from orchestration.engine.publish import job_dispatch_items
@@ -171,6 +172,9 @@ def items_mark_submitted(items: Sequence[JobItem]) -> None:
             raise LeaseLost(f"{len(items) - marked} of {len(items)} items were re-claimed before the call")
     for item in items:
         item.submitted_at = now
+    budget = ratelimit.current_budget()
+    if budget is not None:  # a delivery paused before this call goes out may forget this mark
+        budget.mark([item.pk for item in items])
 
 
 def items_abandon(items: Sequence[JobItem]) -> int:
@@ -292,6 +296,34 @@ def items_retry_later(
         item.retries += 1
     job_dispatch_items(job, [item.pk for item in items], batch_size=batch_size, countdown=delay)
     return delay
+
+
+def items_hand_back(
+    job: Job, items: Sequence[JobItem], *, batch_size: int, not_sent: Sequence[int], delay: float
+) -> int:
+    """A delivery paused by its account's rate limit gives back the items it still holds: PENDING again at
+    no attempt's cost, sent again in `delay` seconds; returns how many. Those whose call was stopped
+    before it went out (`not_sent`) lose their `submitted` mark, so the next delivery calls rather than
+    looks; the others keep it (their call may have gone out)."""
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "status": JobItemStatus.PENDING,
+        "lease_expires_at": None,
+        "attempts": F("attempts") - 1,
+        "updated_at": now,
+    }
+    unsent = set(not_sent)
+    with transaction.atomic():
+        handed = _write(
+            [i for i in items if i.pk in unsent],
+            allowed_from=(JobItemStatus.RUNNING,),
+            values={**values, "submitted_at": None},
+        )
+        handed += _write(
+            [i for i in items if i.pk not in unsent], allowed_from=(JobItemStatus.RUNNING,), values=values
+        )
+    job_dispatch_items(job, [item.pk for item in items], batch_size=batch_size, countdown=delay)
+    return handed
 
 
 def items_still_waiting(items: Sequence[JobItem]) -> list[JobItem]:

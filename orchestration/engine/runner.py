@@ -9,6 +9,7 @@ runner once, keyed by the kinds it runs.
 """
 
 import logging
+import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -18,6 +19,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from orchestration.actors import Actor
+from orchestration.aws import ratelimit
 from orchestration.aws.errors import AwsAccessDenied, AwsError, AwsThrottled
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
 from orchestration.engine import items as engine_items
@@ -243,8 +245,12 @@ def job_deliver(runner_class: type[JobRunner], *, job_id: int, item_ids: Sequenc
     job = Job.objects.select_related("customer").get(pk=job_id)
     runner = runner_class(job)
     if claim.items:
+        budget = ratelimit.HoldBudget(settings.AWS_RATE_LIMIT_DELIVERY_WAIT)
         try:
-            runner.run(claim.items)
+            with ratelimit.holding_at_most(budget):
+                runner.run(claim.items)
+        except ratelimit.RateLimitPause as pause:
+            _hand_back(runner, claim.items, budget, pause)
         except engine_items.LeaseLost as lost:
             logger.warning("job %s: delivery stopped, its items were re-claimed (%s)", job_id, lost)
             return
@@ -262,6 +268,28 @@ def job_deliver(runner_class: type[JobRunner], *, job_id: int, item_ids: Sequenc
             logger.warning("job %s: delivery failed; %d items left for the next delivery", job_id, released)
             raise
     _step_done(runner)
+
+
+def _hand_back(
+    runner: JobRunner, items: Sequence[JobItem], budget: ratelimit.HoldBudget, pause: ratelimit.RateLimitPause
+) -> None:
+    """The account's bucket is empty: what the delivery still holds comes back once it has refilled
+    (spread a little, so deliveries paused together do not all return at once), and the worker process
+    is free for other accounts meanwhile. What AWS answered before the pause is already written."""
+    held = [i for i in items if i.lease_token is not None and i.status == JobItemStatus.RUNNING]
+    delay = pause.resume_in * random.uniform(1.0, 1.5)  # noqa: S311 - spreading, not a secret
+    try:
+        handed = engine_items.items_hand_back(
+            runner.job,
+            held,
+            batch_size=runner.items_per_delivery(runner.job.kind),
+            not_sent=budget.marked_but_not_sent(),
+            delay=delay,
+        )
+    except engine_items.LeaseLost as lost:
+        logger.warning("job %s: paused delivery's items were re-claimed (%s)", runner.job.pk, lost)
+        return
+    logger.info("job %s: %s; %d items back in %.1fs", runner.job.pk, pause, handed, delay)
 
 
 def job_poll_run(runner_class: type[JobRunner], *, job_id: int) -> None:

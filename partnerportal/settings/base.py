@@ -345,6 +345,9 @@ AWS_ASSUME_ROLE_DURATION_SECONDS = env.int("AWS_ASSUME_ROLE_DURATION_SECONDS", d
 AWS_RATE_LIMIT_PER_SECOND = env.float("AWS_RATE_LIMIT_PER_SECOND", default=5.0)
 AWS_RATE_LIMIT_BURST = env.int("AWS_RATE_LIMIT_BURST", default=10)
 AWS_RATE_LIMIT_MAX_WAIT = env.float("AWS_RATE_LIMIT_MAX_WAIT", default=30.0)
+# A job delivery waits at most this long for an account's token; past it, it gives back what it has not
+# sent and its worker process serves other accounts until that account's bucket has refilled.
+AWS_RATE_LIMIT_DELIVERY_WAIT = env.float("AWS_RATE_LIMIT_DELIVERY_WAIT", default=0.1)
 AWS_RATE_LIMIT_REDIS_URL = env("AWS_RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL)
 # The name we give each WorkSpace: our handle to find it again after a lost CreateWorkspaces response.
 WORKSPACE_NAME_PREFIX = env("WORKSPACE_NAME_PREFIX", default="wsc-")

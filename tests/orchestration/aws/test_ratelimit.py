@@ -129,3 +129,26 @@ def test_the_bucket_is_shared_by_every_worker_process(bucket, settings, clock):
     assert bucket.exists("ratelimit:aws:111111111111:us-east-1")
     clock.now = time.time()  # the other process spent its tokens on the real clock
     assert ratelimit.acquire("111111111111", "us-east-1") > 0
+
+
+def test_within_a_hold_budget_an_empty_bucket_pauses_the_work_and_takes_no_token(bucket, clock):
+    budget = ratelimit.HoldBudget(seconds=0.1)
+    with ratelimit.holding_at_most(budget):
+        for _ in range(3):
+            ratelimit.acquire("111111111111", "us-east-1")
+        with pytest.raises(ratelimit.RateLimitPause) as paused:
+            ratelimit.acquire("111111111111", "us-east-1")  # the next token is 0.125 s off
+    assert paused.value.resume_in == 3 / 2 / 8  # half the burst refilled, at 8 a second
+    assert budget.requests == 3 and clock.slept == []
+    clock.now += 0.125
+    assert ratelimit.acquire("111111111111", "us-east-1") == 0  # the pause took no token
+    assert ratelimit.current_budget() is None  # and outside the block calls wait as before
+
+
+def test_a_budget_tells_a_mark_whose_call_was_never_sent(bucket, clock):
+    budget = ratelimit.HoldBudget(seconds=0.1)
+    with ratelimit.holding_at_most(budget):
+        budget.mark([1, 2])
+        assert budget.marked_but_not_sent() == [1, 2]
+        ratelimit.acquire("111111111111", "us-east-1")  # the marked call goes out
+        assert budget.marked_but_not_sent() == []

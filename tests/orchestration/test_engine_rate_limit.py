@@ -1,0 +1,128 @@
+"""A delivery whose account's bucket is empty gives its unsent items back instead of holding its worker
+process (issue 16): what AWS answered before is written, the refused call's items lose their `submitted`
+mark (nothing was sent), no attempt is used, no audit row is written for a call never sent, and the
+items come back once the bucket has refilled.
+
+Deliveries run in the test process against the simulator, with the limiter in this test process's Redis.
+"""
+
+from unittest import mock
+
+import pytest
+import redis
+
+from orchestration.actors import Actor
+from orchestration.aws.sessions import forget_all_sessions
+from orchestration.choices import JobItemStatus
+from orchestration.engine.publish import JOB_ITEMS_TASK
+from orchestration.models import AuditEvent, Job, JobItem
+from orchestration.services.desktop_actions import desktop_action_bulk
+from orchestration.services.desktops import DesktopCreateRequest, desktop_create_bulk
+from orchestration.services.jobs import job_items_run, job_poll
+from tenants.models import Desktop
+from tests.integration.world import onboard_demo_customer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
+ACTOR = Actor.system("test")
+RATE, BURST = 1.0, 2  # two calls at once, then one a second: a delivery's third call pauses it
+
+
+@pytest.fixture
+def limited(simulator, settings, test_process_redis):
+    """The demo customer onboarded (before the limit: onboarding's own calls would spend the burst), then
+    a bucket of two calls that refills at one a second, starting full."""
+    settings.AWS_RATE_LIMIT_PER_SECOND = 0
+    forget_all_sessions()
+    world = onboard_demo_customer(simulator, name="Acme", slug="acme")
+    settings.AWS_RATE_LIMIT_PER_SECOND, settings.AWS_RATE_LIMIT_BURST = RATE, BURST
+    settings.AWS_RATE_LIMIT_DELIVERY_WAIT = 0.1
+    buckets = redis.Redis.from_url(test_process_redis.url)
+    buckets.flushdb()
+    yield world, buckets
+    buckets.flushdb()
+    forget_all_sessions()
+
+
+@pytest.fixture
+def sent():
+    messages: list[tuple] = []
+
+    def record(name, args=None, queue=None, countdown=None, **kwargs):
+        messages.append((name, args, queue, countdown))
+
+    with mock.patch("orchestration.engine.publish.current_app.send_task", side_effect=record):
+        yield messages
+
+
+def _deliver(job: Job, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        job_items_run(job_id=job.pk, item_ids=list(job.items.order_by("pk").values_list("pk", flat=True)))
+
+
+def test_a_create_delivery_paused_by_the_rate_limit_gives_back_what_it_did_not_send(
+    limited, simulator, sent, django_capture_on_commit_callbacks
+):
+    world, buckets = limited
+    fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
+    job = desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=75))
+    simulator.clear_calls()
+    sent.clear()
+
+    _deliver(job, django_capture_on_commit_callbacks)
+
+    assert len(simulator.calls("CreateWorkspaces")) == 2  # the burst; the third call never went out
+    items = list(JobItem.objects.filter(job=job).order_by("sequence"))
+    made, unsent = items[:50], items[50:]
+    assert {i.status for i in made} == {JobItemStatus.WAITING}
+    assert {i.status for i in unsent} == {JobItemStatus.PENDING}
+    assert all(i.submitted_at is None and i.attempts == 0 and not i.lease_token for i in unsent)
+    assert (
+        Desktop.objects.filter(pk__in=[i.desktop_id for i in unsent], workspace_id__isnull=True).count() == 25
+    )
+    # Audited: the 50 made, and nothing about a call that was never sent.
+    assert AuditEvent.objects.filter(action="CreateWorkspaces").count() == 50
+    assert not AuditEvent.objects.filter(action="CreateWorkspaces").exclude(outcome="SUCCEEDED").exists()
+    ((task, (job_id, item_ids), queue, countdown),) = [m for m in sent if m[0] == JOB_ITEMS_TASK]
+    assert (job_id, sorted(item_ids)) == (job.pk, sorted(i.pk for i in unsent))
+    half_burst = BURST / 2 / RATE  # the bucket's refill of half its burst, spread by up to half again
+    assert half_burst <= countdown <= 1.5 * half_burst
+
+    buckets.flushdb()  # the bucket has refilled
+    _deliver(job, django_capture_on_commit_callbacks)
+    assert len(simulator.calls("CreateWorkspaces")) == 3  # created, not looked for first: nothing was sent
+    assert not simulator.calls("DescribeWorkspaces")
+    assert JobItem.objects.filter(job=job, status=JobItemStatus.WAITING).count() == 75
+
+
+def test_an_action_delivery_pauses_the_same_way(
+    limited, simulator, sent, django_capture_on_commit_callbacks, settings
+):
+    """Any job kind pauses the same way: the two calls' items wait for their poll, the third call's come
+    back unsent."""
+    world, buckets = limited
+    settings.AWS_RATE_LIMIT_PER_SECOND = 0
+    settings.JOB_POLL_INTERVAL_SECONDS = settings.JOB_CREATE_FIRST_POLL_SECONDS = 0
+    simulator.set_durations(provisioning=0)
+    fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
+    create = desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=75))
+    _deliver(create, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_poll(job_id=create.pk)
+    assert set(Desktop.objects.values_list("state", flat=True)) == {"AVAILABLE"}
+    settings.AWS_RATE_LIMIT_PER_SECOND = RATE
+    buckets.flushdb()
+    simulator.clear_calls()
+    sent.clear()
+    desktops = list(Desktop.objects.order_by("pk"))
+    job = desktop_action_bulk(actor=ACTOR, customer=world["customer"], desktops=desktops, action="reboot")
+
+    _deliver(job, django_capture_on_commit_callbacks)
+
+    calls = simulator.calls("RebootWorkspaces")
+    assert len(calls) == 2
+    items = list(JobItem.objects.filter(job=job).order_by("sequence"))
+    sent_items = [i for i in items if i.status != JobItemStatus.PENDING]
+    given_back = [i for i in items if i.status == JobItemStatus.PENDING]
+    assert len(sent_items) == 50 and len(given_back) == 25
+    assert all(i.submitted_at is None and i.attempts == 0 for i in given_back)
+    assert [m[0] for m in sent].count(JOB_ITEMS_TASK) == 1
