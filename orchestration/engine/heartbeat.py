@@ -17,7 +17,7 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from orchestration.choices import JobItemStatus
@@ -59,9 +59,16 @@ def heartbeat_once() -> None:
             "started_at": now,
         },
     )
-    JobItem.objects.filter(status=JobItemStatus.RUNNING, claimed_by=me).update(
-        lease_expires_at=now + timedelta(seconds=settings.JOB_ITEM_LEASE_SECONDS)
+    # Rows a delivery of this process is writing right now are skipped, not waited for: waiting on them
+    # while that delivery's next statement waits on a row this one holds is a deadlock. They are being
+    # released or renewed by that write; the next beat renews whatever is still held.
+    held = JobItem.objects.filter(status=JobItemStatus.RUNNING, claimed_by=me).select_for_update(
+        skip_locked=True
     )
+    with transaction.atomic():
+        JobItem.objects.filter(pk__in=held.values("pk")).update(
+            lease_expires_at=now + timedelta(seconds=settings.JOB_ITEM_LEASE_SECONDS)
+        )
 
 
 def _beat_forever(stop: threading.Event) -> None:

@@ -326,6 +326,14 @@ def items_hand_back(
     return handed
 
 
+def items_poll_again(items: Sequence[JobItem], *, delay: float) -> int:
+    """Those of these items still WAITING are due for a poll again in `delay` seconds (a poll cut short)."""
+    now = timezone.now()
+    return JobItem.objects.filter(pk__in=[i.pk for i in items], status=JobItemStatus.WAITING).update(
+        next_poll_at=now + timedelta(seconds=delay), updated_at=now
+    )
+
+
 def items_still_waiting(items: Sequence[JobItem]) -> list[JobItem]:
     """Lock these items (inside the caller's transaction) and keep those still WAITING.
 

@@ -250,7 +250,11 @@ def job_deliver(runner_class: type[JobRunner], *, job_id: int, item_ids: Sequenc
             with ratelimit.holding_at_most(budget):
                 runner.run(claim.items)
         except ratelimit.RateLimitPause as pause:
-            _hand_back(runner, claim.items, budget, pause)
+            try:
+                _hand_back(runner, claim.items, budget, pause)
+            except Exception:  # as a failed delivery: the items' lease ends now, the sweeper sends them
+                engine_items.items_abandon(claim.items)
+                raise
         except engine_items.LeaseLost as lost:
             logger.warning("job %s: delivery stopped, its items were re-claimed (%s)", job_id, lost)
             return
@@ -314,5 +318,12 @@ def job_poll_run(runner_class: type[JobRunner], *, job_id: int) -> None:
         next_due = _first_due(job_id, besides=due)
         if next_due is not None and next_due < timezone.now() + timedelta(seconds=runner.poll_interval()):
             _poll_next(job, next_due)
-        runner.poll(due)
+        try:
+            with ratelimit.holding_at_most(ratelimit.HoldBudget(settings.AWS_RATE_LIMIT_DELIVERY_WAIT)):
+                runner.poll(due)
+        except ratelimit.RateLimitPause as pause:
+            # A look can wait too: what the runner did not settle is due again once the bucket has refilled.
+            delay = pause.resume_in * random.uniform(1.0, 1.5)  # noqa: S311 - spreading, not a secret
+            engine_items.items_poll_again(due, delay=delay)
+            logger.info("job %s: poll paused, %s", job_id, pause)
     _step_done(runner)

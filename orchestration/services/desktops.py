@@ -22,6 +22,7 @@ from orchestration.aws.tagguard import partner_tags
 from orchestration.aws.types import CreateWorkspacesResult, Workspace, WorkspaceSpec
 from orchestration.aws.workspaces import (
     CREATE_WORKSPACES_LIMIT,
+    DESCRIBE_WORKSPACES_IDS_LIMIT,
     workspaces_create_batch,
     workspaces_describe,
     workspaces_named,
@@ -526,12 +527,22 @@ class DesktopCreateRunner(JobRunner):
             desktop = group[0].desktop
             assert desktop is not None
             access = account_access(desktop.aws_account, region=desktop.region, job_id=self.job.pk)
+            described: list[JobItem] = []
+            reported: dict[str, Workspace] = {}
             try:
-                reported = workspaces_describe(access, [i.aws_resource_id for i in group])
+                for chunk in chunked(group, DESCRIBE_WORKSPACES_IDS_LIMIT):
+                    found = workspaces_describe(access, [i.aws_resource_id for i in chunk])
+                    reported.update((w.workspace_id, w) for w in found)
+                    described += chunk
             except AwsError as error:
-                self.poll_failed(group, error, account_id=access.account_id)
-                continue
-            self._settle(group, {w.workspace_id: w for w in reported})
+                looked = {i.pk for i in described}
+                self.poll_failed(
+                    [i for i in group if i.pk not in looked], error, account_id=access.account_id
+                )
+            finally:
+                # Also when the poll is cut short (the account's rate limit): what AWS told is not asked again.
+                if described:
+                    self._settle(described, reported)
 
     def _settle(self, items: list[JobItem], reported: Mapping[str, Workspace]) -> None:
         """Copy what AWS reports onto the desktops; items whose desktop settled are finished."""

@@ -126,3 +126,34 @@ def test_an_action_delivery_pauses_the_same_way(
     assert len(sent_items) == 50 and len(given_back) == 25
     assert all(i.submitted_at is None and i.attempts == 0 for i in given_back)
     assert [m[0] for m in sent].count(JOB_ITEMS_TASK) == 1
+
+
+def test_a_poll_paused_by_the_rate_limit_settles_what_it_saw_and_looks_at_the_rest_once_refilled(
+    limited, simulator, sent, django_capture_on_commit_callbacks, settings
+):
+    world, buckets = limited
+    settings.AWS_RATE_LIMIT_PER_SECOND = 0
+    settings.JOB_CREATE_FIRST_POLL_SECONDS = 0
+    simulator.set_durations(provisioning=0)
+    fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
+    job = desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=75))
+    _deliver(job, django_capture_on_commit_callbacks)
+    settings.AWS_RATE_LIMIT_PER_SECOND = RATE
+    buckets.flushdb()
+    simulator.clear_calls()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job_poll(job_id=job.pk)
+
+    assert len(simulator.calls("DescribeWorkspaces")) == 2  # the third look waits for the bucket
+    statuses = list(JobItem.objects.filter(job=job).order_by("sequence").values_list("status", flat=True))
+    assert statuses == [JobItemStatus.SUCCEEDED] * 50 + [JobItemStatus.WAITING] * 25
+    poll_at = JobItem.objects.filter(job=job, status=JobItemStatus.WAITING).values_list(
+        "next_poll_at", flat=True
+    )
+    polled_at = JobItem.objects.filter(job=job, status=JobItemStatus.WAITING).values_list(
+        "updated_at", flat=True
+    )
+    half_burst = BURST / 2 / RATE
+    for due, at in zip(poll_at, polled_at, strict=True):
+        assert half_burst <= (due - at).total_seconds() <= 1.5 * half_burst

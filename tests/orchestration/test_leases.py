@@ -4,12 +4,13 @@ a delivery that does not finish lets go of its items as a failure, and time limi
 lease."""
 
 import os
+import threading
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from orchestration import tasks
@@ -114,6 +115,40 @@ def test_a_heartbeat_records_the_worker_and_renews_the_lease_of_the_items_it_hol
     assert beat.worker == heartbeat.worker_id() and beat.beat_at >= beat.started_at
     assert all(r.lease_expires_at > soon + timedelta(seconds=50) for r in job.items.all())
     assert other.items.get().lease_expires_at == soon
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_heartbeat_skips_the_rows_a_delivery_is_writing_instead_of_waiting_for_them(settings):
+    """A beat that waited on a row a delivery of its process is writing, while that delivery's next
+    statement waits on a row the beat holds, is a deadlock (seen in the rate-limited scale-out bench)."""
+    settings.JOB_ITEM_LEASE_SECONDS = 60
+    job = _job(2)
+    items_claim(job_id=job.pk, item_ids=_ids(job))
+    writing_id, idle_id = _ids(job)
+    soon = timezone.now() + timedelta(seconds=5)
+    JobItem.objects.update(lease_expires_at=soon)
+    holding, release = threading.Event(), threading.Event()
+
+    def delivery_writing() -> None:
+        with transaction.atomic():
+            JobItem.objects.filter(pk=writing_id).update(updated_at=timezone.now())
+            holding.set()
+            release.wait(10)
+        connection.close()
+
+    other = threading.Thread(target=delivery_writing)
+    other.start()
+    try:
+        assert holding.wait(10)
+        heartbeat.heartbeat_once()  # returns at once: before, it waited for the other transaction
+        assert JobItem.objects.get(pk=idle_id).lease_expires_at > soon + timedelta(seconds=50)
+        assert JobItem.objects.get(pk=writing_id).lease_expires_at == soon  # renewed at the next beat
+    finally:
+        release.set()
+        other.join()
+    heartbeat.heartbeat_once()
+    assert JobItem.objects.get(pk=writing_id).lease_expires_at > soon + timedelta(seconds=50)
 
 
 def test_a_celery_worker_names_its_processes_by_its_node_name_so_two_machines_are_two_workers(monkeypatch):
