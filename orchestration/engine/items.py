@@ -8,9 +8,9 @@ Runners call these (through `JobRunner`); nothing else writes `JobItem.status`.
 
 import random
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -190,26 +190,30 @@ def items_abandon(items: Sequence[JobItem]) -> int:
     ).update(lease_expires_at=now, claimed_by="", lease_token=None, updated_at=now)
 
 
-def items_wait(items: Sequence[JobItem], *, poll_in: float, audit: Iterable[AuditEvent] = ()) -> int:
-    """AWS accepted the work: the items wait for a poll in `poll_in` seconds.
+def items_wait(
+    items: Sequence[JobItem],
+    *,
+    poll_in: float,
+    audit: Iterable[AuditEvent] = (),
+    answered_at: Mapping[int, datetime] | None = None,
+) -> int:
+    """AWS accepted the work: the items wait for a poll in `poll_in` seconds, counted from when AWS answered
+    each item's call (`answered_at`, by item id) if given, else from now.
 
     The AWS ids and submitted mark set on each item object (RECORDED_FIELDS) are written with the status.
     """
     now = timezone.now()
     for item in items:
         item.submitted_at = item.submitted_at or now
-    return _write(
-        items,
-        allowed_from=ACTIVE,
-        values={
-            "status": JobItemStatus.WAITING,
-            "lease_expires_at": None,
-            "next_poll_at": now + timedelta(seconds=poll_in),
-            "updated_at": now,
-        },
-        recorded=RECORDED_FIELDS,
-        audit=audit,
-    )
+    values: dict[str, Any] = {"status": JobItemStatus.WAITING, "lease_expires_at": None, "updated_at": now}
+    recorded: tuple[str, ...] = RECORDED_FIELDS
+    if answered_at:
+        for item in items:
+            item.next_poll_at = answered_at.get(item.pk, now) + timedelta(seconds=poll_in)
+        recorded = (*RECORDED_FIELDS, "next_poll_at")
+    else:
+        values["next_poll_at"] = now + timedelta(seconds=poll_in)
+    return _write(items, allowed_from=ACTIVE, values=values, recorded=recorded, audit=audit)
 
 
 def items_succeed(items: Sequence[JobItem], *, audit: Iterable[AuditEvent] = ()) -> int:

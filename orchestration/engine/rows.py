@@ -96,6 +96,7 @@ def rows_insert(
     *,
     from_id: Callable[[M], None] | None = None,
     from_id_fields: Sequence[str] = (),
+    copy_from_rows: int = COPY_FROM_ROWS,
 ) -> list[M]:
     """Insert new objects, their ids taken first from the table's sequence, and every row in one COPY;
     returns the objects with their ids set.
@@ -106,13 +107,14 @@ def rows_insert(
     UPDATE after. Row triggers fire as for an INSERT. Django's `bulk_create` (and an UPDATE of the
     derived columns) elsewhere: SQLite, `make run`. Like `bulk_create`, no `save()` and no signals.
     The COPY runs through Django's execute wrappers, so query counting and the debug log see it as one
-    statement.
+    statement. Fewer rows than `copy_from_rows` go in one INSERT instead (1: always the id query and the
+    COPY, two statements whatever the number of rows).
     """
     objs = list(objs)
     if not objs:
         return objs
     connection = connections[router.db_for_write(model)]
-    if connection.vendor != "postgresql" or len(objs) < COPY_FROM_ROWS:
+    if connection.vendor != "postgresql" or len(objs) < copy_from_rows:
         objs = model._default_manager.bulk_create(objs)
         if from_id is not None:
             for obj in objs:

@@ -118,11 +118,20 @@ class JobRunner:
 
     # ------------------------------------------------------------------------ the engine's state changes
     def wait(
-        self, items: Sequence[JobItem], *, audit: Iterable[AuditEvent] = (), poll_in: float | None = None
+        self,
+        items: Sequence[JobItem],
+        *,
+        audit: Iterable[AuditEvent] = (),
+        poll_in: float | None = None,
+        answered_at: Mapping[int, datetime] | None = None,
     ) -> None:
-        """AWS took the work: the items wait for the poll (the AWS ids set on them are written too)."""
+        """AWS took the work: the items wait for the poll (the AWS ids set on them are written too), `poll_in`
+        seconds after AWS answered their call (`answered_at` by item id) or after now."""
         engine_items.items_wait(
-            items, poll_in=self.poll_interval() if poll_in is None else poll_in, audit=audit
+            items,
+            poll_in=self.poll_interval() if poll_in is None else poll_in,
+            audit=audit,
+            answered_at=answered_at,
         )
 
     def still_waiting(self, items: Sequence[JobItem]) -> list[JobItem]:

@@ -56,9 +56,9 @@ def test_a_bulk_request_copies_its_desktops_with_their_names_and_updates_nothing
         job = _create(acme, n)
     kinds = [sql.split()[0] for sql in _statements(queries)]
     assert "UPDATE" not in kinds
-    # The desktops' ids, their COPY, the job's INSERT and its items' INSERT (the same four statements as
-    # below COPY_FROM_ROWS, where an UPDATE of the names takes the place of the ids).
-    assert kinds == ["SELECT", "COPY", "INSERT", "INSERT"]
+    # The desktops' ids, their COPY, the job's INSERT, its items' ids and their COPY (the same five
+    # statements as below COPY_FROM_ROWS, where an UPDATE of the names takes the place of the ids).
+    assert kinds == ["SELECT", "COPY", "INSERT", "SELECT", "COPY"]
     desktops = list(Desktop.objects.filter(job_items__job=job))
     assert len(desktops) == n
     assert {d.workspace_name for d in desktops} == {

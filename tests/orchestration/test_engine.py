@@ -524,7 +524,8 @@ def test_jobs_that_start_waiting_take_their_poll_in_the_insert(sent, django_capt
                 for customer in customers
             ]
         )
-    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "INSERT", "INSERT"]
+    # The jobs' INSERT, the items' ids and their COPY, the audit events' INSERT.
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "SELECT", "COPY", "INSERT"]
     assert {(j.status, j.poll_scheduled_for is not None) for j in jobs} == {("RUNNING", True)}
     assert sorted(m[1][0] for m in sent) == sorted(j.pk for j in jobs) and {m[0] for m in sent} == {
         JOB_POLL_TASK
