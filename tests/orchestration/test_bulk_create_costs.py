@@ -99,6 +99,24 @@ def test_new_desktops_are_first_polled_when_they_can_be_ready(simulator, acme, s
     assert job.status == JobStatus.SUCCEEDED
 
 
+def test_each_call_s_desktops_are_due_from_when_aws_answered_that_call(simulator, acme, settings):
+    """A delivery's first call was answered before its second was sent: its desktops are due first, not
+    all at the delivery's end (the last poll of a large job then holds only its last calls)."""
+    settings.JOB_CREATE_FIRST_POLL_SECONDS = 600
+    job = _create(acme, 50)
+    job_items_run(job_id=job.pk, item_ids=list(job.items.values_list("pk", flat=True)))
+    items = list(JobItem.objects.filter(job=job).order_by("sequence"))
+    first, second = items[:25], items[25:]
+    assert len({i.next_poll_at for i in first}) == len({i.next_poll_at for i in second}) == 1
+    first_due, second_due = first[0].next_poll_at, second[0].next_poll_at
+    assert (
+        first[0].submitted_at + timedelta(seconds=600)
+        < first_due
+        < second[0].submitted_at + timedelta(seconds=600)
+    )
+    assert second[0].submitted_at + timedelta(seconds=600) < second_due
+
+
 def test_without_a_first_poll_setting_the_poll_interval_applies(simulator, acme, settings):
     settings.JOB_POLL_INTERVAL_SECONDS = 30
     settings.JOB_CREATE_FIRST_POLL_SECONDS = None
