@@ -131,7 +131,8 @@ def jobs_create(new_jobs: Sequence[NewJob]) -> list[Job]:
     """Make the jobs, their items and their audit events in one transaction; send work after commit.
 
     Statements: one INSERT of jobs, the items' ids and one COPY of them (on PostgreSQL; one INSERT
-    elsewhere), one INSERT of audit events (if any), however many jobs and items; jobs whose items start waiting have their first poll sent after commit.
+    elsewhere), one INSERT of audit events (if any), however many jobs and items; jobs whose items start
+    waiting have their first poll sent after commit.
     """
     now = timezone.now()
     with transaction.atomic(savepoint=False):
