@@ -6,6 +6,7 @@ backoff still apply) rather than stopping all work.
 """
 
 import logging
+import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,6 +71,10 @@ class RateLimitPause(Exception):  # noqa: N818 - a pause, not an error: the work
     def __init__(self, account_id: str, region: str, resume_in: float) -> None:
         super().__init__(f"rate limit of {account_id} in {region}: resume in {resume_in:.2f}s")
         self.account_id, self.region, self.resume_in = account_id, region, resume_in
+
+    def come_back_in(self) -> float:
+        """`resume_in`, spread by up to half again: work paused at one moment does not all come back at once."""
+        return self.resume_in * random.uniform(1.0, 1.5)  # noqa: S311 - spreading, not a secret
 
 
 _budget: ContextVar[HoldBudget | None] = ContextVar("rate_limit_hold_budget", default=None)

@@ -9,7 +9,6 @@ runner once, keyed by the kinds it runs.
 """
 
 import logging
-import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -290,7 +289,7 @@ def _hand_back(
     (spread a little, so deliveries paused together do not all return at once), and the worker process
     is free for other accounts meanwhile. What AWS answered before the pause is already written."""
     held = [i for i in items if i.lease_token is not None and i.status == JobItemStatus.RUNNING]
-    delay = pause.resume_in * random.uniform(1.0, 1.5)  # noqa: S311 - spreading, not a secret
+    delay = pause.come_back_in()
     try:
         handed = engine_items.items_hand_back(
             runner.job,
@@ -332,7 +331,6 @@ def job_poll_run(runner_class: type[JobRunner], *, job_id: int) -> None:
                 runner.poll(due)
         except ratelimit.RateLimitPause as pause:
             # A look can wait too: what the runner did not settle is due again once the bucket has refilled.
-            delay = pause.resume_in * random.uniform(1.0, 1.5)  # noqa: S311 - spreading, not a secret
-            engine_items.items_poll_again(due, delay=delay)
+            engine_items.items_poll_again(due, delay=pause.come_back_in())
             logger.info("job %s: poll paused, %s", job_id, pause)
     _step_done(runner)
