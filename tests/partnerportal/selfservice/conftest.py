@@ -1,8 +1,10 @@
 """A customer with desktops, jobs and history, and a signed-in client per membership role."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 
 from orchestration.choices import JobItemStatus, JobKind, JobStatus
@@ -69,6 +71,16 @@ class Tenant:
 @pytest.fixture
 def tenant(db) -> Tenant:
     return Tenant("acme")
+
+
+@pytest.fixture
+def tenant_mid_month(db) -> Iterator[Tenant]:
+    """The tenant seen from the middle of this month, for the pages that show this month's hours: its
+    history (the 1st, 08:00-11:00) is then in the past at whatever hour the suite runs (on the 1st before
+    11:00 it is not, and this month has no hours yet)."""
+    mid_month = datetime.now(UTC).replace(day=15, hour=12, minute=0, second=0, microsecond=0)
+    with time_machine.travel(mid_month, tick=True):
+        yield Tenant("acme")
 
 
 @pytest.fixture

@@ -69,7 +69,8 @@ def test_logout_ends_the_session(tenant):
     assert client.get("/portal/").status_code == 302
 
 
-def test_home_shows_states_hours_jobs_and_attention(tenant):
+def test_home_shows_states_hours_jobs_and_attention(tenant_mid_month):
+    tenant = tenant_mid_month
     page = tenant.clients[VIEWER].get("/portal/").content.decode()
     assert "Desktops needing attention" in page
     assert tenant.desktops[2].workspace_id in page  # the ERROR one
@@ -178,7 +179,8 @@ def test_the_job_page_and_its_progress_part(tenant):
     assert str(tenant.job.pk) in client.get("/portal/jobs/").content.decode()
 
 
-def test_usage_shows_a_chart_source_a_table_and_a_csv(tenant):
+def test_usage_shows_a_chart_source_a_table_and_a_csv(tenant_mid_month):
+    tenant = tenant_mid_month
     client = tenant.clients[VIEWER]
     page = client.get("/portal/usage/").content.decode()
     assert 'id="usage-chart-data"' in page and "<script" in page
