@@ -76,18 +76,6 @@ def _job(n: int = 4, **fields) -> Job:
     )
 
 
-@pytest.fixture
-def sent():
-    """Every message the engine publishes, as (task, args, queue, countdown), once the transaction commits."""
-    messages: list[tuple] = []
-
-    def record(name, args=None, queue=None, countdown=None, **kwargs):
-        messages.append((name, args, queue, countdown))
-
-    with mock.patch("orchestration.engine.publish.current_app.send_task", side_effect=record):
-        yield messages
-
-
 # --- claims and leases ------------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_a_claim_leases_pending_items_once_and_starts_the_job(settings):

@@ -6,8 +6,6 @@ items come back once the bucket has refilled.
 Deliveries run in the test process against the simulator, with the limiter in this test process's Redis.
 """
 
-from unittest import mock
-
 import pytest
 import redis
 
@@ -41,17 +39,6 @@ def limited(simulator, settings, test_process_redis):
     yield world, buckets
     buckets.flushdb()
     forget_all_sessions()
-
-
-@pytest.fixture
-def sent():
-    messages: list[tuple] = []
-
-    def record(name, args=None, queue=None, countdown=None, **kwargs):
-        messages.append((name, args, queue, countdown))
-
-    with mock.patch("orchestration.engine.publish.current_app.send_task", side_effect=record):
-        yield messages
 
 
 def _deliver(job: Job, django_capture_on_commit_callbacks) -> None:
