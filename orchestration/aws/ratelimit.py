@@ -48,20 +48,38 @@ def _client(url: str) -> redis.Redis:
 @dataclass
 class HoldBudget:
     """How long the work running now may hold its worker process waiting for one token (`seconds`), and
-    what it did meanwhile: `requests` let through, and the item ids of its last `submitted` mark with the
-    count of requests let through when it was made (the engine's bookkeeping, see `mark`)."""
+    what it did meanwhile: `requests` let through, `refused` of them answered by AWS with a refusal that
+    executed nothing (throttled), the item ids of its last `submitted` mark with the count of requests
+    that may have acted when it was made, and items found to have nothing in AWS (the engine's
+    bookkeeping, see `mark` and `found_absent`)."""
 
     seconds: float
     requests: int = 0
+    refused: int = 0
     marked: tuple[list[int], int] = field(default_factory=lambda: ([], 0))
+    absent: set[int] = field(default_factory=set)
+
+    def may_have_acted(self) -> int:
+        """Requests let through that AWS may have carried out."""
+        return self.requests - self.refused
 
     def mark(self, item_ids: list[int]) -> None:
-        self.marked = (item_ids, self.requests)
+        self.marked = (item_ids, self.may_have_acted())
+        self.absent.difference_update(item_ids)  # called again: what was absent may now be made
 
-    def marked_but_not_sent(self) -> list[int]:
-        """The last mark's items if no request has gone out since it: their call was never sent."""
-        item_ids, requests_then = self.marked
-        return list(item_ids) if requests_then == self.requests else []
+    def found_absent(self, item_ids: list[int]) -> None:
+        """These items' calls made nothing in AWS (looked for and not found after they could have)."""
+        self.absent.update(item_ids)
+
+    def made_nothing(self) -> list[int]:
+        """Items whose `submitted` mark may go, as nothing of theirs is in AWS: the last mark's items if
+        no request that may have acted went out since it (never sent, or only throttled), and those
+        found absent."""
+        item_ids, acted_then = self.marked
+        unsent = set(self.absent)
+        if acted_then == self.may_have_acted():
+            unsent.update(item_ids)
+        return sorted(unsent)
 
 
 class RateLimitPause(Exception):  # noqa: N818 - a pause, not an error: the work goes on later
@@ -123,6 +141,14 @@ def acquire(account_id: str, region: str) -> float:
             raise RateLimitPause(account_id, region, resume_in=max(pause, burst / 2 / rate))
         time.sleep(pause)
         waited += pause
+
+
+def note_refused() -> None:
+    """The request just answered was refused by AWS and executed nothing (throttled): the work running now
+    may count it as never sent."""
+    budget = _budget.get()
+    if budget is not None:
+        budget.refused += 1
 
 
 def _let_through(budget: HoldBudget | None, waited: float) -> float:

@@ -14,6 +14,7 @@ from botocore.credentials import RefreshableCredentials
 from django.conf import settings
 
 from . import ratelimit
+from .errors import THROTTLED_CODES
 from .types import AccountAccess, TemporaryCredentials
 
 ROLE_SESSION_NAME_MAX = 64
@@ -163,6 +164,7 @@ def account_client(access: AccountAccess, service: str, *, retries: bool = True)
         # Every request sent takes a token of the account's bucket, botocore's own retries included:
         # a throttled read retried around the limiter would throttle the account again.
         client.meta.events.register("before-send", _rate_limited(access.account_id, access.region))
+        client.meta.events.register("needs-retry", _note_throttled)
         with _cache_lock:
             client = _clients.setdefault(key, client)
     return client
@@ -174,6 +176,14 @@ def _rate_limited(account_id: str, region: str):
         return None  # a before-send handler's answer would stand in for AWS's
 
     return take_token
+
+
+def _note_throttled(response=None, **_) -> None:
+    """Each answer AWS refused as throttled executed nothing: the limiter's budget counts it as unsent (a
+    create throttled and then paused made nothing to look for)."""
+    if response is not None and response[1].get("Error", {}).get("Code") in THROTTLED_CODES:
+        ratelimit.note_refused()
+    return None  # a needs-retry handler's answer would decide botocore's retry
 
 
 def forget_account_session(access: AccountAccess) -> None:

@@ -161,6 +161,13 @@ def workspaces_describe(access: AccountAccess, workspace_ids: Sequence[str]) -> 
     return found
 
 
+def workspaces_describe_by_id(
+    access: AccountAccess, workspace_ids: Sequence[str]
+) -> dict[str, DescribedWorkspace]:
+    """What AWS reports of these WorkSpaces, by WorkSpace id; one it does not know is left out."""
+    return {w.workspace_id: w for w in workspaces_describe(access, workspace_ids)}
+
+
 def workspaces_list(
     access: AccountAccess, *, directory_id: str = "", user_name: str = "", workspace_name: str = ""
 ) -> Iterator[DescribedWorkspace]:

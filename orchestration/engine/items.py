@@ -177,6 +177,15 @@ def items_mark_submitted(items: Sequence[JobItem]) -> None:
         budget.mark([item.pk for item in items])
 
 
+def items_found_absent(items: Sequence[JobItem]) -> None:
+    """These submitted items were looked for in AWS and are not there after their call could have landed:
+    if the delivery pauses before calling again, they lose their `submitted` mark with the unsent ones,
+    so the next delivery calls rather than looks again."""
+    budget = ratelimit.current_budget()
+    if budget is not None:
+        budget.found_absent([item.pk for item in items])
+
+
 def items_abandon(items: Sequence[JobItem]) -> int:
     """A delivery that cannot finish (its soft time limit, an unexpected error) lets go of the items it
     still holds: they stay RUNNING and submitted, their lease ends now, and the sweeper sends them

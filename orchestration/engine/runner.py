@@ -11,7 +11,7 @@ runner once, keyed by the kinds it runs.
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from django.conf import settings
 from django.db.models import Min
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from orchestration.actors import Actor
 from orchestration.aws import ratelimit
+from orchestration.aws.calls import chunked
 from orchestration.aws.errors import AwsAccessDenied, AwsError, AwsThrottled
 from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
 from orchestration.engine import items as engine_items
@@ -29,6 +30,8 @@ from orchestration.services.accounts import account_flag_access_denied
 from tenants.models import Customer
 
 logger = logging.getLogger(__name__)
+
+Report = TypeVar("Report")  # what AWS reports of one resource a poll looks at
 
 # At most this many AWS calls in one delivery of a kind whose call takes many items (25 a call): the
 # claim, job status and poll around a delivery cost the same SQL for 250 items as for 25.
@@ -206,6 +209,31 @@ class JobRunner:
         if not error.retryable:
             self.retry_or_fail(items, error, account_id=account_id, audit=audit)
 
+    def poll_in_calls(
+        self,
+        items: list[JobItem],
+        *,
+        per_call: int,
+        look: Callable[[list[str]], Mapping[str, Report]],
+        settle: Callable[[list[JobItem], dict[str, Report]], None],
+        account_id: str,
+    ) -> None:
+        """Look at AWS `per_call` items a call (`look` gets their `aws_resource_id`s and answers AWS's
+        reports by id), then settle the items looked at: also when a later call fails or the account's
+        rate limit pauses the poll, so what AWS told is not asked again. Items a failed call did not
+        cover go to `poll_failed`."""
+        looked: list[JobItem] = []
+        reported: dict[str, Report] = {}
+        try:
+            for chunk in chunked(items, per_call):
+                reported.update(look([i.aws_resource_id for i in chunk]))
+                looked += chunk
+        except AwsError as error:
+            self.poll_failed(items[len(looked) :], error, account_id=account_id)
+        finally:
+            if looked:
+                settle(looked, reported)
+
 
 def runners_by_kind(*runners: type[JobRunner]) -> Mapping[str, type[JobRunner]]:
     """The registry: each job kind to the one runner that runs it (a kind listed twice is an error)."""
@@ -295,7 +323,7 @@ def _hand_back(
             runner.job,
             held,
             batch_size=runner.items_per_delivery(runner.job.kind),
-            not_sent=budget.marked_but_not_sent(),
+            not_sent=budget.made_nothing(),
             delay=delay,
         )
     except engine_items.LeaseLost as lost:

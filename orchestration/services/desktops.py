@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Unpack
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestration.actors import Actor
+from orchestration.aws import ratelimit
 from orchestration.aws.calls import chunked
 from orchestration.aws.errors import AwsError, AwsTransient, is_retryable_code
 from orchestration.aws.tagguard import partner_tags
@@ -24,13 +26,14 @@ from orchestration.aws.types import CreateWorkspacesResult, Workspace, Workspace
 from orchestration.aws.workspaces import (
     CREATE_WORKSPACES_LIMIT,
     DESCRIBE_WORKSPACES_IDS_LIMIT,
+    DescribedWorkspace,
     workspaces_create_batch,
-    workspaces_describe,
+    workspaces_describe_by_id,
     workspaces_named,
     workspaces_terminate,
 )
 from orchestration.choices import AuditOutcome, JobKind
-from orchestration.engine.items import items_mark_submitted
+from orchestration.engine.items import items_found_absent, items_mark_submitted
 from orchestration.engine.jobs import NewItem
 from orchestration.engine.rows import rows_insert, rows_update
 from orchestration.engine.runner import CALLS_PER_DELIVERY, JobRunner
@@ -280,40 +283,64 @@ class DesktopCreateRunner(JobRunner):
         held: list[JobItem] = []
         to_create: list[JobItem] = []
         now = timezone.now()
-        for item in items:
-            desktop = self.desktops[_desktop_id(item)]
-            if item.submitted_at is None:
-                to_create.append(item)
-                continue
-            found = workspaces_named(
-                self.access,
-                directory_id=desktop.directory.directory_id,
-                workspace_name=desktop.workspace_name,
-            )
-            if found:
-                keep, *extra = sorted(found, key=_keep_first)
-                item.aws_request_id = keep.request_id
-                adopted.append((item, keep))
-                extras.extend(extra)
-                events.append(
-                    self._event(
-                        AuditOutcome.SUCCEEDED,
-                        keep.workspace_id,
-                        aws_request_id=keep.request_id,
-                        details={
-                            "adopted": True,
-                            "found_by": "DescribeWorkspaces",
-                            "user_name": desktop.user_name,
-                            "workspace_name": desktop.workspace_name,
-                        },
-                    )
+        try:
+            for item in items:
+                desktop = self.desktops[_desktop_id(item)]
+                if item.submitted_at is None:
+                    to_create.append(item)
+                    continue
+                found = workspaces_named(
+                    self.access,
+                    directory_id=desktop.directory.directory_id,
+                    workspace_name=desktop.workspace_name,
                 )
-            elif (now - item.submitted_at).total_seconds() < settings.JOB_CREATE_IN_FLIGHT_SECONDS:
-                held.append(item)
-            else:
-                to_create.append(item)
-        if extras:
-            events.extend(self._terminate_extras(extras))
+                if found:
+                    keep, *extra = sorted(found, key=_keep_first)
+                    item.aws_request_id = keep.request_id
+                    adopted.append((item, keep))
+                    extras.extend(extra)
+                    events.append(self._adopted_event(keep, desktop))
+                elif (now - item.submitted_at).total_seconds() < settings.JOB_CREATE_IN_FLIGHT_SECONDS:
+                    held.append(item)
+                else:
+                    to_create.append(item)
+            if extras:
+                # Rare (a create sent twice), and not looked for again once the kept ones are adopted: the
+                # extras' terminate waits for its token rather than pause.
+                with ratelimit.holding_at_most(ratelimit.HoldBudget(settings.AWS_RATE_LIMIT_MAX_WAIT)):
+                    events.extend(self._terminate_extras(extras))
+        except ratelimit.RateLimitPause:
+            # One look-up a submitted item: under the account's limit a delivery may pause among them. What
+            # they found is kept, or every delivery would look again from the first and none would finish.
+            self._keep_lookups(adopted, held, events, now=now)
+            items_found_absent([i for i in to_create if i.submitted_at is not None])
+            raise
+        self._keep_lookups(adopted, held, events, now=now)
+        return to_create
+
+    def _adopted_event(self, keep: DescribedWorkspace, desktop: Desktop) -> AuditEvent:
+        return self._event(
+            AuditOutcome.SUCCEEDED,
+            keep.workspace_id,
+            aws_request_id=keep.request_id,
+            details={
+                "adopted": True,
+                "found_by": "DescribeWorkspaces",
+                "user_name": desktop.user_name,
+                "workspace_name": desktop.workspace_name,
+            },
+        )
+
+    def _keep_lookups(
+        self,
+        adopted: list[tuple[JobItem, Workspace]],
+        held: list[JobItem],
+        events: list[AuditEvent],
+        *,
+        now: datetime,
+    ) -> None:
+        """Write what the look-ups found: the adopted items wait for their poll, the held ones come back
+        once their first call can no longer land."""
         with transaction.atomic():
             if adopted:
                 self._record_made(adopted, audit=events)
@@ -322,7 +349,6 @@ class DesktopCreateRunner(JobRunner):
                 oldest = min(item.submitted_at for item in held if item.submitted_at is not None)
                 remaining = settings.JOB_CREATE_IN_FLIGHT_SECONDS - (now - oldest).total_seconds()
                 self.retry_later(held, count_attempt=False, not_before=max(1.0, min(remaining, 30.0)))
-        return to_create
 
     def _terminate_extras(self, extras: list[Workspace]) -> list[AuditEvent]:
         """Terminate WorkSpaces a repeated create made beside the one kept; the audit events of the calls."""
@@ -535,22 +561,13 @@ class DesktopCreateRunner(JobRunner):
             desktop = group[0].desktop
             assert desktop is not None
             access = account_access(desktop.aws_account, region=desktop.region, job_id=self.job.pk)
-            described: list[JobItem] = []
-            reported: dict[str, Workspace] = {}
-            try:
-                for chunk in chunked(group, DESCRIBE_WORKSPACES_IDS_LIMIT):
-                    found = workspaces_describe(access, [i.aws_resource_id for i in chunk])
-                    reported.update((w.workspace_id, w) for w in found)
-                    described += chunk
-            except AwsError as error:
-                looked = {i.pk for i in described}
-                self.poll_failed(
-                    [i for i in group if i.pk not in looked], error, account_id=access.account_id
-                )
-            finally:
-                # Also when the poll is cut short (the account's rate limit): what AWS told is not asked again.
-                if described:
-                    self._settle(described, reported)
+            self.poll_in_calls(
+                group,
+                per_call=DESCRIBE_WORKSPACES_IDS_LIMIT,
+                look=partial(workspaces_describe_by_id, access),
+                settle=self._settle,
+                account_id=access.account_id,
+            )
 
     def _settle(self, items: list[JobItem], reported: Mapping[str, Workspace]) -> None:
         """Copy what AWS reports onto the desktops; items whose desktop settled are finished."""

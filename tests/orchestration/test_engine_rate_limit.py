@@ -6,8 +6,11 @@ items come back once the bucket has refilled.
 Deliveries run in the test process against the simulator, with the limiter in this test process's Redis.
 """
 
+from datetime import timedelta
+
 import pytest
 import redis
+from django.utils import timezone
 
 from orchestration.actors import Actor
 from orchestration.aws.sessions import forget_all_sessions
@@ -144,3 +147,110 @@ def test_a_poll_paused_by_the_rate_limit_settles_what_it_saw_and_looks_at_the_re
     half_burst = BURST / 2 / RATE
     for due, at in zip(poll_at, polled_at, strict=True):
         assert half_burst <= (due - at).total_seconds() <= 1.5 * half_burst
+
+
+def test_an_action_poll_paused_by_the_rate_limit_settles_what_it_saw_and_leaves_the_rest_waiting(
+    limited, simulator, sent, django_capture_on_commit_callbacks, settings
+):
+    """A desktop action's poll keeps what its first looks saw, as a create's does; the desktops it did not
+    look at are not taken for gone (a WorkSpace missing from a report fails a reboot)."""
+    world, buckets = limited
+    settings.AWS_RATE_LIMIT_PER_SECOND = 0
+    settings.JOB_POLL_INTERVAL_SECONDS = settings.JOB_CREATE_FIRST_POLL_SECONDS = 0
+    simulator.set_durations(provisioning=0, rebooting=0)
+    fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
+    create = desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=75))
+    _deliver(create, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_poll(job_id=create.pk)
+    desktops = list(Desktop.objects.order_by("pk"))
+    job = desktop_action_bulk(actor=ACTOR, customer=world["customer"], desktops=desktops, action="reboot")
+    _deliver(job, django_capture_on_commit_callbacks)
+    settings.AWS_RATE_LIMIT_PER_SECOND = RATE
+    buckets.flushdb()
+    simulator.clear_calls()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job_poll(job_id=job.pk)
+
+    assert len(simulator.calls("DescribeWorkspaces")) == 2  # the third look waits for the bucket
+    statuses = list(JobItem.objects.filter(job=job).order_by("sequence").values_list("status", flat=True))
+    assert statuses == [JobItemStatus.SUCCEEDED] * 50 + [JobItemStatus.WAITING] * 25
+
+    buckets.flushdb()  # the bucket has refilled
+    JobItem.objects.filter(job=job, status=JobItemStatus.WAITING).update(next_poll_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        job_poll(job_id=job.pk)
+    assert len(simulator.calls("DescribeWorkspaces")) == 3  # only the 25 not yet seen
+    assert JobItem.objects.filter(job=job, status=JobItemStatus.SUCCEEDED).count() == 75
+
+
+def test_a_create_aws_throttled_before_the_pause_is_called_again_not_looked_for(
+    limited, simulator, sent, django_capture_on_commit_callbacks, settings
+):
+    """AWS executes nothing it throttles: when the retry of a throttled CreateWorkspaces is what pauses the
+    delivery, its items lose their mark like unsent ones, and the next delivery creates them at once
+    instead of looking for each by name (25 look-ups that, under the limit, could never finish)."""
+    world, buckets = limited
+    settings.AWS_BACKOFF_BASE = 0  # the retry at once: the test's bucket, not a sleep, decides
+    fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
+    job = desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=75))
+    simulator.clear_calls()
+    simulator.set_rate_limit(0.01, burst=1)  # AWS answers the first call, then throttles
+
+    try:
+        _deliver(job, django_capture_on_commit_callbacks)
+        throttled = simulator.rate_limit()["throttled_total"]
+    finally:
+        simulator.set_rate_limit(0)
+
+    assert throttled == 1  # our bucket's two tokens: the first call, the second; its retry pauses
+    items = list(JobItem.objects.filter(job=job).order_by("sequence"))
+    assert {i.status for i in items[:25]} == {JobItemStatus.WAITING}
+    assert {i.status for i in items[25:]} == {JobItemStatus.PENDING}
+    assert all(i.submitted_at is None for i in items[25:])
+
+    buckets.flushdb()
+    simulator.clear_calls()
+    _deliver(job, django_capture_on_commit_callbacks)
+    assert not simulator.calls("DescribeWorkspaces")
+    assert len(simulator.calls("CreateWorkspaces")) == 2
+    assert JobItem.objects.filter(job=job, status=JobItemStatus.WAITING).count() == 75
+
+
+def test_a_delivery_paused_among_its_look_ups_keeps_what_they_found(
+    limited, simulator, sent, django_capture_on_commit_callbacks, settings
+):
+    """Submitted items are looked for one name a call. A pause among them keeps what the look-ups found:
+    those found are adopted, those found absent lose their mark; only the ones not looked at yet are
+    looked for by the next delivery (before, each delivery began again from the first and, with several
+    deliveries sharing one account's bucket, none got past the look-ups)."""
+    world, buckets = limited
+    settings.AWS_RATE_LIMIT_PER_SECOND = 0
+    fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
+    job = desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=25))
+    _deliver(job, django_capture_on_commit_callbacks)  # all 25 made in AWS
+    items = list(JobItem.objects.filter(job=job).order_by("sequence"))
+    lost, absent, unlooked = items[:2], items[2:4], items[4:]
+    # Every answer lost: the items are submitted and back to send; two of the desktops AWS never made.
+    JobItem.objects.filter(job=job).update(
+        status=JobItemStatus.PENDING, aws_resource_id="", submitted_at=timezone.now() - timedelta(hours=1)
+    )
+    Desktop.objects.filter(pk__in=[i.desktop_id for i in absent]).update(workspace_name="never-made")
+    settings.AWS_RATE_LIMIT_PER_SECOND, settings.AWS_RATE_LIMIT_BURST = RATE, 4
+    buckets.flushdb()
+    simulator.clear_calls()
+    sent.clear()
+
+    _deliver(job, django_capture_on_commit_callbacks)
+
+    assert len(simulator.calls("DescribeWorkspaces")) == 4 and not simulator.calls("CreateWorkspaces")
+    after = {i.pk: i for i in JobItem.objects.filter(job=job)}
+    assert all(after[i.pk].status == JobItemStatus.WAITING and after[i.pk].aws_resource_id for i in lost)
+    assert AuditEvent.objects.filter(details__adopted=True).count() == 2
+    assert all(
+        after[i.pk].status == JobItemStatus.PENDING and after[i.pk].submitted_at is None for i in absent
+    )
+    assert all(after[i.pk].status == JobItemStatus.PENDING and after[i.pk].submitted_at for i in unlooked)
+    ((task, (job_id, item_ids), queue, countdown),) = [m for m in sent if m[0] == JOB_ITEMS_TASK]
+    assert sorted(item_ids) == sorted(i.pk for i in [*absent, *unlooked])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from partnerportal.settings import base
 from tests.image.compose import EVERY_INTERFACE, load, missing_variables, service_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +86,19 @@ def test_app_services_are_wired_to_the_database_and_broker_and_aws_is_the_real_o
         # No dummy keys: without keys, boto3 takes the host's role.
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             assert env[key] == "${" + key + ":-}"
+
+
+@pytest.mark.parametrize(
+    "name", ["AWS_RATE_LIMIT_PER_SECOND", "AWS_RATE_LIMIT_BURST", "AWS_RATE_LIMIT_DELIVERY_WAIT"]
+)
+def test_the_rate_limiter_can_be_set_per_deployment_and_defaults_to_the_settings_own(name):
+    """The limiter is the partner's AWS quota: each app service takes it from the environment, and left
+    unset it is what the settings would have chosen (a changed default changes both)."""
+    for service in [*APP_SERVICES, "migrate"]:
+        value = SERVICES[service]["environment"][name]
+        default = re.fullmatch(r"\$\{" + name + r":-([^}]+)\}", value)
+        assert default is not None, (service, value)
+        assert type(getattr(base, name))(default.group(1)) == getattr(base, name)
 
 
 def test_production_requires_every_secret_and_aws_setting_and_names_each_one():

@@ -7,6 +7,7 @@ later delivery of a submitted item looks at AWS first (orchestration/services/de
 """
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Unpack
 
 from django.db import transaction
@@ -18,11 +19,12 @@ from orchestration.aws.tagguard import is_partner_managed
 from orchestration.aws.types import AccountAccess, BatchActionResult, FailedItem
 from orchestration.aws.workspaces import (
     BATCH_ACTION_LIMIT,
+    DESCRIBE_WORKSPACES_IDS_LIMIT,
     workspace_migrate,
     workspace_modify_properties,
     workspace_modify_state,
     workspace_restore,
-    workspaces_describe,
+    workspaces_describe_by_id,
     workspaces_reboot,
     workspaces_rebuild,
     workspaces_start,
@@ -362,9 +364,10 @@ class DesktopActionRunner(JobRunner):
         for group in self._by_account_region(items):
             desktop = self.desktop(group[0])
             access = account_access(desktop.aws_account, region=desktop.region, job_id=self.job.pk)
-            try:
-                described = workspaces_describe(access, [i.aws_resource_id for i in group])
-            except AwsError as error:
-                self.poll_failed(group, error, account_id=access.account_id)
-                continue
-            settle_reported(self, group, {w.workspace_id: w for w in described})
+            self.poll_in_calls(
+                group,
+                per_call=DESCRIBE_WORKSPACES_IDS_LIMIT,
+                look=partial(workspaces_describe_by_id, access),
+                settle=lambda looked, reported: settle_reported(self, looked, reported),
+                account_id=access.account_id,
+            )

@@ -149,6 +149,34 @@ def test_a_budget_tells_a_mark_whose_call_was_never_sent(bucket, clock):
     budget = ratelimit.HoldBudget(seconds=0.1)
     with ratelimit.holding_at_most(budget):
         budget.mark([1, 2])
-        assert budget.marked_but_not_sent() == [1, 2]
+        assert budget.made_nothing() == [1, 2]
         ratelimit.acquire("111111111111", "us-east-1")  # the marked call goes out
-        assert budget.marked_but_not_sent() == []
+        assert budget.made_nothing() == []
+
+
+def test_a_budget_counts_a_call_aws_throttled_as_having_made_nothing(bucket, clock):
+    """AWS executes nothing it throttles: a mark whose only requests since were throttled may go, but not
+    once a request that may have acted went out after it."""
+    budget = ratelimit.HoldBudget(seconds=0.1)
+    with ratelimit.holding_at_most(budget):
+        ratelimit.acquire("111111111111", "us-east-1")  # an earlier call, answered
+        budget.mark([1, 2])
+        ratelimit.acquire("111111111111", "us-east-1")
+        ratelimit.note_refused()  # … throttled
+        assert budget.made_nothing() == [1, 2]
+        ratelimit.acquire("111111111111", "us-east-1")  # the retry, answered
+        assert budget.made_nothing() == []
+    ratelimit.note_refused()  # outside a budget there is nothing to count
+
+
+def test_items_found_absent_lose_their_mark_until_they_are_marked_again(bucket, clock):
+    budget = ratelimit.HoldBudget(seconds=0.1)
+    with ratelimit.holding_at_most(budget):
+        budget.mark([1, 2])
+        ratelimit.acquire("111111111111", "us-east-1")  # the call for 1 and 2 went out
+        budget.found_absent([3, 4])
+        assert budget.made_nothing() == [3, 4]
+        budget.mark([4, 5])  # 4 is called for again: it may be made now
+        assert budget.made_nothing() == [3, 4, 5]
+        ratelimit.acquire("111111111111", "us-east-1")
+        assert budget.made_nothing() == [3]
