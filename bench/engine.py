@@ -273,16 +273,22 @@ def main() -> int:
         }
         memory = None
         if args.memory_jobs:
-            rss = []
+            rss, engine_seconds, aws_seconds = [], [], []
             for number in range(args.memory_jobs):
-                run_job(broker, sim, f"memory create {number + 1}", create)
+                ran = run_job(broker, sim, f"memory create {number + 1}", create)
                 rss.append(rss_mib())
+                engine_seconds.append(round(ran["task_seconds"] - ran["aws_seconds"], 3))
+                aws_seconds.append(ran["aws_seconds"])
             memory = {
                 "jobs": args.memory_jobs,
                 "rss_mib_after_first": rss[0],
                 "rss_mib_after_last": rss[-1],
                 "growth_percent": round(100 * (rss[-1] - rss[0]) / rss[0], 1),
                 "rss_mib_after_each": rss,
+                # Each job's time in the tasks apart from the simulator's answers, and those answers: does
+                # either grow with the desktops made before it (one account, N more each job)?
+                "engine_seconds_each": engine_seconds,
+                "aws_seconds_each": aws_seconds,
             }
         load = os.getloadavg()
     except KeyboardInterrupt:

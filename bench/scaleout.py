@@ -217,6 +217,7 @@ def main() -> int:
                 ),
             }
             sim.set_rate_limit(args.rate, burst=args.burst)
+            sim.clear_calls()
             workers = workers_start(args.rate_workers, limited, workdir, QUEUES)
             log(
                 f"rate-limited: {args.rate_workers} workers, AWS limit {args.rate}/s burst {args.burst} per account"
@@ -235,6 +236,7 @@ def main() -> int:
                 "throttled_calls": limit["throttled_total"],
                 "throttled_by_account": limit["throttled"],
                 "calls_allowed": sum(limit["allowed"].values()),
+                "calls": sim.call_counts(),  # every account's, by operation (the floor: 40 + 40 per 1,000)
                 "wall_seconds": step["wall_seconds"],
                 "first_claim_seconds": step["first_claim_seconds"],
                 "worker_ids_seen": step["worker_ids_seen"],
