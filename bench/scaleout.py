@@ -167,7 +167,14 @@ def main() -> int:
             broker_url=redis.url,
             aws_endpoint=server.endpoint_url,
             workdir=workdir,
-            extra={**WORKER_SETTINGS, "AWS_RATE_LIMIT_REDIS_URL": redis.url, "LOG_LEVEL": "WARNING"},
+            extra={
+                **WORKER_SETTINGS,
+                "AWS_RATE_LIMIT_REDIS_URL": redis.url,
+                "LOG_LEVEL": "WARNING",
+                # As bulk_create.py: a new desktop is first looked at once it can be ready, so the
+                # DescribeWorkspaces calls an account's bucket pays for are the floor, not early looks.
+                "JOB_CREATE_FIRST_POLL_SECONDS": str(args.provisioning_seconds),
+            },
         )
         use_environment(env)
         import django
