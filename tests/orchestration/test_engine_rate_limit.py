@@ -49,6 +49,20 @@ def _deliver(job: Job, django_capture_on_commit_callbacks) -> None:
         job_items_run(job_id=job.pk, item_ids=list(job.items.order_by("pk").values_list("pk", flat=True)))
 
 
+def _available_desktops(world, settings, django_capture_on_commit_callbacks) -> list[Desktop]:
+    """75 desktops made and polled to AVAILABLE with the limiter off (then the caller turns it on)."""
+    settings.AWS_RATE_LIMIT_PER_SECOND = 0
+    settings.JOB_POLL_INTERVAL_SECONDS = settings.JOB_CREATE_FIRST_POLL_SECONDS = 0
+    fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
+    create = desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=75))
+    _deliver(create, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_poll(job_id=create.pk)
+    desktops = list(Desktop.objects.order_by("pk"))
+    assert {d.state for d in desktops} == {"AVAILABLE"}
+    return desktops
+
+
 def test_a_create_delivery_paused_by_the_rate_limit_gives_back_what_it_did_not_send(
     limited, simulator, sent, django_capture_on_commit_callbacks
 ):
@@ -90,20 +104,12 @@ def test_an_action_delivery_pauses_the_same_way(
     """Any job kind pauses the same way: the two calls' items wait for their poll, the third call's come
     back unsent."""
     world, buckets = limited
-    settings.AWS_RATE_LIMIT_PER_SECOND = 0
-    settings.JOB_POLL_INTERVAL_SECONDS = settings.JOB_CREATE_FIRST_POLL_SECONDS = 0
     simulator.set_durations(provisioning=0)
-    fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
-    create = desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=75))
-    _deliver(create, django_capture_on_commit_callbacks)
-    with django_capture_on_commit_callbacks(execute=True):
-        job_poll(job_id=create.pk)
-    assert set(Desktop.objects.values_list("state", flat=True)) == {"AVAILABLE"}
+    desktops = _available_desktops(world, settings, django_capture_on_commit_callbacks)
     settings.AWS_RATE_LIMIT_PER_SECOND = RATE
     buckets.flushdb()
     simulator.clear_calls()
     sent.clear()
-    desktops = list(Desktop.objects.order_by("pk"))
     job = desktop_action_bulk(actor=ACTOR, customer=world["customer"], desktops=desktops, action="reboot")
 
     _deliver(job, django_capture_on_commit_callbacks)
@@ -155,15 +161,8 @@ def test_an_action_poll_paused_by_the_rate_limit_settles_what_it_saw_and_leaves_
     """A desktop action's poll keeps what its first looks saw, as a create's does; the desktops it did not
     look at are not taken for gone (a WorkSpace missing from a report fails a reboot)."""
     world, buckets = limited
-    settings.AWS_RATE_LIMIT_PER_SECOND = 0
-    settings.JOB_POLL_INTERVAL_SECONDS = settings.JOB_CREATE_FIRST_POLL_SECONDS = 0
     simulator.set_durations(provisioning=0, rebooting=0)
-    fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
-    create = desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=75))
-    _deliver(create, django_capture_on_commit_callbacks)
-    with django_capture_on_commit_callbacks(execute=True):
-        job_poll(job_id=create.pk)
-    desktops = list(Desktop.objects.order_by("pk"))
+    desktops = _available_desktops(world, settings, django_capture_on_commit_callbacks)
     job = desktop_action_bulk(actor=ACTOR, customer=world["customer"], desktops=desktops, action="reboot")
     _deliver(job, django_capture_on_commit_callbacks)
     settings.AWS_RATE_LIMIT_PER_SECOND = RATE

@@ -11,6 +11,7 @@ with a message that says so, and the account's steady-state connection is not fl
 """
 
 from datetime import datetime
+from functools import partial
 from typing import ClassVar, Unpack
 
 from django.db import IntegrityError, transaction
@@ -24,7 +25,7 @@ from orchestration.aws.adoption import (
 from orchestration.aws.errors import AwsAccessDenied, AwsError
 from orchestration.aws.tagguard import PARTNER_TAG_KEY, partner_tags
 from orchestration.aws.types import AccountAccess, Workspace
-from orchestration.aws.workspaces import DESCRIBE_WORKSPACES_IDS_LIMIT, workspaces_describe
+from orchestration.aws.workspaces import DESCRIBE_WORKSPACES_IDS_LIMIT, workspaces_describe_by_id
 from orchestration.choices import AuditOutcome, JobKind
 from orchestration.engine.runner import JobRunner
 from orchestration.models import AuditEvent, Job, JobItem
@@ -167,12 +168,13 @@ class AdoptRunner(_PartnerTagRunner):
         for region, group in by_region.items():
             # Reads go through the steady-state role: the temporary one may only tag.
             access = account_access(self.account, region=region, job_id=self.job.pk)
-            try:
-                described = workspaces_describe(access, [item.aws_resource_id for item in group])
-            except AwsError as error:
-                self.poll_failed(group, error, account_id=access.account_id)
-                continue
-            self._take_over(region, group, {w.workspace_id: w for w in described})
+            self.poll_in_calls(
+                group,
+                per_call=DESCRIBE_WORKSPACES_IDS_LIMIT,
+                look=partial(workspaces_describe_by_id, access),
+                settle=partial(self._take_over, region),
+                account_id=access.account_id,
+            )
 
     def _take_over(self, region: str, items: list[JobItem], reported: dict[str, Workspace]) -> None:
         """A desktop row per tagged WorkSpace (a released row of the same WorkSpace is revived, its history
