@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from orchestration.aws.errors import THROTTLED_CODES
-from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus
+from orchestration.choices import JOB_TERMINAL_STATUSES, JobItemStatus, JobKind
 from orchestration.models import AuditEvent, Job, JobItem
 from tenants.access import Principal
 
@@ -163,3 +163,38 @@ def aws_activity_by_account(*, principal: Principal, since: datetime) -> dict[st
         row["aws_account_id"]: AwsActivity(row["aws_account_id"], row["calls"], row["throttled"])
         for row in rows
     }
+
+
+# An account's provisioning time is read from its last PROVISIONING_SAMPLE new desktops in its last
+# PROVISIONING_JOBS create jobs, at a low percentile (a first poll after most are ready would show them
+# late), and only once PROVISIONING_MIN_SAMPLES are there to go by.
+PROVISIONING_JOBS = 5
+PROVISIONING_SAMPLE = 200
+PROVISIONING_PERCENTILE = 0.1
+PROVISIONING_MIN_SAMPLES = 10
+
+
+def provisioning_seconds_seen(*, customer_id: int, aws_account_id: int, region: str) -> float | None:
+    """How long this account's new desktops in this region took from their CreateWorkspaces call to the
+    poll that saw them ready, at the 10th percentile of the last 200; None with fewer than 10 seen."""
+    recent_jobs = (
+        Job.objects.filter(customer_id=customer_id, kind=JobKind.DESKTOP_CREATE)
+        .order_by("-created_at")
+        .values("pk")[:PROVISIONING_JOBS]
+    )
+    took = sorted(
+        JobItem.objects.filter(
+            job_id__in=recent_jobs,
+            status=JobItemStatus.SUCCEEDED,
+            desktop__aws_account_id=aws_account_id,
+            desktop__region=region,
+            submitted_at__isnull=False,
+            finished_at__isnull=False,
+        )
+        .order_by("-finished_at")
+        .annotate(took=F("finished_at") - F("submitted_at"))
+        .values_list("took", flat=True)[:PROVISIONING_SAMPLE]
+    )
+    if len(took) < PROVISIONING_MIN_SAMPLES:
+        return None
+    return took[int(len(took) * PROVISIONING_PERCENTILE)].total_seconds()

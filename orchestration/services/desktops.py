@@ -39,6 +39,7 @@ from orchestration.engine.rows import rows_insert, rows_update
 from orchestration.engine.runner import CALLS_PER_DELIVERY, JobRunner
 from orchestration.failpoints import failpoint
 from orchestration.models import AuditEvent, Job, JobItem
+from orchestration.selectors import provisioning_seconds_seen
 from orchestration.services.accounts import account_access, account_awaiting_role_error
 from orchestration.services.audit import AuditResult, audit_event_for_job
 from orchestration.services.desktop_rows import REPORTED_FIELDS, desktop_apply_reported
@@ -492,19 +493,34 @@ class DesktopCreateRunner(JobRunner):
         and one INSERT of the audit events (plus the refused and the retried, when there are any)."""
         if not (answers.made or answers.failed or answers.retry or answers.events):
             return
+        first_poll_in = self._first_poll_in(answers.made)
         with transaction.atomic():
             # Just made: nothing to see before provisioning could be done (the calls were moments ago).
             # Each desktop's first look counts from its own call: a delivery's first calls are looked at first.
             self._record_made(
                 answers.made,
                 audit=answers.events,
-                poll_in=settings.JOB_CREATE_FIRST_POLL_SECONDS,
+                poll_in=first_poll_in,
                 answered_at=answers.answered_at,
             )
             self._desktops_failed(answers.failed)
             self.fail_each(answers.failed)
             # AWS said these were not made: the retry creates rather than looks, and costs no attempt.
             self.retry_later(answers.retry, count_attempt=False, forget_submission=True)
+
+    def _first_poll_in(self, made: list[tuple[JobItem, Workspace]]) -> float | None:
+        """When to first look at the desktops just made: `JOB_CREATE_FIRST_POLL_SECONDS` if set, else one
+        poll interval before this account's new desktops are usually seen ready, so its DescribeWorkspaces
+        calls (and its rate limit) are not spent on desktops still provisioning; None (the poll interval)
+        until the account has made enough desktops to go by."""
+        if settings.JOB_CREATE_FIRST_POLL_SECONDS is not None or not made:
+            return settings.JOB_CREATE_FIRST_POLL_SECONDS
+        desktop = self.desktops[_desktop_id(made[0][0])]  # a delivery's desktops share account and region
+        seen = provisioning_seconds_seen(
+            customer_id=self.job.customer_id, aws_account_id=desktop.aws_account_id, region=desktop.region
+        )
+        interval = self.poll_interval()
+        return None if seen is None else max(interval, seen - interval)
 
     def _desktops_failed(self, items: list[JobItem]) -> None:
         """Desktops that were never made show AWS's reason on their row."""

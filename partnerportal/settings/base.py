@@ -376,9 +376,10 @@ JOB_CREATE_IN_FLIGHT_SECONDS = env.float(
 JOB_ITEM_MAX_ATTEMPTS = env.int("JOB_ITEM_MAX_ATTEMPTS", default=5)
 # Seconds between polls of AWS for desktops still provisioning.
 JOB_POLL_INTERVAL_SECONDS = env.float("JOB_POLL_INTERVAL_SECONDS", default=15.0)
-# A new desktop's first poll this long after its CreateWorkspaces call: set it to the provisioning time
-# you usually see (looking earlier only costs DescribeWorkspaces calls), then polls follow every
-# JOB_POLL_INTERVAL_SECONDS until it settles. Unset (None): the first poll comes after the interval too.
+# A new desktop's first poll this long after its CreateWorkspaces call (looking earlier only costs
+# DescribeWorkspaces calls), then polls follow every JOB_POLL_INTERVAL_SECONDS until it settles. Unset
+# (None): one interval before the account's new desktops in that region are usually seen ready (learned
+# from its recent create jobs; the interval until it has made ten).
 JOB_CREATE_FIRST_POLL_SECONDS = env.float("JOB_CREATE_FIRST_POLL_SECONDS", default=None)
 # A PENDING item older than this with no task on it is assumed lost and re-enqueued by the sweeper.
 JOB_LOST_MESSAGE_SECONDS = env.int("JOB_LOST_MESSAGE_SECONDS", default=120)

@@ -19,6 +19,7 @@ from orchestration.choices import JobItemStatus, JobStatus
 from orchestration.engine.publish import JOB_POLL_TASK
 from orchestration.engine.rows import COPY_FROM_ROWS
 from orchestration.models import Job, JobItem
+from orchestration.selectors import provisioning_seconds_seen
 from orchestration.services.desktops import DesktopCreateRequest, DesktopCreateRunner, desktop_create_bulk
 from orchestration.services.jobs import job_items_run, job_poll
 from tenants.models import Desktop, DesktopStateChange
@@ -127,6 +128,80 @@ def test_without_a_first_poll_setting_the_poll_interval_applies(simulator, acme,
     assert all(
         before + timedelta(seconds=29) <= t <= timezone.now() + timedelta(seconds=30) for t in next_polls
     )
+
+
+def _made_before(world, count: int, *, took: list[float]) -> Job:
+    """A finished create job of `count` desktops in the world's account, each seen ready `took[i]` seconds
+    after its call (the history a new job's first poll is read from)."""
+    job = _create(world, count)
+    now = timezone.now()
+    for item, seconds in zip(job.items.order_by("sequence"), took, strict=True):
+        item.status, item.submitted_at = JobItemStatus.SUCCEEDED, now - timedelta(hours=2)
+        item.finished_at = item.submitted_at + timedelta(seconds=seconds)
+        item.save(update_fields=["status", "submitted_at", "finished_at"])
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
+    return job
+
+
+def _first_polls_after_their_call(job: Job) -> list[float]:
+    return [
+        (item.next_poll_at - item.submitted_at).total_seconds()
+        for item in JobItem.objects.filter(job=job, status=JobItemStatus.WAITING)
+    ]
+
+
+def test_without_a_first_poll_setting_the_account_s_own_provisioning_time_applies(simulator, acme, settings):
+    """Unset, JOB_CREATE_FIRST_POLL_SECONDS is read from the account's history: one poll interval before
+    its new desktops were seen ready (the 10th percentile of the last 200), so a big create does not spend
+    the account's DescribeWorkspaces on desktops still provisioning every interval for twenty minutes."""
+    settings.JOB_POLL_INTERVAL_SECONDS = 15
+    settings.JOB_CREATE_FIRST_POLL_SECONDS = None
+    # 30 seen ready: three at 300 s (the fastest tenth), the rest at 600-627 s.
+    _made_before(acme, 30, took=[300.0] * 3 + [600.0 + n for n in range(27)])
+    job = _create(acme, 25)
+
+    job_items_run(job_id=job.pk, item_ids=list(job.items.values_list("pk", flat=True)))
+
+    # The 10th percentile of 30 is the fourth fastest (600 s), less one interval; plus the call's own time.
+    assert all(585 <= after < 585 + 30 for after in _first_polls_after_their_call(job))
+
+
+def test_the_provisioning_time_waits_for_ten_desktops_and_the_setting_wins(simulator, acme, settings):
+    settings.JOB_POLL_INTERVAL_SECONDS = 15
+    settings.JOB_CREATE_FIRST_POLL_SECONDS = None
+    _made_before(acme, 9, took=[600.0] * 9)  # too few to go by: the interval
+    first = _create(acme, 25)
+    job_items_run(job_id=first.pk, item_ids=list(first.items.values_list("pk", flat=True)))
+    assert all(15 <= after < 15 + 30 for after in _first_polls_after_their_call(first))
+
+    _made_before(acme, 10, took=[600.0] * 10)
+    settings.JOB_CREATE_FIRST_POLL_SECONDS = 120  # set: it is what applies
+    second = _create(acme, 25)
+    job_items_run(job_id=second.pk, item_ids=list(second.items.values_list("pk", flat=True)))
+    assert all(120 <= after < 120 + 30 for after in _first_polls_after_their_call(second))
+
+
+def test_provisioning_seen_counts_only_this_account_s_region_and_never_less_than_an_interval(
+    simulator, acme, settings
+):
+    settings.JOB_POLL_INTERVAL_SECONDS = 15
+    _made_before(acme, 20, took=[5.0] * 20)
+    account = acme["aws_account"]
+    region = acme["directory"].region
+    seen = provisioning_seconds_seen(
+        customer_id=acme["customer"].pk, aws_account_id=account.pk, region=region
+    )
+    assert seen == 5.0
+    other_region = "ap-southeast-2" if region != "ap-southeast-2" else "eu-west-1"
+    elsewhere = provisioning_seconds_seen(
+        customer_id=acme["customer"].pk, aws_account_id=account.pk, region=other_region
+    )
+    assert elsewhere is None
+    settings.JOB_CREATE_FIRST_POLL_SECONDS = None
+    job = _create(acme, 25)
+    job_items_run(job_id=job.pk, item_ids=list(job.items.values_list("pk", flat=True)))
+    # Faster than an interval: the first poll still comes one interval after the call, not at once.
+    assert all(15 <= after < 15 + 30 for after in _first_polls_after_their_call(job))
 
 
 def test_a_poll_takes_250_due_desktops_and_sends_the_rest_to_a_poll_beside_it(
