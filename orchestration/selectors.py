@@ -165,7 +165,7 @@ def aws_activity_by_account(*, principal: Principal, since: datetime) -> dict[st
     }
 
 
-# An account's provisioning time is read from its last PROVISIONING_SAMPLE new desktops in its last
+# A directory's provisioning time is read from its last PROVISIONING_SAMPLE new desktops in its last
 # PROVISIONING_JOBS create jobs, at a low percentile (a first poll after most are ready would show them
 # late), and only once PROVISIONING_MIN_SAMPLES are there to go by.
 PROVISIONING_JOBS = 5
@@ -174,24 +174,27 @@ PROVISIONING_PERCENTILE = 0.1
 PROVISIONING_MIN_SAMPLES = 10
 
 
-def provisioning_seconds_seen(*, customer_id: int, aws_account_id: int, region: str) -> float | None:
-    """How long this account's new desktops in this region took from their CreateWorkspaces call to the
-    poll that saw them ready, at the 10th percentile of the last 200; None with fewer than 10 seen."""
+def provisioning_seconds_seen(*, customer_id: int, directory_id: str) -> float | None:
+    """How long new desktops in this directory (one account and region) took from their CreateWorkspaces
+    call to the poll that saw them ready, at the 10th percentile of the last 200; None with fewer than 10.
+
+    Read from the directory's last create jobs' own items (their `params` name the directory), newest job
+    first: no join with the desktops, so its cost stays a few index reads however large the fleet."""
     recent_jobs = (
-        Job.objects.filter(customer_id=customer_id, kind=JobKind.DESKTOP_CREATE)
-        .order_by("-created_at")
+        Job.objects.filter(
+            customer_id=customer_id, kind=JobKind.DESKTOP_CREATE, params__directory_id=directory_id
+        )
+        .order_by("-pk")
         .values("pk")[:PROVISIONING_JOBS]
     )
     took = sorted(
         JobItem.objects.filter(
             job_id__in=recent_jobs,
             status=JobItemStatus.SUCCEEDED,
-            desktop__aws_account_id=aws_account_id,
-            desktop__region=region,
             submitted_at__isnull=False,
             finished_at__isnull=False,
         )
-        .order_by("-finished_at")
+        .order_by("-job_id")
         .annotate(took=F("finished_at") - F("submitted_at"))
         .values_list("took", flat=True)[:PROVISIONING_SAMPLE]
     )

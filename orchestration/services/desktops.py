@@ -510,14 +510,14 @@ class DesktopCreateRunner(JobRunner):
 
     def _first_poll_in(self, made: list[tuple[JobItem, Workspace]]) -> float | None:
         """When to first look at the desktops just made: `JOB_CREATE_FIRST_POLL_SECONDS` if set, else one
-        poll interval before this account's new desktops are usually seen ready, so its DescribeWorkspaces
-        calls (and its rate limit) are not spent on desktops still provisioning; None (the poll interval)
-        until the account has made enough desktops to go by."""
+        poll interval before new desktops in their directory are usually seen ready, so the account's
+        DescribeWorkspaces calls (and its rate limit) are not spent on desktops still provisioning; None
+        (the poll interval) until the directory has had enough new desktops to go by."""
         if settings.JOB_CREATE_FIRST_POLL_SECONDS is not None or not made:
             return settings.JOB_CREATE_FIRST_POLL_SECONDS
-        desktop = self.desktops[_desktop_id(made[0][0])]  # a delivery's desktops share account and region
+        desktop = self.desktops[_desktop_id(made[0][0])]  # a delivery's desktops share one directory
         seen = provisioning_seconds_seen(
-            customer_id=self.job.customer_id, aws_account_id=desktop.aws_account_id, region=desktop.region
+            customer_id=self.job.customer_id, directory_id=desktop.directory.directory_id
         )
         interval = self.poll_interval()
         return None if seen is None else max(interval, seen - interval)

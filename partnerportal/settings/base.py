@@ -378,8 +378,8 @@ JOB_ITEM_MAX_ATTEMPTS = env.int("JOB_ITEM_MAX_ATTEMPTS", default=5)
 JOB_POLL_INTERVAL_SECONDS = env.float("JOB_POLL_INTERVAL_SECONDS", default=15.0)
 # A new desktop's first poll this long after its CreateWorkspaces call (looking earlier only costs
 # DescribeWorkspaces calls), then polls follow every JOB_POLL_INTERVAL_SECONDS until it settles. Unset
-# (None): one interval before the account's new desktops in that region are usually seen ready (learned
-# from its recent create jobs; the interval until it has made ten).
+# (None): one interval before new desktops in the directory are usually seen ready (learned from its
+# recent create jobs; the interval until it has had ten).
 JOB_CREATE_FIRST_POLL_SECONDS = env.float("JOB_CREATE_FIRST_POLL_SECONDS", default=None)
 # A PENDING item older than this with no task on it is assumed lost and re-enqueued by the sweeper.
 JOB_LOST_MESSAGE_SECONDS = env.int("JOB_LOST_MESSAGE_SECONDS", default=120)
