@@ -49,6 +49,19 @@ def _deliver(job: Job, django_capture_on_commit_callbacks) -> None:
         job_items_run(job_id=job.pk, item_ids=list(job.items.order_by("pk").values_list("pk", flat=True)))
 
 
+def _poll_paused_after_two_calls(job: Job, settings, buckets, simulator, django_capture_on_commit_callbacks):
+    """Turn the limit on with a full bucket and poll the job's 75 waiting items: two DescribeWorkspaces go
+    out, the third waits for the bucket; the first 50 are settled, the last 25 still wait."""
+    settings.AWS_RATE_LIMIT_PER_SECOND = RATE
+    buckets.flushdb()
+    simulator.clear_calls()
+    with django_capture_on_commit_callbacks(execute=True):
+        job_poll(job_id=job.pk)
+    assert len(simulator.calls("DescribeWorkspaces")) == 2
+    statuses = list(JobItem.objects.filter(job=job).order_by("sequence").values_list("status", flat=True))
+    assert statuses == [JobItemStatus.SUCCEEDED] * 50 + [JobItemStatus.WAITING] * 25
+
+
 def _available_desktops(world, settings, django_capture_on_commit_callbacks) -> list[Desktop]:
     """75 desktops made and polled to AVAILABLE with the limiter off (then the caller turns it on)."""
     settings.AWS_RATE_LIMIT_PER_SECOND = 0
@@ -134,16 +147,8 @@ def test_a_poll_paused_by_the_rate_limit_settles_what_it_saw_and_looks_at_the_re
     fields = {key: world[key] for key in ("customer", "aws_account", "directory", "bundle")}
     job = desktop_create_bulk(actor=ACTOR, request=DesktopCreateRequest(**fields, count=75))
     _deliver(job, django_capture_on_commit_callbacks)
-    settings.AWS_RATE_LIMIT_PER_SECOND = RATE
-    buckets.flushdb()
-    simulator.clear_calls()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        job_poll(job_id=job.pk)
-
-    assert len(simulator.calls("DescribeWorkspaces")) == 2  # the third look waits for the bucket
-    statuses = list(JobItem.objects.filter(job=job).order_by("sequence").values_list("status", flat=True))
-    assert statuses == [JobItemStatus.SUCCEEDED] * 50 + [JobItemStatus.WAITING] * 25
+    _poll_paused_after_two_calls(job, settings, buckets, simulator, django_capture_on_commit_callbacks)
     poll_at = JobItem.objects.filter(job=job, status=JobItemStatus.WAITING).values_list(
         "next_poll_at", flat=True
     )
@@ -165,16 +170,8 @@ def test_an_action_poll_paused_by_the_rate_limit_settles_what_it_saw_and_leaves_
     desktops = _available_desktops(world, settings, django_capture_on_commit_callbacks)
     job = desktop_action_bulk(actor=ACTOR, customer=world["customer"], desktops=desktops, action="reboot")
     _deliver(job, django_capture_on_commit_callbacks)
-    settings.AWS_RATE_LIMIT_PER_SECOND = RATE
-    buckets.flushdb()
-    simulator.clear_calls()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        job_poll(job_id=job.pk)
-
-    assert len(simulator.calls("DescribeWorkspaces")) == 2  # the third look waits for the bucket
-    statuses = list(JobItem.objects.filter(job=job).order_by("sequence").values_list("status", flat=True))
-    assert statuses == [JobItemStatus.SUCCEEDED] * 50 + [JobItemStatus.WAITING] * 25
+    _poll_paused_after_two_calls(job, settings, buckets, simulator, django_capture_on_commit_callbacks)
 
     buckets.flushdb()  # the bucket has refilled
     JobItem.objects.filter(job=job, status=JobItemStatus.WAITING).update(next_poll_at=timezone.now())
