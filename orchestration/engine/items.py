@@ -312,12 +312,13 @@ def items_retry_later(
 
 
 def items_hand_back(
-    job: Job, items: Sequence[JobItem], *, batch_size: int, not_sent: Sequence[int], delay: float
+    job: Job, items: Sequence[JobItem], *, batch_size: int, nothing_made: Sequence[int], delay: float
 ) -> int:
     """A delivery paused by its account's rate limit gives back the items it still holds: PENDING again at
-    no attempt's cost, sent again in `delay` seconds; returns how many. Those whose call was stopped
-    before it went out (`not_sent`) lose their `submitted` mark, so the next delivery calls rather than
-    looks; the others keep it (their call may have gone out)."""
+    no attempt's cost, sent again in `delay` seconds; returns how many. Those known to have nothing in
+    AWS (`nothing_made`: their call never went out or was only throttled, or a look-up found nothing)
+    lose their `submitted` mark, so the next delivery calls rather than looks; the others keep it
+    (their call may have gone out)."""
     now = timezone.now()
     values: dict[str, Any] = {
         "status": JobItemStatus.PENDING,
@@ -325,7 +326,7 @@ def items_hand_back(
         "attempts": F("attempts") - 1,
         "updated_at": now,
     }
-    unsent = set(not_sent)
+    unsent = set(nothing_made)
     with transaction.atomic():
         handed = _write(
             [i for i in items if i.pk in unsent],

@@ -323,7 +323,7 @@ def _hand_back(
             runner.job,
             held,
             batch_size=runner.items_per_delivery(runner.job.kind),
-            not_sent=budget.made_nothing(),
+            nothing_made=budget.made_nothing(),
             delay=delay,
         )
     except engine_items.LeaseLost as lost:

@@ -368,6 +368,6 @@ class DesktopActionRunner(JobRunner):
                 group,
                 per_call=DESCRIBE_WORKSPACES_IDS_LIMIT,
                 look=partial(workspaces_describe_by_id, access),
-                settle=lambda looked, reported: settle_reported(self, looked, reported),
+                settle=partial(settle_reported, self),
                 account_id=access.account_id,
             )
